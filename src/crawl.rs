@@ -1,0 +1,1 @@
+//! One pass of one source: fetch → parse → match → identify → store.

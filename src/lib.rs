@@ -1,0 +1,19 @@
+//! `mentions`: watches web, social and forum sources for topics, stores every
+//! matching item exactly once in SQLite and reports how often each topic was
+//! mentioned, per kind of source.
+//!
+//! Data flows one way: config → fetch → parse → match → identify → store →
+//! report. Each stage is a module below; see DESIGN.md for the picture.
+
+pub mod canon;
+pub mod charset;
+pub mod cli;
+pub mod config;
+pub mod crawl;
+pub mod http;
+pub mod query;
+pub mod report;
+pub mod schedule;
+pub mod sources;
+pub mod store;
+pub mod text;

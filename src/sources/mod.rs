@@ -1,0 +1,76 @@
+//! Source types and the item they all produce. Parsers are pure functions
+//! over decoded text so fixtures test them without a network.
+
+pub mod dates;
+pub mod feed;
+pub mod fulltext;
+pub mod html;
+pub mod sitemap;
+
+use chrono::{DateTime, Utc};
+
+/// The kind of place a mention comes from; the three numbers of a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    Web,
+    Social,
+    Forum,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Web => "web",
+            Kind::Social => "social",
+            Kind::Forum => "forum",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Kind> {
+        match s {
+            "web" => Some(Kind::Web),
+            "social" => Some(Kind::Social),
+            "forum" => Some(Kind::Forum),
+            _ => None,
+        }
+    }
+
+    /// Stable number stored in the database.
+    pub fn code(self) -> i64 {
+        match self {
+            Kind::Web => 0,
+            Kind::Social => 1,
+            Kind::Forum => 2,
+        }
+    }
+
+    pub fn from_code(code: i64) -> Option<Kind> {
+        match code {
+            0 => Some(Kind::Web),
+            1 => Some(Kind::Social),
+            2 => Some(Kind::Forum),
+            _ => None,
+        }
+    }
+}
+
+/// One entry read from a source, before matching. Text fields are plain
+/// text: parsers strip HTML and decode entities (see `text::html_to_text`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Item {
+    /// Absolute link to the item's page, as the source gives it.
+    pub url: Option<String>,
+    /// Platform identity (SPEC §4 rule 2), e.g. `at://…` or `t3_abc`; None for web items.
+    pub platform_id: Option<String>,
+    pub title: String,
+    pub text: String,
+    pub author: Option<String>,
+    pub published: Option<DateTime<Utc>>,
+    /// ISO 639-1 code when the source declares one.
+    pub lang: Option<String>,
+}
+
+/// A parser could not read a document at all (items it can read are kept).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ParseError(pub String);

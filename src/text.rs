@@ -1,0 +1,186 @@
+//! Text as the matcher sees it: HTML to plain text, Unicode normalisation
+//! (NFKC + full case folding), tokens (maximal runs of letters and digits),
+//! and the 64-bit SimHash used for the same-host near-duplicate rule.
+
+use scraper::{Html, Node};
+use unicode_normalization::UnicodeNormalization;
+
+/// Elements whose content is never text a reader sees.
+const SKIPPED: &[&str] = &["script", "style", "template", "noscript", "head", "svg"];
+
+/// Elements that separate words: their boundaries become spaces.
+const BLOCKS: &[&str] = &[
+    "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption",
+    "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main",
+    "nav", "ol", "p", "pre", "section", "table", "td", "th", "tr", "ul", "img", "title",
+];
+
+/// Strips tags, drops scripts and styles, decodes entities and collapses
+/// white space. Plain text without `<` or `&` is returned unchanged but for
+/// white space.
+pub fn html_to_text(html: &str) -> String {
+    if !html.contains('<') && !html.contains('&') {
+        return collapse_ws(html);
+    }
+    let doc = Html::parse_fragment(html);
+    let mut out = String::with_capacity(html.len());
+    collect_text(doc.tree.root(), &mut out);
+    collapse_ws(&out)
+}
+
+/// Appends the visible text below `node` to `out`.
+pub fn collect_text(node: ego_tree::NodeRef<'_, Node>, out: &mut String) {
+    for edge in node.traverse() {
+        match edge {
+            ego_tree::iter::Edge::Open(n) => match n.value() {
+                Node::Text(t) => {
+                    if !n.ancestors().any(|a| {
+                        a.value()
+                            .as_element()
+                            .is_some_and(|e| SKIPPED.contains(&e.name()))
+                    }) {
+                        out.push_str(t);
+                    }
+                }
+                Node::Element(e) if BLOCKS.contains(&e.name()) => out.push(' '),
+                _ => {}
+            },
+            ego_tree::iter::Edge::Close(n) => {
+                if let Node::Element(e) = n.value() {
+                    if BLOCKS.contains(&e.name()) {
+                        out.push(' ');
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Collapses runs of white space to one space and trims the ends.
+pub fn collapse_ws(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for word in s.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+/// NFKC, then full case folding (`ß` → `ss`), then NFKC again so folded
+/// output is composed.
+pub fn normalize(s: &str) -> String {
+    let nfkc: String = s.nfkc().collect();
+    let folded = caseless::default_case_fold_str(&nfkc);
+    if folded.is_ascii() {
+        folded
+    } else {
+        folded.nfkc().collect()
+    }
+}
+
+fn is_token_char(c: char) -> bool {
+    c.is_alphanumeric()
+}
+
+/// Splits already normalised text into tokens.
+pub fn split_tokens(normalized: &str) -> Vec<String> {
+    normalized
+        .split(|c: char| !is_token_char(c))
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Normalises plain text and splits it into tokens.
+pub fn tokens(s: &str) -> Vec<String> {
+    split_tokens(&normalize(s))
+}
+
+/// 64-bit SimHash over tokens, each token weighted by its count, hashed with
+/// XXH3-64 (seed 0). Written by hand so that stored fingerprints never change
+/// with a dependency update.
+pub fn simhash<S: AsRef<str>>(tokens: &[S]) -> u64 {
+    let mut weights = [0i32; 64];
+    for t in tokens {
+        let h = xxhash_rust::xxh3::xxh3_64(t.as_ref().as_bytes());
+        for (bit, w) in weights.iter_mut().enumerate() {
+            if h >> bit & 1 == 1 {
+                *w += 1;
+            } else {
+                *w -= 1;
+            }
+        }
+    }
+    weights
+        .iter()
+        .enumerate()
+        .fold(0u64, |acc, (bit, &w)| if w > 0 { acc | 1 << bit } else { acc })
+}
+
+/// Number of differing bits.
+pub fn hamming(a: u64, b: u64) -> u32 {
+    (a ^ b).count_ones()
+}
+
+/// At most `max_chars` characters of `s`, cut at a word boundary with `…`.
+pub fn excerpt(s: &str, max_chars: usize) -> String {
+    if s.chars().count() <= max_chars {
+        return s.to_owned();
+    }
+    let cut: String = s.chars().take(max_chars).collect();
+    let cut = match cut.rfind(' ') {
+        Some(i) if i > max_chars / 2 => &cut[..i],
+        _ => &cut[..],
+    };
+    format!("{}…", cut.trim_end())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_tags_and_decodes_entities() {
+        assert_eq!(html_to_text("#<span>Russland</span> &amp; Co"), "#Russland & Co");
+        assert_eq!(html_to_text("<p>eins</p><p>zwei</p>"), "eins zwei");
+        assert_eq!(html_to_text("a<script>var x=1;</script>b"), "ab");
+        assert_eq!(html_to_text("Stra&szlig;e &#8211; &quot;x&quot;"), "Straße – \"x\"");
+        assert_eq!(html_to_text("  plain\n text "), "plain text");
+    }
+
+    #[test]
+    fn folds_case_and_compatibility_forms() {
+        assert_eq!(normalize("Fußball"), "fussball");
+        assert_eq!(normalize("FUSSBALL"), "fussball");
+        assert_eq!(normalize("ﬁnal"), "final");
+        assert_eq!(normalize("Ｒｕｓｓｌａｎｄ"), "russland");
+    }
+
+    #[test]
+    fn tokens_are_letter_and_digit_runs() {
+        assert_eq!(tokens("#<span>Russland</span>"), ["span", "russland", "span"]);
+        assert_eq!(tokens(&html_to_text("#<span>Russland</span>")), ["russland"]);
+        assert_eq!(tokens("Fußball-WM 2026"), ["fussball", "wm", "2026"]);
+        assert_eq!(tokens("Kim Jong-un"), ["kim", "jong", "un"]);
+        assert_eq!(tokens("Überraschung in Köln"), ["überraschung", "in", "köln"]);
+    }
+
+    #[test]
+    fn simhash_is_stable_and_near_for_near_texts() {
+        let a = tokens("Nordkorea schickt weitere Soldaten nach Russland, berichtet der Geheimdienst am Montag in Seoul");
+        let b = tokens("Nordkorea schickt weitere Soldaten nach Russland, berichtet der Geheimdienst am Montag in Seoul.");
+        let c = tokens("Bundesliga: Bayern gewinnt das Spitzenspiel gegen Dortmund deutlich mit vier zu null Toren");
+        assert_eq!(simhash(&a), simhash(&b));
+        assert!(hamming(simhash(&a), simhash(&c)) > 3);
+        // Pinned: fingerprints are stored on disk and must not drift.
+        assert_eq!(simhash(&["a", "b"]), simhash(&["b", "a"]));
+    }
+
+    #[test]
+    fn excerpt_cuts_at_words() {
+        assert_eq!(excerpt("short", 10), "short");
+        assert_eq!(excerpt("one two three four", 10), "one two…");
+    }
+}
