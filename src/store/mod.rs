@@ -1,2 +1,225 @@
 //! SQLite storage (SPEC §7): open with WAL and a busy timeout, apply the
-//! numbered migrations, and write each source's crawl in one transaction.
+//! numbered migrations embedded at build time, and write each source's crawl
+//! — its new mentions and its state — in one transaction.
+
+mod mentions;
+mod stats;
+
+pub use mentions::{CommitStats, CrawlBatch, NewMention, SourceOutcome};
+pub use stats::{KindCounts, Reference, SourceHealth};
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
+
+/// How long a statement waits for another connection's write lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the database {}: {source}", path.display())]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("database migration {name} failed: {source}")]
+    Migrate {
+        name: &'static str,
+        source: rusqlite::Error,
+    },
+    #[error("the database {} has schema version {found}, newer than this build knows ({known}); upgrade mentions", path.display())]
+    TooNew {
+        path: PathBuf,
+        found: u32,
+        known: u32,
+    },
+    #[error("database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+}
+
+/// One connection to the mentions database.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let open_err = |source| StoreError::Open {
+            path: path.to_owned(),
+            source,
+        };
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(open_err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(open_err)?;
+        let mut store = Store {
+            conn,
+            path: path.to_owned(),
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// A private in-memory database, for tests.
+    pub fn open_in_memory() -> Result<Store, StoreError> {
+        let conn = Connection::open_in_memory()?;
+        let mut store = Store {
+            conn,
+            path: PathBuf::from(":memory:"),
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema version recorded in the database (`PRAGMA user_version`).
+    pub fn schema_version(&self) -> Result<u32, StoreError> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    /// Applies the migrations this database has not seen, in one IMMEDIATE
+    /// transaction so two processes starting together cannot both apply them.
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let known = MIGRATIONS.last().map_or(0, |m| m.0);
+        let current = self.schema_version()?;
+        if current == known {
+            return Ok(());
+        }
+        if current > known {
+            return Err(StoreError::TooNew {
+                path: self.path.clone(),
+                found: current,
+                known,
+            });
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Re-read inside the lock: another process may have migrated meanwhile.
+        let current: u32 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        for &(version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+            tx.execute_batch(sql)
+                .and_then(|()| tx.pragma_update(None, "user_version", version))
+                .map_err(|source| StoreError::Migrate { name, source })?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Stored validators for a URL a source fetches.
+    pub fn validators(
+        &self,
+        source: &str,
+        url: &str,
+    ) -> Result<Option<crate::http::Validators>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT etag, last_modified FROM http_cache
+                 JOIN source ON source.id = http_cache.source_id
+                 WHERE source.name = ?1 AND url = ?2",
+                (source, url),
+                |r| {
+                    Ok(crate::http::Validators {
+                        etag: r.get(0)?,
+                        last_modified: r.get(1)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Which of `keys` the source has already evaluated.
+    pub fn seen(&self, source: &str, keys: &[u64]) -> Result<Vec<bool>, StoreError> {
+        let Some(source_id) = self.source_id(source)? else {
+            return Ok(vec![false; keys.len()]);
+        };
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT 1 FROM seen WHERE source_id = ?1 AND key = ?2")?;
+        keys.iter()
+            .map(|&k| Ok(stmt.exists((source_id, k as i64))?))
+            .collect()
+    }
+
+    /// The stored cursor of a paged source.
+    pub fn cursor(&self, source: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT cursor FROM source WHERE name = ?1", [source], |r| {
+                r.get(0)
+            })
+            .optional()?
+            .flatten())
+    }
+
+    fn source_id(&self, source: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT id FROM source WHERE name = ?1", [source], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    /// Runs `PRAGMA integrity_check`; `Ok(())` when the answer is `ok`.
+    pub fn integrity_check(&self) -> Result<Result<(), String>, StoreError> {
+        let answer: String = self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        Ok(if answer == "ok" { Ok(()) } else { Err(answer) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_a_new_database_and_reopens_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.db");
+        let store = Store::open(&path).unwrap();
+        let known = MIGRATIONS.last().unwrap().0;
+        assert_eq!(store.schema_version().unwrap(), known);
+        drop(store);
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), known);
+        let mode: String = store
+            .conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        assert_eq!(store.integrity_check().unwrap(), Ok(()));
+    }
+
+    #[test]
+    fn refuses_a_database_from_a_newer_build() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.db");
+        let store = Store::open(&path).unwrap();
+        store.conn.pragma_update(None, "user_version", 999).unwrap();
+        drop(store);
+        let err = Store::open(&path).err().unwrap();
+        assert!(err.to_string().contains("schema version 999"), "{err}");
+    }
+}

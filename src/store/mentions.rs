@@ -1,0 +1,333 @@
+//! Writing one source's crawl: new mentions (deduplicated per SPEC §4) and
+//! the source's state, in one transaction.
+
+use super::{Store, StoreError};
+use crate::http::Validators;
+use crate::sources::Kind;
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, Transaction, TransactionBehavior};
+use std::collections::HashMap;
+
+/// Near-duplicate threshold of the same-host rule (SPEC §4 rule 3).
+pub const SIMHASH_MAX_DISTANCE: u32 = 3;
+
+/// A matching item, identified, ready to store for one topic.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewMention {
+    pub topic: String,
+    pub kind: Kind,
+    /// Canonical URL (web) or platform identity: unique per topic.
+    pub identity: String,
+    /// Link to show when it differs from `identity`.
+    pub url: Option<String>,
+    /// Host for web items (references and the same-host SimHash rule); None for platform items.
+    pub host: Option<String>,
+    pub title: String,
+    pub excerpt: String,
+    pub author: Option<String>,
+    pub lang: Option<String>,
+    pub published: Option<DateTime<Utc>>,
+    pub simhash: u64,
+}
+
+/// How a crawl of one source ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceOutcome {
+    Ok,
+    /// The source failed; what it brought before failing is still stored.
+    Failed(String),
+}
+
+/// Everything one crawl of one source writes.
+#[derive(Debug, Clone)]
+pub struct CrawlBatch {
+    pub source: String,
+    pub source_type: String,
+    pub kind: Kind,
+    pub started: DateTime<Utc>,
+    pub outcome: SourceOutcome,
+    /// New paging cursor, when the source keeps one.
+    pub cursor: Option<String>,
+    /// Validators per fetched URL, for the next conditional GET.
+    pub validators: Vec<(String, Validators)>,
+    /// Identity keys of items evaluated in this crawl.
+    pub seen: Vec<u64>,
+    pub mentions: Vec<NewMention>,
+}
+
+impl CrawlBatch {
+    pub fn new(source: &str, source_type: &str, kind: Kind, started: DateTime<Utc>) -> CrawlBatch {
+        CrawlBatch {
+            source: source.to_owned(),
+            source_type: source_type.to_owned(),
+            kind,
+            started,
+            outcome: SourceOutcome::Ok,
+            cursor: None,
+            validators: Vec::new(),
+            seen: Vec::new(),
+            mentions: Vec::new(),
+        }
+    }
+}
+
+/// What a commit did with the batch's mentions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CommitStats {
+    pub new: usize,
+    /// Already stored (same identity, or a same-host near-duplicate).
+    pub duplicates: usize,
+}
+
+impl Store {
+    /// Writes a crawl in one IMMEDIATE transaction: either all of it is
+    /// stored or none of it.
+    pub fn commit(&mut self, batch: &CrawlBatch) -> Result<CommitStats, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let stats = write_batch(&tx, batch)?;
+        tx.commit()?;
+        Ok(stats)
+    }
+}
+
+fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, StoreError> {
+    let now = batch.started.timestamp();
+    let source_id: i64 = tx.query_row(
+        "INSERT INTO source (name, type, kind) VALUES (?1, ?2, ?3)
+         ON CONFLICT (name) DO UPDATE SET type = excluded.type, kind = excluded.kind
+         RETURNING id",
+        (&batch.source, &batch.source_type, batch.kind.code()),
+        |r| r.get(0),
+    )?;
+
+    let mut stats = CommitStats::default();
+    let mut topic_ids: HashMap<&str, i64> = HashMap::new();
+    let mut insert = tx.prepare_cached(
+        "INSERT OR IGNORE INTO mention
+           (topic_id, source_id, kind, identity, url, host, title, excerpt, author, lang,
+            published_at, first_seen, at, simhash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    )?;
+    let mut near = tx.prepare_cached(
+        "SELECT simhash FROM mention WHERE topic_id = ?1 AND host = ?2 AND identity <> ?3",
+    )?;
+    for m in &batch.mentions {
+        let topic_id = match topic_ids.get(m.topic.as_str()) {
+            Some(&id) => id,
+            None => {
+                let id = topic_id(tx, &m.topic)?;
+                topic_ids.insert(&m.topic, id);
+                id
+            }
+        };
+        if let Some(host) = &m.host {
+            let mut rows = near.query((topic_id, host, &m.identity))?;
+            let mut is_copy = false;
+            while let Some(row) = rows.next()? {
+                let other: i64 = row.get(0)?;
+                if crate::text::hamming(other as u64, m.simhash) <= SIMHASH_MAX_DISTANCE {
+                    is_copy = true;
+                    break;
+                }
+            }
+            if is_copy {
+                stats.duplicates += 1;
+                continue;
+            }
+        }
+        let published = m.published.map(|t| t.timestamp());
+        // A date in the future is a clock or zone error; the mention happened by now.
+        let at = published.map_or(now, |p| p.min(now));
+        let changed = insert.execute(rusqlite::params![
+            topic_id,
+            source_id,
+            m.kind.code(),
+            m.identity,
+            m.url,
+            m.host,
+            m.title,
+            m.excerpt,
+            m.author,
+            m.lang,
+            published,
+            now,
+            at,
+            m.simhash as i64,
+        ])?;
+        if changed == 1 {
+            stats.new += 1;
+        } else {
+            stats.duplicates += 1;
+        }
+    }
+
+    let (success, error) = match &batch.outcome {
+        SourceOutcome::Ok => (Some(now), None),
+        SourceOutcome::Failed(e) => (None, Some(e.as_str())),
+    };
+    tx.execute(
+        "UPDATE source SET
+           last_run = ?2,
+           last_success = coalesce(?3, last_success),
+           last_error = ?4,
+           consecutive_failures = CASE WHEN ?4 IS NULL THEN 0 ELSE consecutive_failures + 1 END,
+           cursor = coalesce(?5, cursor)
+         WHERE id = ?1",
+        (source_id, now, success, error, &batch.cursor),
+    )?;
+    let mut cache = tx.prepare_cached(
+        "INSERT INTO http_cache (source_id, url, etag, last_modified) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (source_id, url) DO UPDATE SET etag = excluded.etag, last_modified = excluded.last_modified",
+    )?;
+    for (url, v) in &batch.validators {
+        cache.execute((source_id, url, &v.etag, &v.last_modified))?;
+    }
+    let mut seen = tx.prepare_cached(
+        "INSERT OR IGNORE INTO seen (source_id, key, first_seen) VALUES (?1, ?2, ?3)",
+    )?;
+    for &key in &batch.seen {
+        seen.execute((source_id, key as i64, now))?;
+    }
+    Ok(stats)
+}
+
+fn topic_id(tx: &Transaction<'_>, name: &str) -> Result<i64, StoreError> {
+    if let Some(id) = tx
+        .query_row("SELECT id FROM topic WHERE name = ?1", [name], |r| r.get(0))
+        .optional()?
+    {
+        return Ok(id);
+    }
+    Ok(tx.query_row(
+        "INSERT INTO topic (name) VALUES (?1) RETURNING id",
+        [name],
+        |r| r.get(0),
+    )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+    use chrono::TimeZone;
+
+    fn mention(topic: &str, identity: &str, host: Option<&str>, simhash: u64) -> NewMention {
+        NewMention {
+            topic: topic.into(),
+            kind: Kind::Web,
+            identity: identity.into(),
+            url: None,
+            host: host.map(Into::into),
+            title: "t".into(),
+            excerpt: "e".into(),
+            author: None,
+            lang: None,
+            published: Some(Utc.with_ymd_and_hms(2026, 11, 24, 12, 0, 0).unwrap()),
+            simhash,
+        }
+    }
+
+    fn batch(mentions: Vec<NewMention>) -> CrawlBatch {
+        let mut b = CrawlBatch::new(
+            "s",
+            "feed",
+            Kind::Web,
+            Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap(),
+        );
+        b.mentions = mentions;
+        b
+    }
+
+    #[test]
+    fn same_identity_counts_once_per_topic() {
+        let mut store = Store::open_in_memory().unwrap();
+        let s = store
+            .commit(&batch(vec![
+                mention("a", "https://x.org/1", Some("x.org"), 0),
+                mention("a", "https://x.org/1", Some("x.org"), 0),
+                mention("b", "https://x.org/1", Some("x.org"), 0),
+            ]))
+            .unwrap();
+        assert_eq!(
+            s,
+            CommitStats {
+                new: 2,
+                duplicates: 1
+            }
+        );
+        let again = store
+            .commit(&batch(vec![mention(
+                "a",
+                "https://x.org/1",
+                Some("x.org"),
+                0,
+            )]))
+            .unwrap();
+        assert_eq!(
+            again,
+            CommitStats {
+                new: 0,
+                duplicates: 1
+            }
+        );
+    }
+
+    #[test]
+    fn near_duplicate_text_is_one_mention_on_one_host_only() {
+        let mut store = Store::open_in_memory().unwrap();
+        let s = store
+            .commit(&batch(vec![
+                mention("a", "https://x.org/1", Some("x.org"), 0b1111_0000),
+                // three bits apart, same host: a copy
+                mention("a", "https://x.org/copy", Some("x.org"), 0b1111_0111),
+                // four bits apart: different text
+                mention("a", "https://x.org/other", Some("x.org"), 0b0000_0000_1111),
+                // same text, another host: a syndicated copy counts
+                mention("a", "https://y.org/1", Some("y.org"), 0b1111_0000),
+            ]))
+            .unwrap();
+        assert_eq!(
+            s,
+            CommitStats {
+                new: 3,
+                duplicates: 1
+            }
+        );
+    }
+
+    #[test]
+    fn state_and_validators_are_written_with_the_mentions() {
+        let mut store = Store::open_in_memory().unwrap();
+        let mut b = batch(vec![mention("a", "https://x.org/1", Some("x.org"), 0)]);
+        b.validators.push((
+            "https://x.org/feed".into(),
+            Validators {
+                etag: Some("\"v1\"".into()),
+                last_modified: None,
+            },
+        ));
+        b.seen = vec![1, 2, u64::MAX];
+        b.outcome = SourceOutcome::Failed("boom".into());
+        store.commit(&b).unwrap();
+        assert_eq!(
+            store
+                .validators("s", "https://x.org/feed")
+                .unwrap()
+                .unwrap()
+                .etag
+                .as_deref(),
+            Some("\"v1\"")
+        );
+        assert_eq!(
+            store.seen("s", &[2, 3, u64::MAX]).unwrap(),
+            [true, false, true]
+        );
+        let failures: i64 = store
+            .conn
+            .query_row("SELECT consecutive_failures FROM source", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(failures, 1);
+    }
+}
