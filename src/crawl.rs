@@ -1,1 +1,488 @@
-//! One pass of one source: fetch → parse → match → identify → store.
+//! One pass of one source through the stages: fetch → parse → (full text) →
+//! match → identify → store. `crawl_pass` runs many sources with bounded
+//! concurrency; each source's result is committed in one transaction.
+
+use crate::canon;
+use crate::config::{Settings, SourceConfig, SourceSpec, Topic};
+use crate::http::{FetchError, Fetched, HttpClient, Request};
+use crate::sources::{feed, fulltext, html, sitemap, Item, Kind};
+use crate::store::{CommitStats, CrawlBatch, NewMention, SourceOutcome, Store, StoreError};
+use crate::text;
+use chrono::Utc;
+use futures_util::StreamExt;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use url::Url;
+
+/// Longest excerpt stored per mention, in characters.
+pub const EXCERPT_CHARS: usize = 280;
+/// Full-text pages fetched at once for one source (the client's host limits still apply).
+const PAGE_FETCHES_PER_SOURCE: usize = 4;
+/// How deep sitemap indexes are followed.
+const MAX_SITEMAP_DEPTH: usize = 2;
+
+/// What the crawl of one source did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceReport {
+    pub name: String,
+    pub outcome: SourceOutcome,
+    pub stats: CommitStats,
+    /// Items read from the source in this crawl.
+    pub items: usize,
+    /// Every fetch answered 304.
+    pub not_modified: bool,
+}
+
+impl std::fmt::Display for SourceReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: ", self.name)?;
+        if self.not_modified {
+            write!(f, "not modified")?;
+        } else {
+            write!(
+                f,
+                "{} new, {} already counted, {} items read",
+                self.stats.new, self.stats.duplicates, self.items
+            )?;
+        }
+        if let SourceOutcome::Failed(e) = &self.outcome {
+            write!(f, "; FAILED: {e}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The database connection shared by the crawl tasks of one process.
+pub type SharedStore = Arc<Mutex<Store>>;
+
+async fn with_store<T, F>(store: &SharedStore, f: F) -> Result<T, StoreError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
+{
+    let store = Arc::clone(store);
+    tokio::task::spawn_blocking(move || {
+        let mut guard = store.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&mut guard)
+    })
+    .await
+    .unwrap_or_else(|join| Err(StoreError::Task(join.to_string())))
+}
+
+/// Crawls `sources` (indices into `settings.sources`) for `topics` (indices
+/// into `settings.topics`), at most `settings.http.concurrency` sources at a
+/// time, and returns one report per source in config order.
+pub async fn crawl_pass(
+    settings: Arc<Settings>,
+    http: HttpClient,
+    store: SharedStore,
+    sources: Vec<usize>,
+    topics: Option<Vec<usize>>,
+) -> Vec<SourceReport> {
+    let limit = Arc::new(tokio::sync::Semaphore::new(settings.http.concurrency.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (order, index) in sources.into_iter().enumerate() {
+        let (settings, http, store, limit, topics) = (
+            Arc::clone(&settings),
+            http.clone(),
+            Arc::clone(&store),
+            Arc::clone(&limit),
+            topics.clone(),
+        );
+        tasks.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            let report = crawl_source(&settings, &http, &store, index, topics.as_deref()).await;
+            (order, report)
+        });
+    }
+    let mut reports = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        match done {
+            Ok(r) => reports.push(r),
+            Err(e) => tracing::error!("a crawl task ended abnormally: {e}"),
+        }
+    }
+    reports.sort_by_key(|(order, _)| *order);
+    reports.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Crawls one source and commits what it brought.
+pub async fn crawl_source(
+    settings: &Settings,
+    http: &HttpClient,
+    store: &SharedStore,
+    index: usize,
+    only_topics: Option<&[usize]>,
+) -> SourceReport {
+    let source = &settings.sources[index];
+    let topics: Vec<&Topic> = source
+        .topics
+        .iter()
+        .filter(|t| only_topics.is_none_or(|only| only.contains(t)))
+        .filter_map(|&t| settings.topics.get(t))
+        .collect();
+    let mut batch = CrawlBatch::new(
+        &source.name,
+        source.spec.type_name(),
+        source.kind,
+        Utc::now(),
+    );
+    let mut job = Job {
+        source,
+        http,
+        store,
+        batch: &mut batch,
+        fetches: 0,
+        not_modified: 0,
+    };
+    let (items, error) = match job.read().await {
+        Ok(items) => (items, None),
+        Err((items, e)) => (items, Some(e)),
+    };
+    let read = items.len();
+    if let Err(e) = job.evaluate(items, &topics).await {
+        tracing::error!(source = %source.name, "cannot read source state: {e}");
+    }
+    let not_modified = job.fetches > 0 && job.fetches == job.not_modified;
+    if let Some(e) = error {
+        tracing::warn!(source = %source.name, "{e}");
+        batch.outcome = SourceOutcome::Failed(e);
+    }
+    let outcome = batch.outcome.clone();
+    let committed = {
+        let batch = batch;
+        with_store(store, move |s| s.commit(&batch)).await
+    };
+    match committed {
+        Ok(stats) => SourceReport {
+            name: source.name.clone(),
+            outcome,
+            stats,
+            items: read,
+            not_modified,
+        },
+        Err(e) => SourceReport {
+            name: source.name.clone(),
+            outcome: SourceOutcome::Failed(format!("could not store the crawl: {e}")),
+            stats: CommitStats::default(),
+            items: read,
+            not_modified: false,
+        },
+    }
+}
+
+/// Items read so far, and why reading stopped early.
+type Partial = (Vec<Item>, String);
+
+struct Job<'a> {
+    source: &'a SourceConfig,
+    http: &'a HttpClient,
+    store: &'a SharedStore,
+    batch: &'a mut CrawlBatch,
+    fetches: usize,
+    not_modified: usize,
+}
+
+impl Job<'_> {
+    /// Fetches one document with the stored validators; None when not modified.
+    async fn fetch_text(&mut self, url: &Url) -> Result<Option<(String, Url)>, FetchError> {
+        let name = self.source.name.clone();
+        let key = url.to_string();
+        let validators = with_store(self.store, move |s| s.validators(&name, &key))
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!("cannot read stored validators: {e}");
+                None
+            });
+        let mut req = Request::get(url.clone());
+        req.validators = validators;
+        self.fetches += 1;
+        let fetched: Fetched = self.http.fetch(req).await?;
+        if fetched.not_modified() {
+            self.not_modified += 1;
+            return Ok(None);
+        }
+        if fetched.validators.etag.is_some() || fetched.validators.last_modified.is_some() {
+            self.batch
+                .validators
+                .push((url.to_string(), fetched.validators.clone()));
+        }
+        let text = crate::charset::decode(&fetched.body, fetched.content_type());
+        Ok(Some((text, fetched.final_url)))
+    }
+
+    async fn read(&mut self) -> Result<Vec<Item>, Partial> {
+        match &self.source.spec {
+            SourceSpec::Feed { url, .. } => {
+                let Some((body, base)) = self.fetch_text(url).await.map_err(|e| (vec![], e.to_string()))?
+                else {
+                    return Ok(vec![]);
+                };
+                feed::parse(&body, &base).map_err(|e| (vec![], format!("{url}: {e}")))
+            }
+            SourceSpec::Sitemap { url, .. } => self.read_sitemap(url.clone()).await,
+            SourceSpec::Html { url, selectors } => self.read_html(url.clone(), selectors).await,
+        }
+    }
+
+    async fn read_sitemap(&mut self, root: Url) -> Result<Vec<Item>, Partial> {
+        let mut items = Vec::new();
+        let mut queue = vec![(root.clone(), 0usize)];
+        let mut fetched = 0u32;
+        let mut first_error = None;
+        while let Some((url, depth)) = queue.pop() {
+            if fetched > self.source.max_pages.max(1) {
+                break;
+            }
+            fetched += 1;
+            let result = match self.fetch_text(&url).await {
+                Ok(Some((body, base))) => sitemap::parse(&body, &base).map_err(|e| format!("{url}: {e}")),
+                Ok(None) => continue,
+                Err(e) => Err(e.to_string()),
+            };
+            match result {
+                Ok(sitemap::Sitemap::Urls(found)) => items.extend(found),
+                Ok(sitemap::Sitemap::Index(children)) if depth < MAX_SITEMAP_DEPTH => {
+                    // Newest first: push in reverse so the newest is popped first.
+                    let take = self.source.max_pages.max(1) as usize;
+                    for child in children.into_iter().take(take).rev() {
+                        queue.push((child, depth + 1));
+                    }
+                }
+                Ok(sitemap::Sitemap::Index(_)) => {}
+                Err(e) if url == root => return Err((items, e)),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        match first_error {
+            Some(e) => Err((items, e)),
+            None => Ok(items),
+        }
+    }
+
+    async fn read_html(&mut self, start: Url, selectors: &html::Selectors) -> Result<Vec<Item>, Partial> {
+        let mut items: Vec<Item> = Vec::new();
+        let mut visited = HashSet::new();
+        let mut next = Some(start);
+        let mut pages = 0;
+        while let Some(url) = next.take() {
+            if pages >= self.source.max_pages.max(1) || !visited.insert(url.clone()) {
+                break;
+            }
+            pages += 1;
+            let page = match self.fetch_text(&url).await {
+                Ok(Some((body, base))) => {
+                    html::parse(&body, &base, selectors).map_err(|e| (std::mem::take(&mut items), format!("{url}: {e}")))?
+                }
+                Ok(None) => break,
+                Err(e) if pages == 1 => return Err((items, e.to_string())),
+                Err(e) => return Err((items, e.to_string())),
+            };
+            // Stop paging once a page brings nothing this source has not seen.
+            let keys: Vec<u64> = page.items.iter().map(|i| seen_key(&identity_before_fetch(i))).collect();
+            let name = self.source.name.clone();
+            let known = with_store(self.store, move |s| s.seen(&name, &keys))
+                .await
+                .unwrap_or_default();
+            let all_known = !page.items.is_empty() && known.len() == page.items.len() && known.iter().all(|&k| k);
+            let oldest_too_old = page
+                .items
+                .iter()
+                .filter_map(|i| i.published)
+                .min()
+                .is_some_and(|t| Utc::now().signed_duration_since(t).to_std().is_ok_and(|age| age > self.source.lookback));
+            let empty = page.items.is_empty();
+            items.extend(page.items);
+            if all_known || oldest_too_old || empty {
+                break;
+            }
+            next = page.next;
+        }
+        Ok(items)
+    }
+
+    /// Matches items against the topics and queues mentions into the batch.
+    async fn evaluate(&mut self, items: Vec<Item>, topics: &[&Topic]) -> Result<(), StoreError> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let full_text = matches!(
+            self.source.spec,
+            SourceSpec::Feed { full_text: true, .. } | SourceSpec::Sitemap { full_text: true, .. }
+        );
+        let keys: Vec<u64> = items.iter().map(|i| seen_key(&identity_before_fetch(i))).collect();
+        let known = if full_text {
+            let (name, keys) = (self.source.name.clone(), keys.clone());
+            with_store(self.store, move |s| s.seen(&name, &keys)).await?
+        } else {
+            vec![false; items.len()]
+        };
+        // An item listed twice in one document is evaluated once.
+        let mut this_crawl = HashSet::new();
+        let fresh: Vec<(Item, u64)> = items
+            .into_iter()
+            .zip(keys)
+            .zip(known)
+            .filter(|((_, key), known)| !known && this_crawl.insert(*key))
+            .map(|(pair, _)| pair)
+            .collect();
+
+        let evaluated: Vec<(Item, Option<fulltext::Article>, u64, bool)> = if full_text {
+            let http = self.http;
+            futures_util::stream::iter(fresh)
+                .map(|(item, key)| async move {
+                    let (article, done) = fetch_article(http, &item).await;
+                    (item, article, key, done)
+                })
+                .buffered(PAGE_FETCHES_PER_SOURCE)
+                .collect()
+                .await
+        } else {
+            fresh.into_iter().map(|(item, key)| (item, None, key, true)).collect()
+        };
+
+        for (item, article, key, done) in evaluated {
+            if done {
+                self.batch.seen.push(key);
+            }
+            self.batch
+                .mentions
+                .extend(identify(&item, article.as_ref(), self.source.kind, topics));
+        }
+        Ok(())
+    }
+}
+
+/// Fetches and extracts an item's page. The flag says whether the item is
+/// settled (fetched, or refused by robots.txt) rather than worth a retry.
+async fn fetch_article(http: &HttpClient, item: &Item) -> (Option<fulltext::Article>, bool) {
+    let Some(url) = item.url.as_deref().and_then(|u| Url::parse(u).ok()) else {
+        return (None, true);
+    };
+    match http.fetch(Request::get(url.clone())).await {
+        Ok(page) => {
+            let body = crate::charset::decode(&page.body, page.content_type());
+            (Some(fulltext::extract(&body, &page.final_url)), true)
+        }
+        Err(e @ FetchError::RobotsDisallowed { .. }) => {
+            tracing::info!("{e}; matching on the feed's own text");
+            (None, true)
+        }
+        Err(e) => {
+            tracing::warn!("full text of {url}: {e}");
+            (None, false)
+        }
+    }
+}
+
+/// The identity an item has before its page is fetched: platform id,
+/// canonical link, or a hash of its text.
+fn identity_before_fetch(item: &Item) -> String {
+    if let Some(id) = &item.platform_id {
+        return id.clone();
+    }
+    match item.url.as_deref().and_then(|u| canon::canonical_str(u, None)) {
+        Some(url) => url.to_string(),
+        None => content_identity(&item.title, &item.text),
+    }
+}
+
+fn content_identity(title: &str, body: &str) -> String {
+    let normalized = text::normalize(&format!("{title}\n{body}"));
+    format!("text:{:016x}", xxhash_rust::xxh3::xxh3_64(normalized.as_bytes()))
+}
+
+fn seen_key(identity: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(identity.as_bytes())
+}
+
+/// Matches one item against the topics and identifies it (SPEC §4).
+pub fn identify(item: &Item, article: Option<&fulltext::Article>, kind: Kind, topics: &[&Topic]) -> Vec<NewMention> {
+    let body = match article {
+        Some(a) if !a.text.is_empty() => a.text.as_str(),
+        _ => item.text.as_str(),
+    };
+    let title = if item.title.is_empty() {
+        article.and_then(|a| a.title.as_deref()).unwrap_or("")
+    } else {
+        item.title.as_str()
+    };
+    let tokens = text::tokens(&format!("{title}\n{body}"));
+    let matching: Vec<&&Topic> = topics.iter().filter(|t| t.query.matches(&tokens)).collect();
+    if matching.is_empty() {
+        return Vec::new();
+    }
+    let link = item.url.as_deref().and_then(|u| canon::canonical_str(u, None));
+    let (identity, url, host) = if let Some(id) = &item.platform_id {
+        (id.clone(), item.url.clone(), None)
+    } else {
+        let canonical = article.and_then(|a| a.canonical.as_ref()).map(canon::canonical).or(link);
+        match canonical {
+            Some(c) => {
+                let host = c.host_str().map(str::to_owned);
+                (c.to_string(), None, host)
+            }
+            None => (content_identity(title, body), None, None),
+        }
+    };
+    let published = item.published.or_else(|| article.and_then(|a| a.published));
+    let lang = item
+        .lang
+        .clone()
+        .or_else(|| article.and_then(|a| a.lang.clone()))
+        .or_else(|| detect_language(title, body));
+    let simhash = text::simhash(&tokens);
+    let excerpt = text::excerpt(body, EXCERPT_CHARS);
+    matching
+        .into_iter()
+        .map(|topic| NewMention {
+            topic: topic.name.clone(),
+            kind,
+            identity: identity.clone(),
+            url: url.clone(),
+            host: host.clone(),
+            title: title.to_owned(),
+            excerpt: excerpt.clone(),
+            author: item.author.clone(),
+            lang: lang.clone(),
+            published,
+            simhash,
+        })
+        .collect()
+}
+
+/// ISO 639-1 code of the text's language when the detector is confident.
+fn detect_language(title: &str, body: &str) -> Option<String> {
+    let sample: String = format!("{title} {body}").chars().take(1000).collect();
+    let info = whatlang::detect(&sample)?;
+    if !info.is_reliable() {
+        return None;
+    }
+    let code = info.lang().code();
+    let short = match code {
+        "eng" => "en",
+        "deu" => "de",
+        "fra" => "fr",
+        "spa" => "es",
+        "ita" => "it",
+        "nld" => "nl",
+        "por" => "pt",
+        "rus" => "ru",
+        "ukr" => "uk",
+        "pol" => "pl",
+        "tur" => "tr",
+        "swe" => "sv",
+        "dan" => "da",
+        "nob" => "no",
+        "fin" => "fi",
+        "ces" => "cs",
+        "jpn" => "ja",
+        "kor" => "ko",
+        "cmn" => "zh",
+        "ara" => "ar",
+        other => other,
+    };
+    Some(short.to_owned())
+}

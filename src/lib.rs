@@ -8,8 +8,10 @@
 pub mod canon;
 pub mod charset;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod crawl;
+pub mod daemon;
 pub mod http;
 pub mod query;
 pub mod report;

@@ -1,5 +1,41 @@
+//! The `mentions` binary: parse arguments, set up logging, run the command,
+//! map its outcome to an exit code (0 ok, 1 a source failed, 2 usage or config).
+
+use clap::Parser;
+use mentions::cli::{Cli, LogFormat};
+use mentions::commands::{self, Failure};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    ExitCode::SUCCESS
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    init_logging(cli.log_format);
+    match commands::run(cli) {
+        Ok(code) => code,
+        Err(Failure::Usage(message)) => {
+            eprintln!("mentions: {message}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Runtime(message)) => {
+            eprintln!("mentions: {message}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
 }

@@ -78,10 +78,8 @@ pub fn collect_text(node: ego_tree::NodeRef<'_, Node>, out: &mut String) {
                 _ => {}
             },
             ego_tree::iter::Edge::Close(n) => {
-                if let Node::Element(e) = n.value() {
-                    if BLOCKS.contains(&e.name()) {
-                        out.push(' ');
-                    }
+                if matches!(n.value(), Node::Element(e) if BLOCKS.contains(&e.name())) {
+                    out.push(' ');
                 }
             }
         }

@@ -37,6 +37,8 @@ pub enum StoreError {
     },
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
+    #[error("a database task ended abnormally: {0}")]
+    Task(String),
 }
 
 /// One connection to the mentions database.
