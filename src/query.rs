@@ -1,5 +1,17 @@
 //! The topic query language of SPEC §3: lexer, parser and a compiled matcher
-//! over normalised tokens (see `text`).
+//! over normalised tokens (see `text`). Terms go through the same
+//! normalisation and tokenising as texts, so a query term and the text it
+//! should find always agree on case folding, `ß`/`ss` and word boundaries.
+//!
+//! Grammar (NOT binds tightest, then AND, then OR; juxtaposition is AND):
+//!
+//! ```text
+//! or    := and ("OR" and)*
+//! and   := unary (["AND"] unary)*
+//! unary := "NOT" unary | term | phrase | "(" or ")"
+//! ```
+
+use crate::text;
 
 /// A query could not be compiled; `position` is a 1-based character column.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -9,25 +21,690 @@ pub struct QueryError {
     pub message: String,
 }
 
+impl QueryError {
+    fn new(position: usize, message: impl Into<String>) -> Self {
+        QueryError {
+            position,
+            message: message.into(),
+        }
+    }
+}
+
 /// A compiled topic query.
 #[derive(Debug, Clone)]
 pub struct Query {
-    _todo: (),
+    source: String,
+    root: Node,
+}
+
+/// The compiled matcher: a boolean tree whose leaves are normalised terms.
+#[derive(Debug, Clone)]
+enum Node {
+    Term(Term),
+    And(Vec<Node>),
+    Or(Vec<Node>),
+    Not(Box<Node>),
+}
+
+/// One leaf: a sequence of normalised tokens that must appear consecutively;
+/// with `prefix`, the last one only has to begin the text's token.
+#[derive(Debug, Clone)]
+struct Term {
+    tokens: Vec<String>,
+    prefix: bool,
+    /// How the user wrote it, as sent to a platform's search box.
+    search: String,
+}
+
+impl Term {
+    fn matches<S: AsRef<str>>(&self, text: &[S]) -> bool {
+        let n = self.tokens.len();
+        if n == 0 {
+            return false; // `windows(0)` would panic; parsing never builds such a term
+        }
+        let last = n.saturating_sub(1);
+        text.windows(n).any(|window| {
+            window
+                .iter()
+                .zip(&self.tokens)
+                .enumerate()
+                .all(|(i, (have, want))| {
+                    if self.prefix && i == last {
+                        have.as_ref().starts_with(want.as_str())
+                    } else {
+                        have.as_ref() == want
+                    }
+                })
+        })
+    }
+}
+
+impl Node {
+    fn matches<S: AsRef<str>>(&self, text: &[S]) -> bool {
+        match self {
+            Node::Term(t) => t.matches(text),
+            Node::And(all) => all.iter().all(|n| n.matches(text)),
+            Node::Or(any) => any.iter().any(|n| n.matches(text)),
+            Node::Not(n) => !n.matches(text),
+        }
+    }
+
+    fn positive_terms<'a>(&'a self, negated: bool, out: &mut Vec<&'a Term>) {
+        match self {
+            Node::Term(t) if !negated => out.push(t),
+            Node::Term(_) => {}
+            Node::And(ns) | Node::Or(ns) => ns.iter().for_each(|n| n.positive_terms(negated, out)),
+            // Parity, so that `NOT NOT x` still counts `x` as wanted.
+            Node::Not(n) => n.positive_terms(!negated, out),
+        }
+    }
 }
 
 impl Query {
-    pub fn parse(_source: &str) -> Result<Query, QueryError> {
-        unimplemented!("query::Query::parse")
+    pub fn parse(source: &str) -> Result<Query, QueryError> {
+        let lexemes = lex(source)?;
+        if lexemes.is_empty() {
+            return Err(QueryError::new(1, "empty query"));
+        }
+        let mut parser = Parser { lexemes, next: 0 };
+        let root = parser.or()?;
+        if let Some(lx) = parser.peek() {
+            // `or` only stops early at a `)` it did not open.
+            return Err(unmatched_close(lx.position));
+        }
+        Ok(Query {
+            source: source.to_owned(),
+            root,
+        })
+    }
+
+    /// The query as it was written.
+    pub fn as_str(&self) -> &str {
+        &self.source
     }
 
     /// Whether the normalised tokens of a text (`text::tokens`) match.
-    pub fn matches<S: AsRef<str>>(&self, _tokens: &[S]) -> bool {
-        unimplemented!("query::Query::matches")
+    pub fn matches<S: AsRef<str>>(&self, tokens: &[S]) -> bool {
+        self.root.matches(tokens)
     }
 
     /// The terms and phrases not under a NOT, as they would be typed into a
     /// platform's search box (`search` default), e.g. `nordkorea "north korea"`.
+    /// They keep the user's spelling (platforms fold on their own; `ß` stays
+    /// `ß`), drop a prefix `*`, quote phrases, and appear once each.
     pub fn positive_terms(&self) -> Vec<String> {
-        unimplemented!("query::Query::positive_terms")
+        let mut terms = Vec::new();
+        self.root.positive_terms(false, &mut terms);
+        let mut seen: Vec<(&[String], bool)> = Vec::new();
+        let mut out = Vec::new();
+        for t in terms {
+            let key = (t.tokens.as_slice(), t.prefix);
+            if !seen.contains(&key) {
+                seen.push(key);
+                out.push(t.search.clone());
+            }
+        }
+        out
+    }
+}
+
+impl std::fmt::Display for Query {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.source)
+    }
+}
+
+impl std::str::FromStr for Query {
+    type Err = QueryError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Query::parse(s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    And,
+    Or,
+    Not,
+}
+
+impl Op {
+    fn name(self) -> &'static str {
+        match self {
+            Op::And => "AND",
+            Op::Or => "OR",
+            Op::Not => "NOT",
+        }
+    }
+}
+
+#[derive(Debug)]
+enum LexKind {
+    Open,
+    Close,
+    Op(Op),
+    Term(Term),
+}
+
+#[derive(Debug)]
+struct Lexeme {
+    /// 1-based character column of the lexeme's first character.
+    position: usize,
+    kind: LexKind,
+}
+
+fn is_word_char(c: char) -> bool {
+    !c.is_whitespace() && !matches!(c, '(' | ')' | '"')
+}
+
+fn lex(source: &str) -> Result<Vec<Lexeme>, QueryError> {
+    let mut out = Vec::new();
+    let mut chars = source.char_indices().enumerate().peekable();
+    while let Some((col, (start, c))) = chars.next() {
+        let position = col + 1;
+        let kind = match c {
+            c if c.is_whitespace() => continue,
+            '(' => LexKind::Open,
+            ')' => LexKind::Close,
+            '"' => {
+                let mut end = None;
+                for (_, (i, c)) in chars.by_ref() {
+                    if c == '"' {
+                        end = Some(i);
+                        break;
+                    }
+                }
+                let end = end.ok_or_else(|| QueryError::new(position, "unterminated quote"))?;
+                let inner = source.get(start + 1..end).unwrap_or_default();
+                let tokens = text::tokens(inner);
+                if tokens.is_empty() {
+                    return Err(QueryError::new(position, "empty phrase"));
+                }
+                LexKind::Term(Term {
+                    tokens,
+                    prefix: false,
+                    search: format!("\"{}\"", text::collapse_ws(inner)),
+                })
+            }
+            _ => {
+                let mut end = start + c.len_utf8();
+                while let Some(&(_, (i, c))) = chars.peek() {
+                    if !is_word_char(c) {
+                        break;
+                    }
+                    end = i + c.len_utf8();
+                    chars.next();
+                }
+                let word = source.get(start..end).unwrap_or_default();
+                match word {
+                    "AND" => LexKind::Op(Op::And),
+                    "OR" => LexKind::Op(Op::Or),
+                    "NOT" => LexKind::Op(Op::Not),
+                    _ => LexKind::Term(word_term(word, position)?),
+                }
+            }
+        };
+        out.push(Lexeme { position, kind });
+    }
+    Ok(out)
+}
+
+/// A bare word: a whole token, a prefix (`word*`), or a phrase when it
+/// splits into several tokens (`jong-un`).
+fn word_term(word: &str, position: usize) -> Result<Term, QueryError> {
+    let (stem, prefix) = match word.strip_suffix('*') {
+        Some(stem) => (stem, true),
+        None => (word, false),
+    };
+    let tokens = text::tokens(stem);
+    if tokens.is_empty() {
+        let message = if stem.chars().all(|c| c == '*') {
+            "a lone '*' is not a term; put it after a word (`russland*`)".to_owned()
+        } else {
+            format!("`{word}` has no letters or digits to match")
+        };
+        return Err(QueryError::new(position, message));
+    }
+    Ok(Term {
+        tokens,
+        prefix,
+        search: stem.to_owned(),
+    })
+}
+
+fn unmatched_close(position: usize) -> QueryError {
+    QueryError::new(
+        position,
+        "unbalanced parentheses: this ')' has no matching '('",
+    )
+}
+
+fn missing_left(op: Op, position: usize) -> QueryError {
+    QueryError::new(
+        position,
+        format!("dangling operator: {} needs a term on its left", op.name()),
+    )
+}
+
+fn missing_right(op: Op, position: usize) -> QueryError {
+    QueryError::new(
+        position,
+        format!("dangling operator: {} needs a term on its right", op.name()),
+    )
+}
+
+struct Parser {
+    lexemes: Vec<Lexeme>,
+    next: usize,
+}
+
+impl Parser {
+    fn peek(&self) -> Option<&Lexeme> {
+        self.lexemes.get(self.next)
+    }
+
+    fn peek_op(&self) -> Option<(Op, usize)> {
+        match self.peek() {
+            Some(Lexeme {
+                kind: LexKind::Op(op),
+                position,
+            }) => Some((*op, *position)),
+            _ => None,
+        }
+    }
+
+    /// Whether the next lexeme can begin an operand.
+    fn at_operand(&self) -> bool {
+        matches!(
+            self.peek().map(|l| &l.kind),
+            Some(LexKind::Term(_) | LexKind::Open | LexKind::Op(Op::Not))
+        )
+    }
+
+    fn or(&mut self) -> Result<Node, QueryError> {
+        if let Some((Op::Or, pos)) = self.peek_op() {
+            return Err(missing_left(Op::Or, pos));
+        }
+        let mut parts = vec![self.and()?];
+        while let Some((Op::Or, pos)) = self.peek_op() {
+            self.next += 1;
+            if !self.at_operand() {
+                return Err(missing_right(Op::Or, pos));
+            }
+            parts.push(self.and()?);
+        }
+        Ok(flatten(parts, false))
+    }
+
+    fn and(&mut self) -> Result<Node, QueryError> {
+        if let Some((Op::And, pos)) = self.peek_op() {
+            return Err(missing_left(Op::And, pos));
+        }
+        let mut parts = vec![self.unary()?];
+        loop {
+            if let Some((Op::And, pos)) = self.peek_op() {
+                self.next += 1;
+                if !self.at_operand() {
+                    return Err(missing_right(Op::And, pos));
+                }
+            } else if !self.at_operand() {
+                break;
+            }
+            parts.push(self.unary()?);
+        }
+        Ok(flatten(parts, true))
+    }
+
+    fn unary(&mut self) -> Result<Node, QueryError> {
+        let Some(lx) = self.lexemes.get_mut(self.next) else {
+            // Callers check `at_operand` first; an empty query is caught earlier.
+            return Err(QueryError::new(1, "empty query"));
+        };
+        let position = lx.position;
+        match &mut lx.kind {
+            LexKind::Op(Op::Not) => {
+                self.next += 1;
+                if !self.at_operand() {
+                    return Err(missing_right(Op::Not, position));
+                }
+                Ok(Node::Not(Box::new(self.unary()?)))
+            }
+            LexKind::Term(term) => {
+                // Leaves are moved out of the lexeme list, not cloned.
+                let term = std::mem::replace(
+                    term,
+                    Term {
+                        tokens: Vec::new(),
+                        prefix: false,
+                        search: String::new(),
+                    },
+                );
+                self.next += 1;
+                Ok(Node::Term(term))
+            }
+            LexKind::Open => {
+                self.next += 1;
+                if let Some(Lexeme {
+                    kind: LexKind::Close,
+                    position: close,
+                }) = self.peek()
+                {
+                    return Err(QueryError::new(*close, "empty parentheses"));
+                }
+                if self.peek().is_none() {
+                    return Err(unclosed(position));
+                }
+                let inner = self.or()?;
+                match self.peek() {
+                    Some(Lexeme {
+                        kind: LexKind::Close,
+                        ..
+                    }) => {
+                        self.next += 1;
+                        Ok(inner)
+                    }
+                    _ => Err(unclosed(position)),
+                }
+            }
+            LexKind::Close => Err(unmatched_close(position)),
+            LexKind::Op(op) => Err(missing_left(*op, position)),
+        }
+    }
+}
+
+fn unclosed(position: usize) -> QueryError {
+    QueryError::new(position, "unbalanced parentheses: this '(' is never closed")
+}
+
+/// One operand stays itself; nested groups of the same operator merge.
+fn flatten(parts: Vec<Node>, and: bool) -> Node {
+    if parts.len() == 1 {
+        if let Some(only) = parts.into_iter().next() {
+            return only;
+        }
+        return Node::And(Vec::new());
+    }
+    let mut out = Vec::with_capacity(parts.len());
+    for p in parts {
+        match (p, and) {
+            (Node::And(inner), true) | (Node::Or(inner), false) => out.extend(inner),
+            (p, _) => out.push(p),
+        }
+    }
+    if and {
+        Node::And(out)
+    } else {
+        Node::Or(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::{html_to_text, tokens};
+
+    fn q(s: &str) -> Query {
+        match Query::parse(s) {
+            Ok(q) => q,
+            Err(e) => panic!("{s:?} should parse: {e}"),
+        }
+    }
+
+    fn hit(query: &str, text: &str) -> bool {
+        q(query).matches(&tokens(&html_to_text(text)))
+    }
+
+    fn err(s: &str) -> (usize, String) {
+        match Query::parse(s) {
+            Ok(q) => panic!("{s:?} should not parse, got {q:?}"),
+            Err(e) => (e.position, e.message),
+        }
+    }
+
+    #[test]
+    fn term_matches_a_whole_token() {
+        assert!(hit("putin", "Putin trifft Kim in Pjöngjang"));
+        assert!(!hit("putin", "Putins Besuch in Pjöngjang"));
+        assert!(!hit("putin", "Rasputin"));
+        assert!(hit("Putin", "Kreml: PUTIN spricht"));
+    }
+
+    #[test]
+    fn tags_and_entities_are_gone_before_matching() {
+        assert!(hit("russland", "#<span>Russland</span>"));
+        assert!(hit("#russland", "#<span>Russland</span>"));
+        assert!(!hit("span", "#<span>Russland</span>"));
+        assert!(hit(
+            "\"russland ukraine\"",
+            "Russland&nbsp;&amp;&nbsp;Ukraine"
+        ));
+        assert!(!hit("amp", "Russland &amp; Ukraine"));
+    }
+
+    #[test]
+    fn sharp_s_and_capitals_fold_together() {
+        assert!(hit("fußball", "FUSSBALL-WM: Nordkorea qualifiziert"));
+        assert!(hit("FUSSBALL", "Fußball in Pjöngjang"));
+        assert!(hit("fussball", "Fußball-WM"));
+        assert!(hit("Fußball*", "Fußballspiel abgesagt"));
+        assert!(hit("köln", "KÖLN"));
+    }
+
+    #[test]
+    fn hyphenated_word_is_a_phrase() {
+        assert!(hit("jong-un", "Kim Jong-un empfängt Putin"));
+        assert!(hit("jong-un", "Kim Jong Un empfängt Putin"));
+        assert!(!hit("jong-un", "Jong hat un-gewöhnlich viel"));
+        assert!(!hit("jong-un", "Kim Jong-il"));
+        assert!(hit("wm", "Fußball-WM 2026"));
+        assert!(hit("fußball-wm", "Die Fussball WM"));
+    }
+
+    #[test]
+    fn phrase_matches_consecutive_tokens_across_hyphens() {
+        assert!(hit(
+            "\"kim jong-un\"",
+            "Machthaber Kim Jong-un reist nach Moskau"
+        ));
+        assert!(hit("\"kim jong-un\"", "kim jong un"));
+        assert!(hit("\"Kim Jong Un\"", "Kim Jong-un"));
+        assert!(!hit("\"kim jong-un\"", "Kim und Jong-un"));
+        assert!(!hit("\"kim jong-un\"", "Kim Jong"));
+        assert!(hit("\"north korea\"", "North Korea sends troops"));
+        assert!(!hit("\"north korea\"", "Korea's north"));
+    }
+
+    #[test]
+    fn prefix_star_matches_token_beginnings() {
+        assert!(hit("russland*", "Russlands Armee in Kursk"));
+        assert!(hit("russland*", "Russland"));
+        assert!(!hit("russland*", "Weißrussland"));
+        assert!(!hit("putin", "Putins Krieg"));
+        assert!(hit("putin*", "Putins Krieg"));
+        // The prefix applies to the last token of a split word.
+        assert!(hit("jong-u*", "Kim Jong-un"));
+        assert!(!hit("jong-u*", "Kim Jong-il"));
+    }
+
+    #[test]
+    fn lower_case_operators_are_terms() {
+        assert!(hit("rock and roll", "Rock and Roll"));
+        assert!(!hit("rock and roll", "Rock & Roll"));
+        assert!(hit("a or b", "a or b"));
+        assert!(!hit("a or b", "a"));
+        assert!(hit("not", "this is not it"));
+    }
+
+    #[test]
+    fn juxtaposition_is_and() {
+        assert!(hit("nordkorea russland", "Russland und Nordkorea"));
+        assert!(!hit("nordkorea russland", "Nordkorea testet Rakete"));
+        assert!(hit("nordkorea (russland OR china)", "Nordkorea und China"));
+        assert!(!hit("nordkorea (russland OR china)", "Russland und China"));
+    }
+
+    #[test]
+    fn and_binds_tighter_than_or() {
+        // a OR (b AND c)
+        assert!(hit("a OR b AND c", "a"));
+        assert!(hit("a OR b AND c", "b c"));
+        assert!(!hit("a OR b AND c", "b"));
+        assert!(!hit("a OR b AND c", "c"));
+        // (a AND b) OR c
+        assert!(hit("a AND b OR c", "c"));
+        assert!(!hit("a AND b OR c", "a"));
+        assert!(hit("(a OR b) AND c", "b c"));
+        assert!(!hit("(a OR b) AND c", "a"));
+    }
+
+    #[test]
+    fn not_binds_tightest() {
+        // (NOT a) OR b
+        assert!(hit("NOT a OR b", "a b"));
+        assert!(hit("NOT a OR b", "c"));
+        assert!(!hit("NOT a OR b", "a"));
+        // (NOT a) AND b
+        assert!(hit("NOT a b", "b"));
+        assert!(!hit("NOT a b", "a b"));
+        // x NOT y == x AND NOT y; a OR (b AND NOT c)
+        assert!(hit("x NOT y", "x"));
+        assert!(!hit("x NOT y", "x y"));
+        assert!(!hit("x NOT y", "y"));
+        assert!(hit("a OR b NOT c", "a c"));
+        assert!(!hit("a OR b NOT c", "b c"));
+        assert!(hit("a OR b NOT c", "b"));
+        assert!(hit("NOT (a OR b)", "c"));
+        assert!(!hit("NOT (a OR b)", "b"));
+        assert!(hit("NOT NOT a", "a"));
+        assert!(hit("a AND NOT b", "a"));
+        assert!(!hit("a AND NOT b", "a b"));
+    }
+
+    const SPEC_QUERY: &str =
+        r#"(nordkorea* OR "north korea") AND (russland* OR russia* OR putin OR kursk) NOT fußball"#;
+
+    #[test]
+    fn spec_example_on_real_headlines() {
+        let query = q(SPEC_QUERY);
+        let matching = [
+            "Nordkorea schickt weitere Soldaten nach Russland",
+            "Kursk: Nordkoreanische Truppen kämpfen an der Seite Russlands",
+            "Putin empfängt Kim – Nordkoreas Machthaber in Moskau",
+            "North Korea and Russia sign mutual defence pact",
+            "<p>Why <b>North&nbsp;Korea</b> is sending troops to Kursk</p>",
+            "Russian drones, North Korean shells? No: North Korea ships shells to Russia's army",
+        ];
+        let not_matching = [
+            // no Russia side
+            "Nordkorea feuert erneut ballistische Rakete ab",
+            "North Korean defectors arrive in Seoul",
+            // no North Korea side
+            "Putin droht dem Westen mit neuen Waffen",
+            // "north" and "korea" not consecutive
+            "Korea's north welcomes Russian envoy",
+            // excluded by NOT, in both spellings
+            "Fußball: Nordkorea schlägt Russland 2:1",
+            "FUSSBALL-WM-Qualifikation: Nordkorea gegen Russland abgesagt",
+            // putin must be a whole token
+            "Nordkorea: Putins Besuch verschoben",
+        ];
+        for h in matching {
+            assert!(
+                query.matches(&tokens(&html_to_text(h))),
+                "should match: {h}"
+            );
+        }
+        for h in not_matching {
+            assert!(
+                !query.matches(&tokens(&html_to_text(h))),
+                "should not match: {h}"
+            );
+        }
+        assert!(!query.matches::<&str>(&[]));
+    }
+
+    #[test]
+    fn positive_terms_are_what_a_search_box_gets() {
+        assert_eq!(
+            q(SPEC_QUERY).positive_terms(),
+            [
+                "nordkorea",
+                "\"north korea\"",
+                "russland",
+                "russia",
+                "putin",
+                "kursk"
+            ]
+        );
+        assert_eq!(
+            q(r#"Kim "Jong   Un" jong-un NOT (a OR b) NOT NOT c kim"#).positive_terms(),
+            // `jong-un` is the same phrase as `"Jong Un"`, so it is sent once.
+            ["Kim", "\"Jong Un\"", "c"]
+        );
+        assert!(q("NOT fußball").positive_terms().is_empty());
+        assert_eq!(q("Fußball*").positive_terms(), ["Fußball"]);
+    }
+
+    #[test]
+    fn leading_not_is_allowed() {
+        assert!(hit("NOT fußball", "Nordkorea"));
+        assert!(!hit("NOT fußball", "Fussball"));
+    }
+
+    #[test]
+    fn keeps_its_source() {
+        assert_eq!(q(SPEC_QUERY).as_str(), SPEC_QUERY);
+        assert_eq!(q("a b").to_string(), "a b");
+    }
+
+    #[test]
+    fn errors_name_the_position() {
+        let dl =
+            |op: &str, side: &str| format!("dangling operator: {op} needs a term on its {side}");
+        assert_eq!(err(""), (1, "empty query".into()));
+        assert_eq!(err("   \t "), (1, "empty query".into()));
+        let open = "unbalanced parentheses: this '(' is never closed".to_owned();
+        let close = "unbalanced parentheses: this ')' has no matching '('".to_owned();
+        assert_eq!(err("(a OR b"), (1, open.clone()));
+        assert_eq!(err("x AND ((a OR b)"), (7, open.clone()));
+        assert_eq!(err("a ("), (3, open));
+        assert_eq!(err("a OR b)"), (7, close.clone()));
+        assert_eq!(err(")"), (1, close.clone()));
+        assert_eq!(err("(a) b)"), (6, close));
+        assert_eq!(err("a AND"), (3, dl("AND", "right")));
+        assert_eq!(err("OR b"), (1, dl("OR", "left")));
+        assert_eq!(err("a AND OR b"), (3, dl("AND", "right")));
+        assert_eq!(err("a OR"), (3, dl("OR", "right")));
+        assert_eq!(err("AND b"), (1, dl("AND", "left")));
+        assert_eq!(err("a NOT"), (3, dl("NOT", "right")));
+        assert_eq!(err("(a OR) b"), (4, dl("OR", "right")));
+        assert_eq!(err("a (AND b)"), (4, dl("AND", "left")));
+        assert_eq!(err("a NOT OR b"), (3, dl("NOT", "right")));
+        assert_eq!(err("a ()"), (4, "empty parentheses".into()));
+        assert_eq!(err("kim \"jong un"), (5, "unterminated quote".into()));
+        assert_eq!(err("a \"\""), (3, "empty phrase".into()));
+        assert_eq!(err("a \" - \""), (3, "empty phrase".into()));
+        assert_eq!(
+            err("a OR *"),
+            (
+                6,
+                "a lone '*' is not a term; put it after a word (`russland*`)".into()
+            )
+        );
+        assert_eq!(
+            err("a -"),
+            (3, "`-` has no letters or digits to match".into())
+        );
+    }
+
+    #[test]
+    fn positions_count_characters_not_bytes() {
+        assert_eq!(err("fußball über AND").0, 14);
+        assert_eq!(err("„Köln“ (").0, 8);
+        let e = Query::parse("ß OR").err();
+        assert_eq!(
+            e.map(|e| e.to_string()),
+            Some("dangling operator: OR needs a term on its right at position 3".into())
+        );
     }
 }
