@@ -485,7 +485,15 @@ impl Cx<'_> {
         } else if let Some(name) = raw.strip_prefix("missing field ") {
             (format!("missing key {name}; add it"), false, key)
         } else {
-            (raw.to_owned(), true, key)
+            // serde names Rust types; say what to write instead.
+            let m = raw
+                .replace("expected i64", "expected a whole number")
+                .replace("expected f64", "expected a number")
+                .replace(
+                    "expected a sequence",
+                    "expected a list such as [\"a\", \"b\"]",
+                );
+            (m, true, key)
         };
         self.err(
             e.span(),
@@ -618,14 +626,12 @@ fn expand_value(
 ) -> Result<(), ExpandError> {
     let span = value.span();
     match value.get_mut() {
-        DeValue::String(s) => {
-            if s.contains("${") {
-                let expanded = expand_str(s, env).map_err(|message| ExpandError {
-                    span: span.clone(),
-                    message,
-                })?;
-                *s = expanded.into();
-            }
+        DeValue::String(s) if s.contains("${") => {
+            let expanded = expand_str(s, env).map_err(|message| ExpandError {
+                span: span.clone(),
+                message,
+            })?;
+            *s = expanded.into();
         }
         DeValue::Array(items) => {
             for item in items.iter_mut() {
@@ -1275,5 +1281,564 @@ fn known_topics(topics: &[Topic]) -> String {
     } else {
         let names: Vec<String> = topics.iter().map(|t| format!("\"{}\"", t.name)).collect();
         format!("defined topics are {}", names.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FULL: &str = include_str!("../tests/fixtures/config/full.toml");
+
+    fn env(name: &str) -> Option<String> {
+        match name {
+            "ALERT_CHANNEL" => Some("newsdesk".to_owned()),
+            "FEED_TOKEN" => Some("s3cr\"et'=x".to_owned()),
+            "UA" => Some("mentions-ci/2".to_owned()),
+            _ => None,
+        }
+    }
+
+    fn parse(text: &str) -> Result<Settings, ConfigError> {
+        Settings::parse_with_env(text, Path::new("config.toml"), &env)
+    }
+
+    fn error(text: &str) -> String {
+        match parse(text) {
+            Ok(_) => panic!("expected an error for:\n{text}"),
+            Err(e) => e.message,
+        }
+    }
+
+    const TOPIC: &str = "[[topic]]\nname = \"nk\"\nquery = 'nordkorea AND russland'\n";
+
+    #[test]
+    fn full_config_with_every_key() {
+        let s = Settings::parse_with_env(FULL, Path::new("/etc/mentions/config.toml"), &env)
+            .expect("valid");
+        assert_eq!(s.path, Path::new("/etc/mentions/config.toml"));
+        assert_eq!(s.database, Path::new("/etc/mentions/data/mentions.sqlite"));
+        assert_eq!(
+            s.http.user_agent,
+            "mentions-test/1.0 (+https://newsroom.example/bot)"
+        );
+        assert_eq!(s.http.timeout, Duration::from_secs(45));
+        assert_eq!(s.http.max_body, 512 * 1024);
+        assert_eq!(s.http.max_redirects, 5);
+        assert_eq!(s.http.retries, 3);
+        assert_eq!(s.http.concurrency, 8);
+        assert_eq!(s.http.per_host_concurrency, 1);
+        assert!(!s.http.respect_robots_txt);
+        assert_eq!(
+            s.http.proxy.as_ref().map(Url::as_str),
+            Some("http://proxy.internal:3128/")
+        );
+        assert_eq!(s.schedule.text, "0 */20 * * * *");
+        assert_eq!(s.timezone, Some(chrono_tz::Europe::Berlin));
+        assert_eq!(s.report.language, Lang::De);
+        assert_eq!(s.report.top_references, 5);
+        assert_eq!(s.server, Some("127.0.0.1:9464".parse().expect("addr")));
+
+        let names: Vec<&str> = s.topics.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["nordkorea-russland", "bahnstreik"]);
+        assert_eq!(s.topics[1].text, "gdl AND (streik* OR warnstreik*)");
+        assert!(s.topics[0]
+            .query
+            .matches(&["die", "nordkoreanische", "armee", "in", "kursk"]));
+
+        assert_eq!(s.sources.len(), 3);
+        let merkur = &s.sources[0];
+        assert_eq!(merkur.name, "merkur-politik");
+        assert_eq!(merkur.kind, Kind::Web);
+        assert_eq!(merkur.schedule.text, "*/10 * * * *");
+        assert_eq!(merkur.topics, [0]);
+        assert!(merkur.enabled);
+        assert_eq!(merkur.lookback, Duration::from_secs(48 * 3600));
+        assert_eq!(merkur.max_pages, 2);
+        match &merkur.spec {
+            SourceSpec::Feed { url, full_text } => {
+                assert_eq!(url.as_str(), "https://www.merkur.de/politik/rssfeed.rdf");
+                assert!(*full_text);
+            }
+            other => panic!("expected a feed, got {other:?}"),
+        }
+
+        let sz = &s.sources[1];
+        assert_eq!(sz.spec.type_name(), "sitemap");
+        assert!(!sz.enabled);
+        assert_eq!(sz.topics, [0, 1]);
+        assert_eq!(sz.schedule.text, "0 */20 * * * *");
+        assert_eq!(sz.max_pages, 10);
+        assert_eq!(sz.lookback, Duration::from_secs(7 * 86_400));
+
+        let forum = &s.sources[2];
+        assert_eq!(forum.kind, Kind::Forum);
+        assert_eq!(forum.max_pages, 3);
+        assert_eq!(forum.topics, [1, 0]);
+        match &forum.spec {
+            SourceSpec::Html { url, selectors } => {
+                assert_eq!(url.as_str(), "https://forum.example.de/search?q=nordkorea");
+                assert!(selectors.date.is_some());
+                assert!(selectors.text.is_some());
+                assert!(selectors.author.is_some());
+                assert!(selectors.next.is_some());
+            }
+            other => panic!("expected html, got {other:?}"),
+        }
+
+        assert_eq!(s.alerts.len(), 2);
+        assert_eq!(s.alerts[0].topic, 0);
+        assert_eq!(s.alerts[0].window, Duration::from_secs(3600));
+        assert_eq!(s.alerts[0].trigger, AlertTrigger::Threshold(50));
+        assert_eq!(
+            s.alerts[0].webhook.as_str(),
+            "https://hooks.example.org/mentions"
+        );
+        assert_eq!(s.alerts[1].topic, 1);
+        assert_eq!(s.alerts[1].trigger, AlertTrigger::Factor(3.0));
+        assert_eq!(
+            s.alerts[1].webhook.as_str(),
+            "https://hooks.example.org/mentions?channel=newsdesk"
+        );
+    }
+
+    #[test]
+    fn defaults() {
+        let s = parse("").expect("an empty config is valid");
+        assert_eq!(s.database, Path::new("mentions.db"));
+        let d = HttpSettings::default();
+        assert_eq!(s.http.user_agent, d.user_agent);
+        assert!(s.http.user_agent.starts_with("mentions/"));
+        assert_eq!(s.http.timeout, Duration::from_secs(30));
+        assert_eq!(s.http.max_body, 10 * 1024 * 1024);
+        assert_eq!(s.http.max_redirects, 10);
+        assert_eq!(s.http.retries, 2);
+        assert_eq!(s.http.concurrency, 16);
+        assert_eq!(s.http.per_host_concurrency, 2);
+        assert!(s.http.respect_robots_txt);
+        assert_eq!(s.http.proxy, None);
+        assert_eq!(s.schedule.text, "0 */15 * * * *");
+        assert_eq!(s.timezone, None);
+        assert_eq!(s.report.language, Lang::En);
+        assert_eq!(s.report.top_references, 3);
+        assert_eq!(s.server, None);
+        assert!(s.topics.is_empty() && s.sources.is_empty() && s.alerts.is_empty());
+    }
+
+    #[test]
+    fn source_defaults_by_type() {
+        let text = format!(
+            "{TOPIC}\n[[source]]\nname = \"f\"\ntype = \"feed\"\nurl = \"https://example.org/feed.xml\"\n\n\
+             [[source]]\nname = \"h\"\ntype = \"html\"\nurl = \"https://example.org/news/\"\n\
+             item = \"article\"\ntitle = \"h2\"\nlink = \"h2 a\"\n"
+        );
+        let s = parse(&text).expect("valid");
+        let (f, h) = (&s.sources[0], &s.sources[1]);
+        assert_eq!((f.kind, f.enabled, f.max_pages), (Kind::Web, true, 10));
+        assert_eq!(f.lookback, Duration::from_secs(7 * 86_400));
+        assert_eq!(f.topics, [0]);
+        assert_eq!(f.schedule.text, "0 */15 * * * *");
+        assert!(matches!(
+            f.spec,
+            SourceSpec::Feed {
+                full_text: false,
+                ..
+            }
+        ));
+        assert_eq!((h.kind, h.max_pages), (Kind::Web, 1));
+        match &h.spec {
+            SourceSpec::Html { selectors, .. } => {
+                assert!(selectors.date.is_none() && selectors.next.is_none())
+            }
+            other => panic!("expected html, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn database_path_relative_to_the_config_folder() {
+        let text = "[database]\npath = \"db/m.sqlite\"\n";
+        let s = Settings::parse_with_env(text, Path::new("/srv/mentions/config.toml"), &env)
+            .expect("valid");
+        assert_eq!(s.database, Path::new("/srv/mentions/db/m.sqlite"));
+        let s = Settings::parse_with_env(text, Path::new("config.toml"), &env).expect("valid");
+        assert_eq!(s.database, Path::new("db/m.sqlite"));
+        let text = "[database]\npath = \"/var/lib/mentions/m.db\"\n";
+        let s = Settings::parse_with_env(text, Path::new("/srv/mentions/config.toml"), &env)
+            .expect("valid");
+        assert_eq!(s.database, Path::new("/var/lib/mentions/m.db"));
+    }
+
+    #[test]
+    fn variables_are_expanded_in_parsed_values() {
+        let text = format!(
+            "[crawler]\nuser_agent = \"${{UA}} (+https://example.org)\"\n\n{TOPIC}\n\
+             [[source]]\nname = \"f\"\ntype = \"feed\"\n\
+             url = \"https://example.org/feed?token=${{FEED_TOKEN}}\"\n"
+        );
+        let s = parse(&text).expect("valid");
+        assert_eq!(s.http.user_agent, "mentions-ci/2 (+https://example.org)");
+        match &s.sources[0].spec {
+            // The value's quotes and `=` stay inside the string: no textual substitution.
+            SourceSpec::Feed { url, .. } => assert_eq!(
+                url.query_pairs()
+                    .next()
+                    .map(|(k, v)| (k.into_owned(), v.into_owned())),
+                Some(("token".to_owned(), "s3cr\"et'=x".to_owned()))
+            ),
+            other => panic!("expected a feed, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn syntax_error_names_line_and_column() {
+        assert_eq!(
+            error("[crawler]\ntimeout = \"30s\"\nretries = = 2\n"),
+            "config.toml:3:11: TOML syntax error: extra `=`, expected nothing"
+        );
+        let e = error("[[topic]]\nname = \"nk\nquery = \"x\"\n");
+        assert!(e.starts_with("config.toml:2:"), "{e}");
+        assert!(e.contains("TOML syntax error"), "{e}");
+    }
+
+    #[test]
+    fn unknown_top_level_key() {
+        assert_eq!(
+            error("[crawler]\ntimeout = \"30s\"\n\n[reprot]\nlanguage = \"de\"\n"),
+            "config.toml:4:2: unknown key `reprot` (expected one of database, crawler, report, \
+             server, topic, source, alert); remove it or correct its spelling"
+        );
+    }
+
+    #[test]
+    fn unknown_crawler_key() {
+        let e = error("[crawler]\nretries = 2\ntimeot = \"30s\"\n");
+        assert!(
+            e.starts_with("config.toml:3:1: crawler: unknown key `timeot` (expected one of user_agent, timeout,"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unknown_source_key() {
+        let text = format!(
+            "{TOPIC}\n[[source]]\nname = \"merkur\"\ntype = \"feed\"\n\
+             url = \"https://www.merkur.de/politik/rssfeed.rdf\"\nfulltext = true\n"
+        );
+        let e = error(&text);
+        assert!(
+            e.starts_with("config.toml:9:1: source \"merkur\": unknown key `fulltext` (expected one of name, type,"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unknown_source_type() {
+        let text = format!(
+            "{TOPIC}\n[[source]]\nname = \"merkur\"\ntype = \"rss\"\nurl = \"https://www.merkur.de/\"\n"
+        );
+        assert_eq!(
+            error(&text),
+            "config.toml:7:8: source \"merkur\": type: unknown type \"rss\"; expected one of feed, sitemap, html"
+        );
+    }
+
+    #[test]
+    fn key_of_another_type() {
+        let text = format!(
+            "{TOPIC}\n[[source]]\nname = \"merkur\"\ntype = \"feed\"\n\
+             url = \"https://www.merkur.de/\"\nitem = \"li.teaser\"\n"
+        );
+        assert_eq!(
+            error(&text),
+            "config.toml:9:8: source \"merkur\": item: this key does not apply to a feed source \
+             (it is for html sources); remove it"
+        );
+        let text = format!(
+            "{TOPIC}\n[[source]]\nname = \"forum\"\ntype = \"html\"\nurl = \"https://forum.example/\"\n\
+             item = \"li\"\ntitle = \"a\"\nlink = \"a\"\nfull_text = true\n"
+        );
+        assert_eq!(
+            error(&text),
+            "config.toml:12:13: source \"forum\": full_text: this key does not apply to a html \
+             source (it is for feed and sitemap sources); remove it"
+        );
+    }
+
+    #[test]
+    fn bad_cron() {
+        let text = format!(
+            "{TOPIC}\n[[source]]\nname = \"merkur\"\ntype = \"feed\"\n\
+             url = \"https://www.merkur.de/\"\nschedule = \"0 */15 * * * * *\"\n"
+        );
+        let e = error(&text);
+        assert!(
+            e.starts_with("config.toml:9:12: source \"merkur\": schedule: invalid cron expression `0 */15 * * * * *`: it has 7 fields;"),
+            "{e}"
+        );
+        let e = error("[crawler]\nschedule = \"0 0 * * 8\"\n");
+        assert!(
+            e.starts_with("config.toml:2:12: crawler.schedule: invalid cron expression `0 0 * * 8`: day-of-week: `8` is not a day of the week"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unbalanced_query() {
+        let text = "[database]\npath = \"m.db\"\n\n[[topic]]\nname = \"nk\"\n\
+                    # North Korea and Russia\nquery = '(nordkorea OR \"north korea\" AND russland'\n";
+        let e = error(text);
+        assert!(
+            e.starts_with("config.toml:7:9: topic \"nk\": query: "),
+            "{e}"
+        );
+        assert!(e.ends_with("at position 1"), "{e}");
+    }
+
+    #[test]
+    fn missing_required_keys() {
+        let text = format!("{TOPIC}\n[[source]]\nname = \"merkur\"\ntype = \"feed\"\n");
+        assert_eq!(
+            error(&text),
+            "config.toml:5: source \"merkur\": missing key `url`; add the address to read"
+        );
+        assert_eq!(
+            error("[[topic]]\nname = \"nk\"\n"),
+            "config.toml:1: topic \"nk\": missing key `query`; add the topic's query"
+        );
+        let text = format!("{TOPIC}\n[[source]]\ntype = \"feed\"\nurl = \"https://x.example/\"\n");
+        assert_eq!(
+            error(&text),
+            "config.toml:5: source #1: missing key `name`; give it a unique name"
+        );
+        let text = format!(
+            "{TOPIC}\n[[source]]\nname = \"forum\"\ntype = \"html\"\nurl = \"https://forum.example/\"\n\
+             item = \"li\"\nlink = \"a\"\n"
+        );
+        assert_eq!(
+            error(&text),
+            "config.toml:5: source \"forum\": missing key `title`; html sources need item, title and link selectors"
+        );
+    }
+
+    #[test]
+    fn duplicate_names() {
+        let text = format!(
+            "{TOPIC}\n[[source]]\nname = \"merkur\"\ntype = \"feed\"\nurl = \"https://a.example/\"\n\n\
+             [[source]]\nname = \"merkur\"\ntype = \"sitemap\"\nurl = \"https://b.example/\"\n"
+        );
+        assert_eq!(
+            error(&text),
+            "config.toml:11:8: source \"merkur\": name: another source (line 6) already has this \
+             name; source names must be unique"
+        );
+        let text = format!("{TOPIC}{TOPIC}");
+        assert_eq!(
+            error(&text),
+            "config.toml:5:8: topic \"nk\": name: another topic (line 2) already has this name; \
+             topic names must be unique"
+        );
+    }
+
+    #[test]
+    fn unknown_topic_in_topics() {
+        let text = format!(
+            "{TOPIC}\n[[source]]\nname = \"merkur\"\ntype = \"feed\"\nurl = \"https://a.example/\"\n\
+             topics = [\"nk\", \"bahnstreik\"]\n"
+        );
+        assert_eq!(
+            error(&text),
+            "config.toml:9:17: source \"merkur\": topics: unknown topic \"bahnstreik\"; defined topics are \"nk\""
+        );
+    }
+
+    #[test]
+    fn unset_variable() {
+        let text = format!(
+            "{TOPIC}\n[[source]]\nname = \"merkur\"\ntype = \"feed\"\n\
+             url = \"https://a.example/feed?key=${{MENTIONS_TEST_UNSET}}\"\n"
+        );
+        assert_eq!(
+            error(&text),
+            "config.toml:8:7: source \"merkur\": url: environment variable MENTIONS_TEST_UNSET is \
+             not set; set it or replace ${MENTIONS_TEST_UNSET}"
+        );
+        assert_eq!(
+            error("[crawler]\nproxy = \"http://${PROXY_HOST:3128\"\n"),
+            "config.toml:2:9: crawler.proxy: `${` without a closing `}`; write ${NAME}"
+        );
+    }
+
+    #[test]
+    fn wrong_value_types_and_ranges() {
+        assert_eq!(
+            error("[crawler]\nmax_redirects = \"ten\"\n"),
+            "config.toml:2:17: crawler.max_redirects: invalid type: string \"ten\", expected a whole number"
+        );
+        assert_eq!(
+            error("[crawler]\nconcurrency = 0\n"),
+            "config.toml:2:15: crawler.concurrency: 0 is too small; it must be at least 1"
+        );
+        assert_eq!(
+            error("[crawler]\ntimeout = \"30 seconds\"\n"),
+            "config.toml:2:11: crawler.timeout: \"30 seconds\" is not a duration above zero; \
+             write e.g. \"500ms\", \"30s\", \"90m\", \"48h\" or \"7d\""
+        );
+        let e = error("[crawler]\nmax_body = \"10 MegaBytes\"\n");
+        assert!(
+            e.starts_with("config.toml:2:12: crawler.max_body: is not a size"),
+            "{e}"
+        );
+        assert_eq!(
+            error("[crawler]\ntimezone = \"Europe/Berln\"\n"),
+            "config.toml:2:12: crawler.timezone: unknown time zone \"Europe/Berln\"; use an IANA \
+             name such as \"Europe/Berlin\" or \"UTC\""
+        );
+        assert_eq!(
+            error("[report]\nlanguage = \"fr\"\n"),
+            "config.toml:2:12: report.language: unknown language \"fr\"; expected \"en\" or \"de\""
+        );
+        let text = format!(
+            "{TOPIC}\n[[source]]\nname = \"m\"\ntype = \"feed\"\nkind = \"news\"\nurl = \"https://a.example/\"\n"
+        );
+        assert_eq!(
+            error(&text),
+            "config.toml:8:8: source \"m\": kind: unknown kind \"news\"; expected one of web, social, forum"
+        );
+        let text = format!(
+            "{TOPIC}\n[[source]]\nname = \"m\"\ntype = \"feed\"\nurl = \"ftp://a.example/x\"\n"
+        );
+        assert_eq!(
+            error(&text),
+            "config.toml:8:7: source \"m\": url: \"ftp://a.example/x\" is not an http:// or https:// URL"
+        );
+        let text = format!(
+            "{TOPIC}\n[[source]]\nname = \"m\"\ntype = \"feed\"\nurl = \"https://a.example/\"\nenabled = \"yes\"\n"
+        );
+        assert_eq!(
+            error(&text),
+            "config.toml:9:11: source \"m\": enabled: invalid type: string \"yes\", expected a boolean"
+        );
+    }
+
+    #[test]
+    fn bad_selector() {
+        let text = format!(
+            "{TOPIC}\n[[source]]\nname = \"forum\"\ntype = \"html\"\nurl = \"https://forum.example/\"\n\
+             item = \"li.result\"\ntitle = \"h3 >\"\nlink = \"a\"\n"
+        );
+        let e = error(&text);
+        assert!(
+            e.starts_with("config.toml:10:9: source \"forum\": title: invalid CSS selector `h3 >`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn server_and_alert_errors() {
+        assert_eq!(
+            error("[server]\nlisten = \"localhost\"\n"),
+            "config.toml:2:10: server.listen: \"localhost\" is not an IP address with a port; \
+             write e.g. \"127.0.0.1:9464\""
+        );
+        let alert = |body: &str| format!("{TOPIC}\n[[alert]]\ntopic = \"nk\"\n{body}");
+        assert_eq!(
+            error(&alert(
+                "window = \"1h\"\nthreshold = 50\nfactor = 3.0\nwebhook = \"https://h.example/\"\n"
+            )),
+            "config.toml:9:10: alert #1 (topic \"nk\"): factor: set either threshold or factor, not both"
+        );
+        assert_eq!(
+            error(&alert(
+                "window = \"1h\"\nwebhook = \"https://h.example/\"\n"
+            )),
+            "config.toml:5: alert #1 (topic \"nk\"): missing key `threshold`; set threshold \
+             (mentions per window) or factor (times the 7-day average)"
+        );
+        assert_eq!(
+            error(&alert(
+                "window = \"0s\"\nthreshold = 5\nwebhook = \"https://h.example/\"\n"
+            )),
+            "config.toml:7:10: alert #1 (topic \"nk\"): window: \"0s\" is not a duration above \
+             zero; write e.g. \"500ms\", \"30s\", \"90m\", \"48h\" or \"7d\""
+        );
+        assert_eq!(
+            error("[[alert]]\ntopic = \"nk\"\nwindow = \"1h\"\nthreshold = 5\n"),
+            "config.toml:2:9: alert #1 (topic \"nk\"): topic: unknown topic \"nk\"; no [[topic]] is defined"
+        );
+    }
+
+    #[test]
+    fn load_reads_the_file_and_resolves_the_database() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, format!("[database]\npath = \"state/m.db\"\n{TOPIC}"))
+            .expect("write");
+        let s = Settings::load(&path).expect("valid");
+        assert_eq!(s.database, dir.path().join("state/m.db"));
+        assert_eq!(s.topics.len(), 1);
+
+        let missing = dir.path().join("nope.toml");
+        let e = Settings::load(&missing).expect_err("missing file");
+        assert_eq!(
+            e.message,
+            format!(
+                "{}: config file not found; create it (the repository's config.toml is an \
+                 annotated example) or pass its path with --config PATH or MENTIONS_CONFIG",
+                missing.display()
+            )
+        );
+    }
+
+    #[test]
+    fn error_names_the_full_path() {
+        let e =
+            Settings::parse_with_env("colour = 1\n", Path::new("/etc/mentions/config.toml"), &env)
+                .expect_err("unknown key");
+        assert!(
+            e.message
+                .starts_with("/etc/mentions/config.toml:1:1: unknown key `colour`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn durations() {
+        let d = |s: &str| parse_duration(s);
+        assert_eq!(d("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(d("30s"), Some(Duration::from_secs(30)));
+        assert_eq!(d("90m"), Some(Duration::from_secs(5400)));
+        assert_eq!(d("48h"), Some(Duration::from_secs(172_800)));
+        assert_eq!(d("7d"), Some(Duration::from_secs(604_800)));
+        assert_eq!(d("2w"), Some(Duration::from_secs(1_209_600)));
+        assert_eq!(d("1h30m"), Some(Duration::from_secs(5400)));
+        assert_eq!(d(" 1h 30m "), Some(Duration::from_secs(5400)));
+        assert_eq!(d("0s"), Some(Duration::ZERO));
+        for bad in [
+            "",
+            "30",
+            "h",
+            "3x",
+            "1.5h",
+            "-1h",
+            "99999999999999999999d",
+            "30 seconds",
+        ] {
+            assert_eq!(d(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("10MiB"), Some(10 * 1024 * 1024));
+        assert_eq!(parse_size("512KiB"), Some(512 * 1024));
+        assert_eq!(parse_size("1MB"), Some(1_000_000));
+        assert_eq!(parse_size("2 gib"), Some(2 << 30));
+        assert_eq!(parse_size("1048576"), Some(1_048_576));
+        assert_eq!(parse_size("100B"), Some(100));
+        for bad in ["", "MiB", "10 MegaBytes", "1.5MiB", "-1", "99999999999GiB"] {
+            assert_eq!(parse_size(bad), None, "{bad}");
+        }
+        let s = parse("[crawler]\nmax_body = 1048576\n").expect("plain bytes");
+        assert_eq!(s.http.max_body, 1_048_576);
     }
 }
