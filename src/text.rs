@@ -65,14 +65,14 @@ pub fn collect_text(node: ego_tree::NodeRef<'_, Node>, out: &mut String) {
     for edge in node.traverse() {
         match edge {
             ego_tree::iter::Edge::Open(n) => match n.value() {
-                Node::Text(t) => {
+                Node::Text(t)
                     if !n.ancestors().any(|a| {
                         a.value()
                             .as_element()
                             .is_some_and(|e| SKIPPED.contains(&e.name()))
-                    }) {
-                        out.push_str(t);
-                    }
+                    }) =>
+                {
+                    out.push_str(t);
                 }
                 Node::Element(e) if BLOCKS.contains(&e.name()) => out.push(' '),
                 _ => {}
