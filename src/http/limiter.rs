@@ -117,12 +117,12 @@ mod tests {
             held.push(p);
         }
         assert_eq!(limiter.tracked_hosts(), SWEEP_ABOVE);
-        // Forget the permits without running Drop's cleanup path for the map.
+        // Release the slots without Drop's cleanup, as if their holders had vanished.
         for p in held.iter_mut() {
             p.permit.take();
         }
         let _new = limiter.acquire("fresh.example").await;
-        // The sweep keeps only entries still referenced by a HostPermit-less Arc: none.
+        // The sweep dropped every entry nobody references; only the new host remains.
         assert_eq!(limiter.tracked_hosts(), 1);
         drop(held);
     }

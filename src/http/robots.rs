@@ -182,22 +182,23 @@ mod tests {
     /// recording each requested path.
     async fn site(robots: (StatusCode, &'static str)) -> (SocketAddr, Paths) {
         let paths: Paths = Arc::default();
-        let app = Router::new()
-            .fallback(
-                |State((paths, robots)): State<(Paths, (StatusCode, &'static str))>,
-                 uri: Uri| async move {
-                    paths
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .push(uri.path().to_owned());
-                    if uri.path() == "/robots.txt" {
-                        robots
-                    } else {
-                        (StatusCode::OK, "page")
-                    }
-                },
-            )
-            .with_state((paths.clone(), robots));
+        let app =
+            Router::new()
+                .fallback(
+                    |State((paths, robots)): State<(Paths, (StatusCode, &'static str))>,
+                     uri: Uri| async move {
+                        paths
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .push(uri.path().to_owned());
+                        if uri.path() == "/robots.txt" {
+                            robots
+                        } else {
+                            (StatusCode::OK, "page")
+                        }
+                    },
+                )
+                .with_state((paths.clone(), robots));
         (serve(app).await, paths)
     }
 
@@ -236,13 +237,12 @@ mod tests {
 
     #[tokio::test]
     async fn disallowed_path_is_never_requested() {
-        let (addr, paths) = site((
-            StatusCode::OK,
-            "User-agent: *\nDisallow: /private\n",
-        ))
-        .await;
+        let (addr, paths) = site((StatusCode::OK, "User-agent: *\nDisallow: /private\n")).await;
         let c = client();
-        let err = c.fetch(Request::get(url(addr, "/private/x.html"))).await.unwrap_err();
+        let err = c
+            .fetch(Request::get(url(addr, "/private/x.html")))
+            .await
+            .unwrap_err();
         assert!(
             matches!(&err, FetchError::RobotsDisallowed { host, url } if host == "127.0.0.1" && url.path() == "/private/x.html"),
             "{err:?}"
@@ -264,8 +264,14 @@ mod tests {
         c.fetch(Request::get(url(addr, "/news/public/a.html")))
             .await
             .unwrap();
-        let err = c.fetch(Request::get(url(addr, "/news/secret"))).await.unwrap_err();
-        assert!(matches!(err, FetchError::RobotsDisallowed { .. }), "{err:?}");
+        let err = c
+            .fetch(Request::get(url(addr, "/news/secret")))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, FetchError::RobotsDisallowed { .. }),
+            "{err:?}"
+        );
         // Our group applies, not `*`, so paths it does not mention are open.
         c.fetch(Request::get(url(addr, "/about"))).await.unwrap();
         assert_eq!(
@@ -284,14 +290,22 @@ mod tests {
         let c = client();
         for blocked in ["/docs/file.pdf", "/tmp-1/cache/x"] {
             let err = c.fetch(Request::get(url(addr, blocked))).await.unwrap_err();
-            assert!(matches!(err, FetchError::RobotsDisallowed { .. }), "{blocked}: {err:?}");
+            assert!(
+                matches!(err, FetchError::RobotsDisallowed { .. }),
+                "{blocked}: {err:?}"
+            );
         }
         for open in ["/docs/file.pdf?page=2", "/docs/file.pdfx", "/tmp-1/other"] {
             c.fetch(Request::get(url(addr, open))).await.unwrap();
         }
         assert_eq!(
             recorded(&paths),
-            ["/robots.txt", "/docs/file.pdf", "/docs/file.pdfx", "/tmp-1/other"]
+            [
+                "/robots.txt",
+                "/docs/file.pdf",
+                "/docs/file.pdfx",
+                "/tmp-1/other"
+            ]
         );
     }
 
@@ -333,7 +347,10 @@ mod tests {
             .fetch(Request::get(url(addr, "/page")))
             .await
             .unwrap_err();
-        assert!(matches!(err, FetchError::RobotsUnavailable { .. }), "{err:?}");
+        assert!(
+            matches!(err, FetchError::RobotsUnavailable { .. }),
+            "{err:?}"
+        );
     }
 
     #[tokio::test]
@@ -379,8 +396,14 @@ mod tests {
         let body: &'static str = Box::leak(body.into_boxed_str());
         let (addr, _paths) = site((StatusCode::OK, body)).await;
         let c = client();
-        let err = c.fetch(Request::get(url(addr, "/early"))).await.unwrap_err();
-        assert!(matches!(err, FetchError::RobotsDisallowed { .. }), "{err:?}");
+        let err = c
+            .fetch(Request::get(url(addr, "/early")))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, FetchError::RobotsDisallowed { .. }),
+            "{err:?}"
+        );
         c.fetch(Request::get(url(addr, "/late"))).await.unwrap();
     }
 }
