@@ -21,7 +21,10 @@ pub enum Failure {
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
-    let config_path = cli.config.clone().unwrap_or_else(|| PathBuf::from("config.toml"));
+    let config_path = cli
+        .config
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("config.toml"));
     let settings = Settings::load(&config_path).map_err(|e| Failure::Usage(e.to_string()))?;
     match cli.command {
         Command::Check => check(&settings),
@@ -35,14 +38,26 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
             lang,
             top,
         } => {
-            let window = Window::from_args(since.as_deref(), from.as_deref(), to.as_deref(), chrono::Utc::now())
-                .map_err(Failure::Usage)?;
+            let window = Window::from_args(
+                since.as_deref(),
+                from.as_deref(),
+                to.as_deref(),
+                chrono::Utc::now(),
+            )
+            .map_err(Failure::Usage)?;
             let lang = match lang {
                 Some(LangArg::En) => Lang::En,
                 Some(LangArg::De) => Lang::De,
                 None => settings.report.language,
             };
-            report(&settings, topic.as_deref(), window, format, lang, top.unwrap_or(settings.report.top_references))
+            report(
+                &settings,
+                topic.as_deref(),
+                window,
+                format,
+                lang,
+                top.unwrap_or(settings.report.top_references),
+            )
         }
         Command::Sources { format } => sources(&settings, format),
         Command::Run => crate::daemon::run(settings),
@@ -81,7 +96,9 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
 
 fn check(settings: &Settings) -> Result<ExitCode, Failure> {
     let store = open_store(settings)?;
-    let version = store.schema_version().map_err(|e| Failure::Usage(e.to_string()))?;
+    let version = store
+        .schema_version()
+        .map_err(|e| Failure::Usage(e.to_string()))?;
     let mut out = format!(
         "{}: OK\ndatabase: {} (schema version {version})\ntopics: {}\n",
         settings.path.display(),
@@ -92,7 +109,10 @@ fn check(settings: &Settings) -> Result<ExitCode, Failure> {
         out.push_str(&format!("  {}: {}\n", t.name, t.text));
     }
     let enabled = settings.sources.iter().filter(|s| s.enabled).count();
-    out.push_str(&format!("sources: {} ({enabled} enabled)\n", settings.sources.len()));
+    out.push_str(&format!(
+        "sources: {} ({enabled} enabled)\n",
+        settings.sources.len()
+    ));
     for s in &settings.sources {
         let topics: Vec<&str> = s
             .topics
@@ -113,34 +133,50 @@ fn check(settings: &Settings) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn crawl(settings: Settings, only_sources: &[String], only_topics: &[String]) -> Result<ExitCode, Failure> {
+fn crawl(
+    settings: Settings,
+    only_sources: &[String],
+    only_topics: &[String],
+) -> Result<ExitCode, Failure> {
     let name_list = |names: Vec<&str>| names.join(", ");
     let mut sources = Vec::new();
     for name in only_sources {
-        let index = settings.sources.iter().position(|s| &s.name == name).ok_or_else(|| {
-            Failure::Usage(format!(
-                "no source named {name:?} in {}; configured sources: {}",
-                settings.path.display(),
-                name_list(settings.sources.iter().map(|s| s.name.as_str()).collect())
-            ))
-        })?;
+        let index = settings
+            .sources
+            .iter()
+            .position(|s| &s.name == name)
+            .ok_or_else(|| {
+                Failure::Usage(format!(
+                    "no source named {name:?} in {}; configured sources: {}",
+                    settings.path.display(),
+                    name_list(settings.sources.iter().map(|s| s.name.as_str()).collect())
+                ))
+            })?;
         sources.push(index);
     }
     if only_sources.is_empty() {
-        sources = (0..settings.sources.len()).filter(|&i| settings.sources[i].enabled).collect();
+        sources = (0..settings.sources.len())
+            .filter(|&i| settings.sources[i].enabled)
+            .collect();
     }
     let topics = if only_topics.is_empty() {
         None
     } else {
         let mut topics = Vec::new();
         for name in only_topics {
-            topics.push(settings.topics.iter().position(|t| &t.name == name).ok_or_else(|| {
-                Failure::Usage(format!(
-                    "no topic named {name:?} in {}; configured topics: {}",
-                    settings.path.display(),
-                    name_list(settings.topics.iter().map(|t| t.name.as_str()).collect())
-                ))
-            })?);
+            topics.push(
+                settings
+                    .topics
+                    .iter()
+                    .position(|t| &t.name == name)
+                    .ok_or_else(|| {
+                        Failure::Usage(format!(
+                            "no topic named {name:?} in {}; configured topics: {}",
+                            settings.path.display(),
+                            name_list(settings.topics.iter().map(|t| t.name.as_str()).collect())
+                        ))
+                    })?,
+            );
         }
         Some(topics)
     };
@@ -154,9 +190,15 @@ fn crawl(settings: Settings, only_sources: &[String], only_topics: &[String]) ->
         out.push('\n');
     }
     print(&out)?;
-    let failed = reports.iter().filter(|r| matches!(r.outcome, SourceOutcome::Failed(_))).count();
+    let failed = reports
+        .iter()
+        .filter(|r| matches!(r.outcome, SourceOutcome::Failed(_)))
+        .count();
     if failed > 0 {
-        eprintln!("mentions: {failed} of {} sources failed; what the others brought is stored", reports.len());
+        eprintln!(
+            "mentions: {failed} of {} sources failed; what the others brought is stored",
+            reports.len()
+        );
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
@@ -183,7 +225,8 @@ fn report(
         None => settings.topics.iter().map(|t| t.name.as_str()).collect(),
     };
     let store = open_store(settings)?;
-    let reports = report::build(&store, settings, &topics, window, top).map_err(|e| Failure::Runtime(e.to_string()))?;
+    let reports = report::build(&store, settings, &topics, window, top)
+        .map_err(|e| Failure::Runtime(e.to_string()))?;
     let text = match format {
         Format::Text => report::render_text(&reports, lang),
         Format::Json => report::render_json(&reports, topic.is_some()),
@@ -195,7 +238,9 @@ fn report(
 
 fn sources(settings: &Settings, format: Format) -> Result<ExitCode, Failure> {
     let store = open_store(settings)?;
-    let health = store.source_health().map_err(|e| Failure::Runtime(e.to_string()))?;
+    let health = store
+        .source_health()
+        .map_err(|e| Failure::Runtime(e.to_string()))?;
     let now = chrono::Utc::now();
     let rows: Vec<serde_json::Value> = settings
         .sources
@@ -221,12 +266,24 @@ fn sources(settings: &Settings, format: Format) -> Result<ExitCode, Failure> {
         })
         .collect();
     let text = match format {
-        Format::Json => format!("{}\n", serde_json::to_string_pretty(&rows).unwrap_or_default()),
+        Format::Json => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&rows).unwrap_or_default()
+        ),
         Format::Csv | Format::Text => {
             let sep = if format == Format::Csv { "," } else { "\t" };
             let cols = [
-                "name", "type", "kind", "enabled", "schedule", "next_run", "last_run", "last_success",
-                "last_error", "consecutive_failures", "mentions",
+                "name",
+                "type",
+                "kind",
+                "enabled",
+                "schedule",
+                "next_run",
+                "last_run",
+                "last_success",
+                "last_error",
+                "consecutive_failures",
+                "mentions",
             ];
             let mut out = cols.join(sep) + "\n";
             for row in &rows {
@@ -234,7 +291,9 @@ fn sources(settings: &Settings, format: Format) -> Result<ExitCode, Failure> {
                     .iter()
                     .map(|c| match &row[*c] {
                         serde_json::Value::Null => "-".to_owned(),
-                        serde_json::Value::String(s) if format == Format::Csv && s.contains([',', '"', '\n']) => {
+                        serde_json::Value::String(s)
+                            if format == Format::Csv && s.contains([',', '"', '\n']) =>
+                        {
                             format!("\"{}\"", s.replace('"', "\"\""))
                         }
                         serde_json::Value::String(s) => s.replace(['\t', '\n'], " "),

@@ -62,7 +62,9 @@ where
 {
     let store = Arc::clone(store);
     tokio::task::spawn_blocking(move || {
-        let mut guard = store.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut guard = store
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         f(&mut guard)
     })
     .await
@@ -79,27 +81,50 @@ pub async fn crawl_pass(
     sources: Vec<usize>,
     topics: Option<Vec<usize>>,
 ) -> Vec<SourceReport> {
-    let limit = Arc::new(tokio::sync::Semaphore::new(settings.http.concurrency.max(1)));
+    let limit = Arc::new(tokio::sync::Semaphore::new(
+        settings.http.concurrency.max(1),
+    ));
     let mut tasks = tokio::task::JoinSet::new();
+    let mut names = std::collections::HashMap::new();
     for (order, index) in sources.into_iter().enumerate() {
-        let (settings, http, store, limit, topics) = (
+        let (task_settings, http, store, limit, topics) = (
             Arc::clone(&settings),
             http.clone(),
             Arc::clone(&store),
             Arc::clone(&limit),
             topics.clone(),
         );
-        tasks.spawn(async move {
+        let handle = tasks.spawn(async move {
             let _permit = limit.acquire_owned().await;
-            let report = crawl_source(&settings, &http, &store, index, topics.as_deref()).await;
+            let report =
+                crawl_source(&task_settings, &http, &store, index, topics.as_deref()).await;
             (order, report)
         });
+        names.insert(handle.id(), (order, settings.sources[index].name.clone()));
     }
     let mut reports = Vec::new();
-    while let Some(done) = tasks.join_next().await {
+    while let Some(done) = tasks.join_next_with_id().await {
         match done {
-            Ok(r) => reports.push(r),
-            Err(e) => tracing::error!("a crawl task ended abnormally: {e}"),
+            Ok((_, r)) => reports.push(r),
+            Err(e) => {
+                // A bug must not hide a source: report it as failed under its name.
+                let (order, name) = names
+                    .remove(&e.id())
+                    .unwrap_or((usize::MAX, String::from("?")));
+                tracing::error!(source = %name, "crawl task ended abnormally: {e}");
+                reports.push((
+                    order,
+                    SourceReport {
+                        name,
+                        outcome: SourceOutcome::Failed(format!(
+                            "internal error, nothing stored: {e}"
+                        )),
+                        stats: CommitStats::default(),
+                        items: 0,
+                        not_modified: false,
+                    },
+                ));
+            }
         }
     }
     reports.sort_by_key(|(order, _)| *order);
@@ -214,7 +239,10 @@ impl Job<'_> {
     async fn read(&mut self) -> Result<Vec<Item>, Partial> {
         match &self.source.spec {
             SourceSpec::Feed { url, .. } => {
-                let Some((body, base)) = self.fetch_text(url).await.map_err(|e| (vec![], e.to_string()))?
+                let Some((body, base)) = self
+                    .fetch_text(url)
+                    .await
+                    .map_err(|e| (vec![], e.to_string()))?
                 else {
                     return Ok(vec![]);
                 };
@@ -236,7 +264,9 @@ impl Job<'_> {
             }
             fetched += 1;
             let result = match self.fetch_text(&url).await {
-                Ok(Some((body, base))) => sitemap::parse(&body, &base).map_err(|e| format!("{url}: {e}")),
+                Ok(Some((body, base))) => {
+                    sitemap::parse(&body, &base).map_err(|e| format!("{url}: {e}"))
+                }
                 Ok(None) => continue,
                 Err(e) => Err(e.to_string()),
             };
@@ -262,7 +292,11 @@ impl Job<'_> {
         }
     }
 
-    async fn read_html(&mut self, start: Url, selectors: &html::Selectors) -> Result<Vec<Item>, Partial> {
+    async fn read_html(
+        &mut self,
+        start: Url,
+        selectors: &html::Selectors,
+    ) -> Result<Vec<Item>, Partial> {
         let mut items: Vec<Item> = Vec::new();
         let mut visited = HashSet::new();
         let mut next = Some(start);
@@ -273,26 +307,36 @@ impl Job<'_> {
             }
             pages += 1;
             let page = match self.fetch_text(&url).await {
-                Ok(Some((body, base))) => {
-                    html::parse(&body, &base, selectors).map_err(|e| (std::mem::take(&mut items), format!("{url}: {e}")))?
-                }
+                Ok(Some((body, base))) => html::parse(&body, &base, selectors)
+                    .map_err(|e| (std::mem::take(&mut items), format!("{url}: {e}")))?,
                 Ok(None) => break,
                 Err(e) if pages == 1 => return Err((items, e.to_string())),
                 Err(e) => return Err((items, e.to_string())),
             };
             // Stop paging once a page brings nothing this source has not seen.
-            let keys: Vec<u64> = page.items.iter().map(|i| seen_key(&identity_before_fetch(i))).collect();
+            let keys: Vec<u64> = page
+                .items
+                .iter()
+                .map(|i| seen_key(&identity_before_fetch(i)))
+                .collect();
             let name = self.source.name.clone();
             let known = with_store(self.store, move |s| s.seen(&name, &keys))
                 .await
                 .unwrap_or_default();
-            let all_known = !page.items.is_empty() && known.len() == page.items.len() && known.iter().all(|&k| k);
+            let all_known = !page.items.is_empty()
+                && known.len() == page.items.len()
+                && known.iter().all(|&k| k);
             let oldest_too_old = page
                 .items
                 .iter()
                 .filter_map(|i| i.published)
                 .min()
-                .is_some_and(|t| Utc::now().signed_duration_since(t).to_std().is_ok_and(|age| age > self.source.lookback));
+                .is_some_and(|t| {
+                    Utc::now()
+                        .signed_duration_since(t)
+                        .to_std()
+                        .is_ok_and(|age| age > self.source.lookback)
+                });
             let empty = page.items.is_empty();
             items.extend(page.items);
             if all_known || oldest_too_old || empty {
@@ -310,9 +354,18 @@ impl Job<'_> {
         }
         let full_text = matches!(
             self.source.spec,
-            SourceSpec::Feed { full_text: true, .. } | SourceSpec::Sitemap { full_text: true, .. }
+            SourceSpec::Feed {
+                full_text: true,
+                ..
+            } | SourceSpec::Sitemap {
+                full_text: true,
+                ..
+            }
         );
-        let keys: Vec<u64> = items.iter().map(|i| seen_key(&identity_before_fetch(i))).collect();
+        let keys: Vec<u64> = items
+            .iter()
+            .map(|i| seen_key(&identity_before_fetch(i)))
+            .collect();
         let known = if full_text {
             let (name, keys) = (self.source.name.clone(), keys.clone());
             with_store(self.store, move |s| s.seen(&name, &keys)).await?
@@ -340,7 +393,10 @@ impl Job<'_> {
                 .collect()
                 .await
         } else {
-            fresh.into_iter().map(|(item, key)| (item, None, key, true)).collect()
+            fresh
+                .into_iter()
+                .map(|(item, key)| (item, None, key, true))
+                .collect()
         };
 
         for (item, article, key, done) in evaluated {
@@ -383,7 +439,11 @@ fn identity_before_fetch(item: &Item) -> String {
     if let Some(id) = &item.platform_id {
         return id.clone();
     }
-    match item.url.as_deref().and_then(|u| canon::canonical_str(u, None)) {
+    match item
+        .url
+        .as_deref()
+        .and_then(|u| canon::canonical_str(u, None))
+    {
         Some(url) => url.to_string(),
         None => content_identity(&item.title, &item.text),
     }
@@ -391,7 +451,10 @@ fn identity_before_fetch(item: &Item) -> String {
 
 fn content_identity(title: &str, body: &str) -> String {
     let normalized = text::normalize(&format!("{title}\n{body}"));
-    format!("text:{:016x}", xxhash_rust::xxh3::xxh3_64(normalized.as_bytes()))
+    format!(
+        "text:{:016x}",
+        xxhash_rust::xxh3::xxh3_64(normalized.as_bytes())
+    )
 }
 
 fn seen_key(identity: &str) -> u64 {
@@ -399,7 +462,12 @@ fn seen_key(identity: &str) -> u64 {
 }
 
 /// Matches one item against the topics and identifies it (SPEC §4).
-pub fn identify(item: &Item, article: Option<&fulltext::Article>, kind: Kind, topics: &[&Topic]) -> Vec<NewMention> {
+pub fn identify(
+    item: &Item,
+    article: Option<&fulltext::Article>,
+    kind: Kind,
+    topics: &[&Topic],
+) -> Vec<NewMention> {
     let body = match article {
         Some(a) if !a.text.is_empty() => a.text.as_str(),
         _ => item.text.as_str(),
@@ -414,11 +482,17 @@ pub fn identify(item: &Item, article: Option<&fulltext::Article>, kind: Kind, to
     if matching.is_empty() {
         return Vec::new();
     }
-    let link = item.url.as_deref().and_then(|u| canon::canonical_str(u, None));
+    let link = item
+        .url
+        .as_deref()
+        .and_then(|u| canon::canonical_str(u, None));
     let (identity, url, host) = if let Some(id) = &item.platform_id {
         (id.clone(), item.url.clone(), None)
     } else {
-        let canonical = article.and_then(|a| a.canonical.as_ref()).map(canon::canonical).or(link);
+        let canonical = article
+            .and_then(|a| a.canonical.as_ref())
+            .map(canon::canonical)
+            .or(link);
         match canonical {
             Some(c) => {
                 let host = c.host_str().map(str::to_owned);

@@ -54,12 +54,20 @@ async fn schedule_loop(settings: Arc<Settings>, http: HttpClient, store: SharedS
     let mut next: Vec<Option<DateTime<Utc>>> = settings
         .sources
         .iter()
-        .map(|s| if s.enabled { s.schedule.next_after(now, tz) } else { None })
+        .map(|s| {
+            if s.enabled {
+                s.schedule.next_after(now, tz)
+            } else {
+                None
+            }
+        })
         .collect();
     let enabled = next.iter().filter(|n| n.is_some()).count();
     tracing::info!("scheduling {enabled} sources");
     let running: Arc<Mutex<HashSet<usize>>> = Arc::default();
-    let limit = Arc::new(tokio::sync::Semaphore::new(settings.http.concurrency.max(1)));
+    let limit = Arc::new(tokio::sync::Semaphore::new(
+        settings.http.concurrency.max(1),
+    ));
     let mut tasks = tokio::task::JoinSet::new();
     loop {
         let earliest = next.iter().flatten().min().copied();
@@ -78,7 +86,11 @@ async fn schedule_loop(settings: Arc<Settings>, http: HttpClient, store: SharedS
             }
             // Missed fire times collapse into this one run.
             *due = settings.sources[index].schedule.next_after(now, tz);
-            if !running.lock().unwrap_or_else(|p| p.into_inner()).insert(index) {
+            if !running
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(index)
+            {
                 tracing::debug!(source = %settings.sources[index].name, "still running; skipping this fire time");
                 continue;
             }
@@ -93,13 +105,19 @@ async fn schedule_loop(settings: Arc<Settings>, http: HttpClient, store: SharedS
                 let _permit = limit.acquire_owned().await;
                 let report = crawl::crawl_source(&settings, &http, &store, index, None).await;
                 tracing::info!("{report}");
-                running.lock().unwrap_or_else(|p| p.into_inner()).remove(&index);
+                running
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&index);
             });
         }
     }
     let finish = async { while tasks.join_next().await.is_some() {} };
     if tokio::time::timeout(GRACE, finish).await.is_err() {
-        tracing::warn!("crawls still running after {} s are abandoned; their work is rolled back", GRACE.as_secs());
+        tracing::warn!(
+            "crawls still running after {} s are abandoned; their work is rolled back",
+            GRACE.as_secs()
+        );
         tasks.abort_all();
     }
 }

@@ -26,7 +26,11 @@ impl Window {
         let parse_time = |flag: &str, s: &str| {
             DateTime::parse_from_rfc3339(s)
                 .map(|t| t.with_timezone(&Utc))
-                .map_err(|e| format!("{flag} {s:?} is not an RFC 3339 time such as 2026-11-25T16:00:00Z ({e})"))
+                .map_err(|e| {
+                    format!(
+                        "{flag} {s:?} is not an RFC 3339 time such as 2026-11-25T16:00:00Z ({e})"
+                    )
+                })
         };
         let now = DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
         let window = match (since, from, to) {
@@ -41,7 +45,9 @@ impl Window {
                 let text = since.unwrap_or("24h");
                 let span = crate::config::parse_duration(text)
                     .and_then(|d| chrono::Duration::from_std(d).ok())
-                    .ok_or_else(|| format!("--since {text:?} is not a duration such as 90m, 48h or 7d"))?;
+                    .ok_or_else(|| {
+                        format!("--since {text:?} is not a duration such as 90m, 48h or 7d")
+                    })?;
                 Window {
                     from: now - span,
                     to: now,
@@ -305,7 +311,10 @@ mod tests {
              Web: 19, Social: 77, Foren: 63\n"
         );
         let en = render_text(&[sample()], Lang::En);
-        assert!(en.ends_with("Sources total\nWeb: 19, Social: 77, Forums: 63\n"), "{en}");
+        assert!(
+            en.ends_with("Sources total\nWeb: 19, Social: 77, Forums: 63\n"),
+            "{en}"
+        );
         assert!(en.contains("\nReference 1  www.merkur.de\n"));
     }
 
@@ -336,9 +345,21 @@ mod tests {
     fn windows_from_flags() {
         let now = Utc.with_ymd_and_hms(2026, 11, 25, 16, 0, 0).unwrap();
         assert!(Window::from_args(None, Some("2026-11-23T16:00:00Z"), None, now).is_err());
-        let w = Window::from_args(None, Some("2026-11-23T16:00:00Z"), Some("2026-11-25T16:00:00+00:00"), now).unwrap();
+        let w = Window::from_args(
+            None,
+            Some("2026-11-23T16:00:00Z"),
+            Some("2026-11-25T16:00:00+00:00"),
+            now,
+        )
+        .unwrap();
         assert_eq!(w.to, now);
-        assert!(Window::from_args(None, Some("2026-11-25T16:00:00Z"), Some("2026-11-23T16:00:00Z"), now).is_err());
+        assert!(Window::from_args(
+            None,
+            Some("2026-11-25T16:00:00Z"),
+            Some("2026-11-23T16:00:00Z"),
+            now
+        )
+        .is_err());
         assert!(Window::from_args(Some("soon"), None, None, now).is_err());
     }
 }

@@ -59,10 +59,7 @@ fn compile_opt(
     key: &'static str,
     selector: &Option<String>,
 ) -> Result<Option<Selector>, SelectorError> {
-    selector
-        .as_deref()
-        .map(|s| compile_one(key, s))
-        .transpose()
+    selector.as_deref().map(|s| compile_one(key, s)).transpose()
 }
 
 impl Selectors {
@@ -128,7 +125,10 @@ pub fn parse(body: &str, page_url: &Url, selectors: &Selectors) -> Result<Page, 
     }
 
     let next = selectors.next.as_ref().and_then(|sel| {
-        let target = doc.select(sel).next().and_then(|el| element_href(el, &base))?;
+        let target = doc
+            .select(sel)
+            .next()
+            .and_then(|el| element_href(el, &base))?;
         (!same_page(&target, page_url)).then_some(target)
     });
 

@@ -29,7 +29,11 @@ fn a_good_config_prints_a_summary() {
     let run = check(GOOD);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(run.stdout.contains("config.toml: OK"), "{}", run.stdout);
-    assert!(run.stdout.contains("feed-one: feed (web)"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("feed-one: feed (web)"),
+        "{}",
+        run.stdout
+    );
 }
 
 /// Each broken config, the line it breaks on, and words the message must hold.
@@ -38,7 +42,10 @@ fn assert_rejected(config: &str, line: usize, words: &[&str]) {
     assert_eq!(run.code, 2, "{run:?}");
     assert!(run.stdout.is_empty(), "{run:?}");
     let msg = run.stderr.trim();
-    assert!(msg.contains(&format!("config.toml:{line}")), "no line {line} in: {msg}");
+    assert!(
+        msg.contains(&format!("config.toml:{line}")),
+        "no line {line} in: {msg}"
+    );
     for w in words {
         assert!(msg.contains(w), "{w:?} missing in: {msg}");
     }
@@ -52,7 +59,11 @@ fn toml_syntax_error_names_the_line() {
 
 #[test]
 fn unknown_source_type_names_the_type() {
-    assert_rejected(&GOOD.replace("type = \"feed\"", "type = \"rss\""), 11, &["rss", "feed-one"]);
+    assert_rejected(
+        &GOOD.replace("type = \"feed\"", "type = \"rss\""),
+        11,
+        &["rss", "feed-one"],
+    );
 }
 
 #[test]
@@ -88,7 +99,16 @@ fn the_shipped_example_config_loads() {
     let settings = mentions::config::Settings::load(&path).unwrap();
     assert_eq!(settings.topics.len(), 1);
     assert!(settings.sources.len() >= 8);
-    assert!(settings.sources.iter().any(|s| s.spec.type_name() == "sitemap"));
-    assert!(settings.sources.iter().any(|s| s.spec.type_name() == "html"));
-    assert_eq!(settings.database, path.parent().unwrap().join("mentions.db"));
+    assert!(settings
+        .sources
+        .iter()
+        .any(|s| s.spec.type_name() == "sitemap"));
+    assert!(settings
+        .sources
+        .iter()
+        .any(|s| s.spec.type_name() == "html"));
+    assert_eq!(
+        settings.database,
+        path.parent().unwrap().join("mentions.db")
+    );
 }

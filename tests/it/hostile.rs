@@ -69,9 +69,18 @@ async fn each_hostile_server_fails_only_its_own_source() {
         "/bomb.xml",
         Route::ok("application/rss+xml", gzip_bomb(512)).with_header("content-encoding", "gzip"),
     );
-    server.route("/endless.xml", Route::ok("application/rss+xml", "").behave(Behavior::Endless));
-    server.route("/loop-a.xml", Route::status(302).behave(Behavior::Redirect("/loop-b.xml".into())));
-    server.route("/loop-b.xml", Route::status(302).behave(Behavior::Redirect("/loop-a.xml".into())));
+    server.route(
+        "/endless.xml",
+        Route::ok("application/rss+xml", "").behave(Behavior::Endless),
+    );
+    server.route(
+        "/loop-a.xml",
+        Route::status(302).behave(Behavior::Redirect("/loop-b.xml".into())),
+    );
+    server.route(
+        "/loop-b.xml",
+        Route::status(302).behave(Behavior::Redirect("/loop-a.xml".into())),
+    );
     server.route(
         "/slow.xml",
         Route::ok("application/rss+xml", GOOD_FEED).behave(Behavior::Slow),
@@ -107,7 +116,9 @@ query = "nordkorea* AND russland*"
 "#,
     );
     for (name, url) in &feeds {
-        config.push_str(&format!("\n[[source]]\nname = \"{name}\"\ntype = \"feed\"\nurl = \"{url}\"\n"));
+        config.push_str(&format!(
+            "\n[[source]]\nname = \"{name}\"\ntype = \"feed\"\nurl = \"{url}\"\n"
+        ));
     }
     let dir = tempfile::tempdir().unwrap();
     let path = write_config(dir.path(), &config);
@@ -121,7 +132,11 @@ query = "nordkorea* AND russland*"
     assert_eq!(run.code, 1, "{run:?}");
     let lines: Vec<&str> = run.stdout.lines().collect();
     assert_eq!(lines.len(), feeds.len(), "{}", run.stdout);
-    assert!(lines.contains(&"gut: 2 new, 0 already counted, 2 items read"), "{}", run.stdout);
+    assert!(
+        lines.contains(&"gut: 2 new, 0 already counted, 2 items read"),
+        "{}",
+        run.stdout
+    );
     for (name, _) in &feeds[1..] {
         let line = lines
             .iter()
@@ -129,14 +144,26 @@ query = "nordkorea* AND russland*"
             .unwrap_or_else(|| panic!("no line for {name}: {}", run.stdout));
         assert!(line.contains("FAILED: "), "{line}");
     }
-    let line = |name: &str| *lines.iter().find(|l| l.starts_with(&format!("{name}: "))).unwrap();
+    let line = |name: &str| {
+        *lines
+            .iter()
+            .find(|l| l.starts_with(&format!("{name}: ")))
+            .unwrap()
+    };
     assert!(line("bomb").contains("limit"), "{}", line("bomb"));
     assert!(line("endless").contains("limit"), "{}", line("endless"));
     assert!(line("loop").contains("redirect"), "{}", line("loop"));
     assert!(line("slow").contains("timed out"), "{}", line("slow"));
-    assert!(line("nowhere").contains("nowhere.invalid"), "{}", line("nowhere"));
+    assert!(
+        line("nowhere").contains("nowhere.invalid"),
+        "{}",
+        line("nowhere")
+    );
     // Two attempts of at most 2 s each plus one backoff bound the slowest source.
     assert!(took < Duration::from_secs(20), "crawl took {took:?}");
     // A 512 MiB bomb and an endless body never sit in memory.
-    assert!(peak_kib > 0 && peak_kib < 150 * 1024, "peak RSS {peak_kib} KiB");
+    assert!(
+        peak_kib > 0 && peak_kib < 150 * 1024,
+        "peak RSS {peak_kib} KiB"
+    );
 }

@@ -61,7 +61,9 @@ pub fn write_config(dir: &Path, text: &str) -> PathBuf {
 /// A recorded payload from tests/fixtures/it, with `{A}` and `{B}` replaced
 /// by the two host names of the test server (bytes, so non-UTF-8 files stay as they are).
 pub fn fixture(name: &str, a: &str, b: &str) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/it").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/it")
+        .join(name);
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     replace(&replace(&bytes, b"{A}", a.as_bytes()), b"{B}", b.as_bytes())
 }

@@ -78,7 +78,10 @@ impl Route {
     pub fn fail_first(mut self, status: u16, headers: &[(&str, &str)]) -> Route {
         self.failures.push((
             status,
-            headers.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect(),
+            headers
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+                .collect(),
         ));
         self
     }
@@ -131,7 +134,11 @@ impl TestServer {
 
     /// Serves `route` at `target` (path, optionally with query).
     pub fn route(&self, target: &str, route: Route) {
-        self.shared.routes.lock().unwrap().insert(target.to_owned(), route);
+        self.shared
+            .routes
+            .lock()
+            .unwrap()
+            .insert(target.to_owned(), route);
     }
 
     pub fn log(&self) -> Vec<Logged> {
@@ -160,7 +167,11 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     let route = {
         let mut routes = shared.routes.lock().unwrap();
         let path = req.uri().path();
-        let key = if routes.contains_key(&target) { target.clone() } else { path.to_owned() };
+        let key = if routes.contains_key(&target) {
+            target.clone()
+        } else {
+            path.to_owned()
+        };
         routes.get_mut(&key).map(|r| {
             if r.failures.is_empty() {
                 Ok(r.clone())
@@ -225,7 +236,8 @@ fn respond(route: Route, req_headers: &HeaderMap) -> Response {
         }
         Behavior::Endless => {
             let chunk = bytes_of(vec![b'x'; 64 * 1024]);
-            let stream = futures_util::stream::repeat_with(move || Ok::<_, std::io::Error>(chunk.clone()));
+            let stream =
+                futures_util::stream::repeat_with(move || Ok::<_, std::io::Error>(chunk.clone()));
             Response::new(Body::from_stream(stream))
         }
         Behavior::Slow => {

@@ -5,9 +5,13 @@
 use crate::server::{Behavior, Route, TestServer};
 use crate::{fixture, mentions, write_config};
 
-const QUERY: &str =
-    r#"(nordkorea* OR "north korea" OR pjöngjang) AND (russland* OR russia* OR putin OR kursk OR moskau) NOT fußball"#;
-const WINDOW: [&str; 4] = ["--from", "2026-11-01T00:00:00Z", "--to", "2026-12-01T00:00:00Z"];
+const QUERY: &str = r#"(nordkorea* OR "north korea" OR pjöngjang) AND (russland* OR russia* OR putin OR kursk OR moskau) NOT fußball"#;
+const WINDOW: [&str; 4] = [
+    "--from",
+    "2026-11-01T00:00:00Z",
+    "--to",
+    "2026-12-01T00:00:00Z",
+];
 
 struct Site {
     server: TestServer,
@@ -29,7 +33,10 @@ impl Site {
 
     fn serve_all(&self) {
         let s = &self.server;
-        s.route("/robots.txt", Route::ok("text/plain", self.fixture("robots.txt")));
+        s.route(
+            "/robots.txt",
+            Route::ok("text/plain", self.fixture("robots.txt")),
+        );
         s.route(
             "/politik/rss.xml",
             Route::ok("application/rss+xml", self.fixture("rss-latin1.xml"))
@@ -38,9 +45,12 @@ impl Site {
         );
         s.route(
             "/ausland/atom.xml",
-            Route::ok("application/atom+xml; charset=utf-8", self.fixture("atom.xml"))
-                .behave(Behavior::Gzip)
-                .with_etag("\"atom-v1\""),
+            Route::ok(
+                "application/atom+xml; charset=utf-8",
+                self.fixture("atom.xml"),
+            )
+            .behave(Behavior::Gzip)
+            .with_etag("\"atom-v1\""),
         );
         s.route(
             "/analyse/feed.json",
@@ -48,11 +58,17 @@ impl Site {
         );
         for (path, file) in [
             ("/analyse/buendnis.html", "analyse-buendnis.html"),
-            ("/analyse/buendnis-druckversion.html", "analyse-buendnis-druck.html"),
+            (
+                "/analyse/buendnis-druckversion.html",
+                "analyse-buendnis-druck.html",
+            ),
             ("/analyse/kommentar.html", "analyse-kommentar.html"),
             ("/private/lieferungen.html", "private-lieferungen.html"),
         ] {
-            s.route(path, Route::ok("text/html; charset=utf-8", self.fixture(file)));
+            s.route(
+                path,
+                Route::ok("text/html; charset=utf-8", self.fixture(file)),
+            );
         }
         s.route(
             "/news-sitemap.xml",
@@ -64,7 +80,10 @@ impl Site {
         );
         s.route(
             "/agentur/rss.xml",
-            Route::ok("application/rss+xml; charset=utf-8", self.fixture("agentur.xml")),
+            Route::ok(
+                "application/rss+xml; charset=utf-8",
+                self.fixture("agentur.xml"),
+            ),
         );
     }
 
@@ -145,7 +164,12 @@ async fn web_sources_count_each_mention_once() {
 
     let crawl = mentions(&config, &["crawl"]).await;
     assert_eq!(crawl.code, 0, "{crawl:?}");
-    assert_eq!(crawl.stdout.lines().count(), 6, "one line per source: {}", crawl.stdout);
+    assert_eq!(
+        crawl.stdout.lines().count(),
+        6,
+        "one line per source: {}",
+        crawl.stdout
+    );
 
     let mut args = vec!["report", "--topic", "nk-ru", "--format", "json"];
     args.extend(WINDOW);
@@ -156,7 +180,11 @@ async fn web_sources_count_each_mention_once() {
     //           the robots-disallowed page is never fetched, the comment matches only in navigation);
     // news-sitemap: raketen; liste: meinung (raketen is a duplicate);
     // agentur: the syndicated granaten copy on another host.
-    assert_eq!(report["counts"], serde_json::json!({"web": 9, "social": 0, "forum": 0}), "{report:#}");
+    assert_eq!(
+        report["counts"],
+        serde_json::json!({"web": 9, "social": 0, "forum": 0}),
+        "{report:#}"
+    );
     assert_eq!(report["total"], 9);
     assert_eq!(
         report["references"],
@@ -164,7 +192,12 @@ async fn web_sources_count_each_mention_once() {
     );
     assert_eq!(source(&report, "analysen")["mentions"], 1);
     assert_eq!(source(&report, "agentur")["mentions"], 1);
-    let per_source: u64 = report["sources"].as_array().unwrap().iter().map(|s| s["mentions"].as_u64().unwrap()).sum();
+    let per_source: u64 = report["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["mentions"].as_u64().unwrap())
+        .sum();
     assert_eq!(per_source, 9);
     for s in report["sources"].as_array().unwrap() {
         assert!(s["last_error"].is_null(), "{s}");
@@ -172,9 +205,17 @@ async fn web_sources_count_each_mention_once() {
     }
 
     // robots.txt: the disallowed page was never requested.
-    assert!(site.server.requests_to("/private/lieferungen.html").is_empty());
+    assert!(site
+        .server
+        .requests_to("/private/lieferungen.html")
+        .is_empty());
     // 503 with Retry-After once, then the feed.
-    let rss: Vec<u16> = site.server.requests_to("/politik/rss.xml").iter().map(|l| l.status).collect();
+    let rss: Vec<u16> = site
+        .server
+        .requests_to("/politik/rss.xml")
+        .iter()
+        .map(|l| l.status)
+        .collect();
     assert_eq!(rss, [503, 200]);
 
     // Nothing new: no count changes, and the feed is asked conditionally.
@@ -185,15 +226,26 @@ async fn web_sources_count_each_mention_once() {
     assert_eq!(report2["counts"], report["counts"]);
     let repeat = site.server.requests_to("/politik/rss.xml");
     assert_eq!(repeat.len(), 1);
-    assert_eq!(repeat[0].headers.get("if-none-match").unwrap(), "\"rss-v1\"");
+    assert_eq!(
+        repeat[0].headers.get("if-none-match").unwrap(),
+        "\"rss-v1\""
+    );
     assert_eq!(repeat[0].status, 304);
-    assert!(again.stdout.contains("politik-rss: not modified"), "{}", again.stdout);
+    assert!(
+        again.stdout.contains("politik-rss: not modified"),
+        "{}",
+        again.stdout
+    );
     // Full-text pages are fetched once, not on every crawl.
     assert!(site.server.requests_to("/analyse/buendnis.html").is_empty());
 
     // The server adds items: exactly those are added.
     // The feed is ISO-8859-1: bytes map one to one to the first 256 code points.
-    let rss2: String = site.fixture("rss-latin1.xml").iter().map(|&b| b as char).collect();
+    let rss2: String = site
+        .fixture("rss-latin1.xml")
+        .iter()
+        .map(|&b| b as char)
+        .collect();
     let added = format!(
         "<item>\n<title>Russland bestätigt Ankunft nordkoreanischer Truppen</title>\n<link>{}/politik/ankunft.html</link>\n<pubDate>Wed, 25 Nov 2026 09:00:00 +0100</pubDate>\n</item>\n<item>",
         site.a
@@ -212,11 +264,20 @@ async fn web_sources_count_each_mention_once() {
         ),
         1,
     );
-    site.server.route("/news-sitemap.xml", Route::ok("application/xml", sitemap2));
+    site.server
+        .route("/news-sitemap.xml", Route::ok("application/xml", sitemap2));
     let third = mentions(&config, &["crawl"]).await;
     assert_eq!(third.code, 0, "{third:?}");
-    assert!(third.stdout.contains("politik-rss: 1 new"), "{}", third.stdout);
-    assert!(third.stdout.contains("news-sitemap: 1 new"), "{}", third.stdout);
+    assert!(
+        third.stdout.contains("politik-rss: 1 new"),
+        "{}",
+        third.stdout
+    );
+    assert!(
+        third.stdout.contains("news-sitemap: 1 new"),
+        "{}",
+        third.stdout
+    );
     let report3 = mentions(&config, &args).await.json();
     assert_eq!(report3["counts"]["web"], 11);
 
