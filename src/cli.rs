@@ -4,7 +4,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "mentions", version, about = "Counts how often topics are mentioned on the web, social networks and forums")]
+#[command(
+    name = "mentions",
+    version,
+    about = "Counts how often topics are mentioned on the web, social networks and forums"
+)]
 pub struct Cli {
     /// Config file (default ./config.toml).
     #[arg(long, global = true, env = "MENTIONS_CONFIG", value_name = "PATH")]

@@ -25,7 +25,11 @@ impl Schedule {
     }
 
     /// The first fire time strictly after `after`, in `tz` (UTC when None).
-    pub fn next_after(&self, _after: DateTime<Utc>, _tz: Option<chrono_tz::Tz>) -> Option<DateTime<Utc>> {
+    pub fn next_after(
+        &self,
+        _after: DateTime<Utc>,
+        _tz: Option<chrono_tz::Tz>,
+    ) -> Option<DateTime<Utc>> {
         let _ = &self.inner;
         unimplemented!("Schedule::next_after")
     }

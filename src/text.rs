@@ -10,9 +10,41 @@ const SKIPPED: &[&str] = &["script", "style", "template", "noscript", "head", "s
 
 /// Elements that separate words: their boundaries become spaces.
 const BLOCKS: &[&str] = &[
-    "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption",
-    "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main",
-    "nav", "ol", "p", "pre", "section", "table", "td", "th", "tr", "ul", "img", "title",
+    "address",
+    "article",
+    "aside",
+    "blockquote",
+    "br",
+    "dd",
+    "div",
+    "dl",
+    "dt",
+    "figcaption",
+    "figure",
+    "footer",
+    "form",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hr",
+    "li",
+    "main",
+    "nav",
+    "ol",
+    "p",
+    "pre",
+    "section",
+    "table",
+    "td",
+    "th",
+    "tr",
+    "ul",
+    "img",
+    "title",
 ];
 
 /// Strips tags, drops scripts and styles, decodes entities and collapses
@@ -113,10 +145,10 @@ pub fn simhash<S: AsRef<str>>(tokens: &[S]) -> u64 {
             }
         }
     }
-    weights
-        .iter()
-        .enumerate()
-        .fold(0u64, |acc, (bit, &w)| if w > 0 { acc | 1 << bit } else { acc })
+    weights.iter().enumerate().fold(
+        0u64,
+        |acc, (bit, &w)| if w > 0 { acc | 1 << bit } else { acc },
+    )
 }
 
 /// Number of differing bits.
@@ -143,10 +175,16 @@ mod tests {
 
     #[test]
     fn strips_tags_and_decodes_entities() {
-        assert_eq!(html_to_text("#<span>Russland</span> &amp; Co"), "#Russland & Co");
+        assert_eq!(
+            html_to_text("#<span>Russland</span> &amp; Co"),
+            "#Russland & Co"
+        );
         assert_eq!(html_to_text("<p>eins</p><p>zwei</p>"), "eins zwei");
         assert_eq!(html_to_text("a<script>var x=1;</script>b"), "ab");
-        assert_eq!(html_to_text("Stra&szlig;e &#8211; &quot;x&quot;"), "Straße – \"x\"");
+        assert_eq!(
+            html_to_text("Stra&szlig;e &#8211; &quot;x&quot;"),
+            "Straße – \"x\""
+        );
         assert_eq!(html_to_text("  plain\n text "), "plain text");
     }
 
@@ -160,11 +198,20 @@ mod tests {
 
     #[test]
     fn tokens_are_letter_and_digit_runs() {
-        assert_eq!(tokens("#<span>Russland</span>"), ["span", "russland", "span"]);
-        assert_eq!(tokens(&html_to_text("#<span>Russland</span>")), ["russland"]);
+        assert_eq!(
+            tokens("#<span>Russland</span>"),
+            ["span", "russland", "span"]
+        );
+        assert_eq!(
+            tokens(&html_to_text("#<span>Russland</span>")),
+            ["russland"]
+        );
         assert_eq!(tokens("Fußball-WM 2026"), ["fussball", "wm", "2026"]);
         assert_eq!(tokens("Kim Jong-un"), ["kim", "jong", "un"]);
-        assert_eq!(tokens("Überraschung in Köln"), ["überraschung", "in", "köln"]);
+        assert_eq!(
+            tokens("Überraschung in Köln"),
+            ["überraschung", "in", "köln"]
+        );
     }
 
     #[test]
