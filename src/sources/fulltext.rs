@@ -4,7 +4,7 @@
 //! (`dom_smoothie`) finds the main text; `<article>`, `<main>` or the body
 //! are the fallback when it finds nothing.
 
-use crate::sources::html::{document_lang, parse_when};
+use crate::sources::html::{base_url, document_lang, parse_when};
 use crate::text::{collapse_ws, collect_text, html_to_text};
 use chrono::{DateTime, Utc};
 use scraper::{ElementRef, Html, Selector};
@@ -62,15 +62,6 @@ fn element_text(el: ElementRef<'_>) -> String {
     let mut out = String::new();
     collect_text(*el, &mut out);
     collapse_ws(&out)
-}
-
-/// `<base href>` resolved against the page URL, else the page URL.
-fn base_url(doc: &Html, page_url: &Url) -> Url {
-    first(doc, "base[href]")
-        .and_then(|b| b.value().attr("href"))
-        .and_then(|h| page_url.join(h.trim()).ok())
-        .filter(|u| matches!(u.scheme(), "http" | "https"))
-        .unwrap_or_else(|| page_url.clone())
 }
 
 /// Elements that are never the article: navigation, asides, footers, forms,

@@ -84,7 +84,8 @@ pub struct Page {
 }
 
 /// Reads one listing page. Entries without a title or a usable link are
-/// skipped; a page where `item` matches nothing is an empty page.
+/// skipped; a page where `item` matches nothing is an empty page. HTML
+/// parsing is lenient, so any body yields a page and no error.
 pub fn parse(body: &str, page_url: &Url, selectors: &Selectors) -> Result<Page, ParseError> {
     let doc = Html::parse_document(body);
     let base = base_url(&doc, page_url);
@@ -146,7 +147,7 @@ impl Selectors {
 }
 
 /// The page's `<base href>` resolved against the page URL, else the page URL.
-fn base_url(doc: &Html, page_url: &Url) -> Url {
+pub(crate) fn base_url(doc: &Html, page_url: &Url) -> Url {
     let Ok(sel) = Selector::parse("base[href]") else {
         return page_url.clone();
     };
