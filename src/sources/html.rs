@@ -84,7 +84,8 @@ pub struct Page {
 }
 
 /// Reads one listing page. Entries without a title or a usable link are
-/// skipped; a page where `item` matches nothing is an empty page.
+/// skipped; a page where `item` matches nothing is an empty page. HTML
+/// parsing is lenient, so any body yields a page and no error.
 pub fn parse(body: &str, page_url: &Url, selectors: &Selectors) -> Result<Page, ParseError> {
     let doc = Html::parse_document(body);
     let base = base_url(&doc, page_url);
@@ -146,7 +147,7 @@ impl Selectors {
 }
 
 /// The page's `<base href>` resolved against the page URL, else the page URL.
-fn base_url(doc: &Html, page_url: &Url) -> Url {
+pub(crate) fn base_url(doc: &Html, page_url: &Url) -> Url {
     let Ok(sel) = Selector::parse("base[href]") else {
         return page_url.clone();
     };
@@ -262,4 +263,554 @@ fn same_page(a: &Url, b: &Url) -> bool {
     a.set_fragment(None);
     b.set_fragment(None);
     a == b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(s: &str) -> Option<DateTime<Utc>> {
+        DateTime::parse_from_rfc3339(s)
+            .ok()
+            .map(|d| d.with_timezone(&Utc))
+    }
+
+    fn url(s: &str) -> Url {
+        Url::parse(s).expect("test URL")
+    }
+
+    fn opt(s: &str) -> Option<String> {
+        (!s.is_empty()).then(|| s.to_string())
+    }
+
+    /// Selectors from `[item, title, link, date, text, author, next]`; "" means unset.
+    fn selectors(s: [&str; 7]) -> Selectors {
+        Selectors::compile(&SelectorSpec {
+            item: s[0].into(),
+            title: s[1].into(),
+            link: s[2].into(),
+            date: opt(s[3]),
+            text: opt(s[4]),
+            author: opt(s[5]),
+            next: opt(s[6]),
+        })
+        .expect("selectors compile")
+    }
+
+    fn item(
+        link: &str,
+        title: &str,
+        text: &str,
+        author: Option<&str>,
+        published: Option<DateTime<Utc>>,
+        lang: &str,
+    ) -> Item {
+        Item {
+            url: Some(link.into()),
+            platform_id: None,
+            title: title.into(),
+            text: text.into(),
+            author: author.map(Into::into),
+            published,
+            lang: opt(lang),
+        }
+    }
+
+    #[test]
+    fn german_news_listing_with_time_datetime() {
+        let body = include_str!("../../tests/fixtures/html/news_listing_de.html");
+        let sel = selectors([
+            "article.teaser",
+            ".teaser__headline",
+            "a.teaser__link",
+            "time",
+            ".teaser__text",
+            ".teaser__author",
+            "nav.pagination a[rel=next]",
+        ]);
+        let page = parse(
+            body,
+            &url("https://www.rheinischer-anzeiger.de/politik/"),
+            &sel,
+        )
+        .unwrap();
+        let want = vec![
+            item(
+                "https://www.rheinischer-anzeiger.de/politik/nordkorea-soldaten-kursk-russland-93671.html",
+                "Nordkoreanische Soldaten erstmals in Kursk gesichtet",
+                "Südkoreas Geheimdienst meldet mehrere Tausend Soldaten an der Front. Moskau schweigt, Kiew spricht von einer \u{201e}neuen Eskalationsstufe\u{201c}.",
+                Some("Von Anna Becker"),
+                utc("2026-11-24T13:05:00Z"),
+                "de",
+            ),
+            item(
+                "https://www.rheinischer-anzeiger.de/politik/landtag-haushalt-einigung-93660.html",
+                "Koalition einigt sich auf Haushalt & Schuldenbremse",
+                "Nach zwölf Stunden Verhandlungen steht der Etat für 2027. Die Opposition kündigt eine Klage an.",
+                None,
+                utc("2026-11-24T08:30:00Z"),
+                "de",
+            ),
+            // The ad has no headline and the live teaser only a javascript: link.
+            item(
+                "https://www.rheinischer-anzeiger.de/politik/ausland/g20-gipfel-rio-abschlusserklaerung-93641.html?utm_source=ressort",
+                "Gipfel in Rio endet mit knapper Abschlusserklärung",
+                "",
+                Some("Von Jonas Wirth und Lea Sommer"),
+                utc("2026-11-23T00:00:00Z"),
+                "de",
+            ),
+        ];
+        assert_eq!(page.items, want);
+        assert_eq!(
+            page.next,
+            Some(url("https://www.rheinischer-anzeiger.de/politik/seite-2/"))
+        );
+    }
+
+    #[test]
+    fn german_text_dates_base_href_and_self_next() {
+        let body = include_str!("../../tests/fixtures/html/press_list_de_textdates.html");
+        let sel = selectors([
+            ".mod_newslist .layout_latest",
+            "h2",
+            "h2 a",
+            ".info .date",
+            ".ce_text",
+            ".info .author",
+            ".pagination li.next a",
+        ]);
+        let page_url = url("https://www.stadt-beispielheim.de/presse/mitteilungen.html?page_n12=3");
+        let page = parse(body, &page_url, &sel).unwrap();
+        let base = "https://www.stadt-beispielheim.de/presse/mitteilungen/";
+        let want = vec![
+            item(
+                &format!("{base}stadtrat-beschliesst-neues-radwegekonzept.html"),
+                "Stadtrat beschließt neues Radwegekonzept",
+                "Mit 28 zu 11 Stimmen hat der Stadtrat am Montagabend das Radwegekonzept 2030 verabschiedet.",
+                Some("von Pressestelle"),
+                utc("2026-11-24T14:05:00Z"),
+                "de",
+            ),
+            item(
+                &format!("{base}weihnachtsmarkt-oeffnet-am-freitag.html"),
+                "Weihnachtsmarkt öffnet am Freitag",
+                "Der Beispielheimer Weihnachtsmarkt öffnet am 27. November um 11 Uhr.",
+                Some("von Pressestelle"),
+                utc("2026-11-23T09:15:00Z"),
+                "de",
+            ),
+            item(
+                &format!("{base}sperrung-der-rheinbruecke.html"),
+                "Sperrung der Rheinbrücke",
+                "Wegen Bauarbeiten ist die Rheinbrücke vom 30. November bis 4. Dezember voll gesperrt.",
+                None,
+                utc("2026-11-20T00:00:00Z"),
+                "de",
+            ),
+        ];
+        assert_eq!(page.items, want);
+        // The last page's "Weiter" points at itself.
+        assert_eq!(page.next, None);
+    }
+
+    #[test]
+    fn english_text_dates_and_abbr_title() {
+        let body = include_str!("../../tests/fixtures/html/newsroom_en_textdates.html");
+        let sel = selectors([
+            "li.press-item",
+            ".press-item__title",
+            ".press-item__title a",
+            ".press-item__date",
+            ".press-item__summary",
+            "",
+            "a.next",
+        ]);
+        let page_url = url("https://www.northwind-shipping.example/newsroom/");
+        let page = parse(body, &page_url, &sel).unwrap();
+        let base = "https://www.northwind-shipping.example/newsroom/";
+        let want = vec![
+            item(
+                &format!("{base}2026/11/northwind-suspends-baltic-route/"),
+                "Northwind suspends Baltic route after sanctions update",
+                "The company will reroute four container vessels via Gdańsk.",
+                None,
+                utc("2026-11-24T14:05:00Z"),
+                "en",
+            ),
+            item(
+                &format!("{base}2026/11/q3-results/"),
+                "Third-quarter results: revenue up 4 %",
+                "Freight volumes recovered in September.",
+                None,
+                utc("2026-11-23T09:30:00Z"),
+                "en",
+            ),
+            item(
+                &format!("{base}2026/09/new-ceo/"),
+                "Board appoints new chief executive",
+                "",
+                None,
+                utc("2026-09-03T00:00:00Z"),
+                "en",
+            ),
+            item(
+                &format!("{base}2026/12/annual-report/"),
+                "Annual report 2026",
+                "",
+                None,
+                None,
+                "en",
+            ),
+        ];
+        assert_eq!(page.items, want);
+        assert_eq!(page.next, Some(url(&format!("{base}page/2/"))));
+    }
+
+    const PHPBB_SID: &str = "sid=9b1f4c2ad07e83b56f1a2c4e8d9b0a17";
+
+    #[test]
+    fn phpbb_search_results_as_posts() {
+        let body = include_str!("../../tests/fixtures/html/phpbb33_search_posts.html");
+        let sel = selectors([
+            ".search.post",
+            "h3 a",
+            "h3 a",
+            ".search-result-date",
+            ".content",
+            ".author .username, .author .username-coloured",
+            ".pagination li.next a",
+        ]);
+        let page_url = url(&format!(
+            "https://forum.example/search.php?keywords=nordkorea&{PHPBB_SID}"
+        ));
+        let page = parse(body, &page_url, &sel).unwrap();
+        let post = |p: u32| format!("https://forum.example/viewtopic.php?p={p}&{PHPBB_SID}#p{p}");
+        let want = vec![
+            item(
+                &post(48211),
+                "Re: Nordkoreanische Truppen in Russland",
+                "Mara hat geschrieben: ↑Di 24. Nov 2026, 11:40Gibt es dafür eine Quelle? Ja, der südkoreanische Geheimdienst NIS hat heute bestätigt, dass die Einheiten bei Kursk stehen. Hier der Bericht: https://www.example-news.kr/nis-report",
+                Some("Kalle"),
+                utc("2026-11-24T14:05:00Z"),
+                "de",
+            ),
+            item(
+                &post(48102),
+                "Nordkoreanische Truppen in Russland",
+                "Laut Reuters sollen bis zu 10.000 nordkoreanische Soldaten in Russland ausgebildet werden. Was haltet ihr davon?",
+                Some("Mara"),
+                utc("2026-11-23T21:17:00Z"),
+                "de",
+            ),
+            item(
+                &post(48230),
+                "Nachrichten-Überblick \"Woche 48\"",
+                "Nordkorea, Haushalt, Wetter.",
+                Some("Gast"),
+                // "Heute, 08:12" is relative: no date.
+                None,
+                "de",
+            ),
+        ];
+        assert_eq!(page.items, want);
+        assert_eq!(
+            page.next,
+            Some(url(&format!(
+                "https://forum.example/search.php?st=0&sk=t&sd=d&sr=posts&keywords=nordkorea&{PHPBB_SID}&start=25"
+            )))
+        );
+    }
+
+    #[test]
+    fn phpbb_search_results_as_topics() {
+        let body = include_str!("../../tests/fixtures/html/phpbb33_search_topics.html");
+        let sel = selectors([
+            "ul.topiclist.topics li.row",
+            "a.topictitle",
+            "a.topictitle",
+            "div.responsive-hide time",
+            "",
+            "div.responsive-hide .username",
+            ".pagination li.next a",
+        ]);
+        let sid = "sid=4e0b7d1c92af35e6d8c0b1a2f3e4d5c6";
+        let page_url = url(&format!(
+            "https://forum.example/search.php?keywords=sanctions&sr=topics&{sid}"
+        ));
+        let page = parse(body, &page_url, &sel).unwrap();
+        let want = vec![
+            item(
+                &format!("https://forum.example/viewtopic.php?t=881&{sid}"),
+                "Baltic shipping and the new sanctions package",
+                "",
+                Some("harbourmaster"),
+                utc("2026-11-23T18:40:00Z"),
+                "en",
+            ),
+            item(
+                &format!("https://forum.example/viewtopic.php?t=702&{sid}"),
+                "Insurance premiums after the sanctions",
+                "",
+                Some("ledger"),
+                utc("2026-10-02T07:05:00Z"),
+                "en",
+            ),
+        ];
+        assert_eq!(page.items, want);
+        assert_eq!(page.next, None);
+    }
+
+    #[test]
+    fn xenforo2_thread_list() {
+        let body = include_str!("../../tests/fixtures/html/xenforo2_thread_list.html");
+        let sel = selectors([
+            ".structItem--thread",
+            ".structItem-title a[data-tp-primary]",
+            ".structItem-startDate a",
+            ".structItem-startDate time",
+            "",
+            ".structItem-parts .username",
+            "a.pageNav-jump--next",
+        ]);
+        let host = "https://www.debattenforum.example";
+        let page_url = url(&format!("{host}/forums/politik-weltgeschehen.12/"));
+        let page = parse(body, &page_url, &sel).unwrap();
+        let want = vec![
+            item(
+                &format!("{host}/threads/forenregeln-fuer-politische-diskussionen.4417/"),
+                "Forenregeln für politische Diskussionen",
+                "",
+                Some("Redaktion"),
+                utc("2024-01-08T09:00:00Z"),
+                "de",
+            ),
+            item(
+                &format!("{host}/threads/nordkoreanische-soldaten-in-kursk.5530/"),
+                "Nordkoreanische Soldaten in Kursk",
+                "",
+                Some("Ostwind"),
+                utc("2026-11-24T13:05:00Z"),
+                "de",
+            ),
+            item(
+                &format!(
+                    "{host}/threads/was-bedeutet-die-wehrpflicht-debatte-fuer-studenten.5527/"
+                ),
+                "Was bedeutet die Wehrpflicht-Debatte für Studenten?",
+                "",
+                Some("Gast_Marie"),
+                utc("2026-11-23T21:31:00Z"),
+                "de",
+            ),
+        ];
+        assert_eq!(page.items, want);
+        assert_eq!(
+            page.next,
+            Some(url(&format!(
+                "{host}/forums/politik-weltgeschehen.12/page-2"
+            )))
+        );
+    }
+
+    #[test]
+    fn vbulletin5_search_results() {
+        let body = include_str!("../../tests/fixtures/html/vbulletin5_search.html");
+        let sel = selectors([
+            "li.b-post",
+            ".b-post__title",
+            "a.b-post__count",
+            "time[itemprop=dateCreated]",
+            ".js-post__content-text",
+            ".b-userinfo__details .author",
+            "a.js-pagenav-next-button",
+        ]);
+        let host = "https://www.militaergeschichte-forum.example";
+        let search = format!("{host}/search?searchJSON=%7B%22keywords%22%3A%22kursk%22%7D");
+        let page = parse(body, &url(&search), &sel).unwrap();
+        let want = vec![
+            item(
+                &format!("{host}/forum/zeitgeschichte/osteuropa/20514-kursk-1943-und-2026-ein-vergleich-der-lagen"),
+                "Kursk 1943 und 2026 – ein Vergleich der Lagen",
+                "Die aktuelle Lage um Kursk erinnert viele an 1943. Aber die Kräfteverhältnisse sind völlig anders.",
+                Some("Panzergrenadier"),
+                utc("2026-11-24T14:05:00Z"),
+                "de",
+            ),
+            item(
+                // A relative permalink resolves against <base href>.
+                &format!("{host}/forum/zeitgeschehen/aktuelle-konflikte/20488-nordkoreanische-truppen-an-der-kursk-front?p=20530#post20530"),
+                "AW: Nordkoreanische Truppen an der Kursk-Front",
+                "Zitat von Ostfront-Leser: Woher kommen die Zahlen? Die Zahlen stammen aus dem Lagebericht des britischen Verteidigungsministeriums.",
+                Some("Feldgrau"),
+                utc("2026-11-24T11:40:00Z"),
+                "de",
+            ),
+        ];
+        assert_eq!(page.items, want);
+        assert_eq!(page.next, Some(url(&format!("{search}&p=2"))));
+    }
+
+    #[test]
+    fn discourse_crawler_topic_list() {
+        let body = include_str!("../../tests/fixtures/html/discourse_crawler_latest.html");
+        let sel = selectors([
+            "tr.topic-list-item",
+            "a.raw-topic-link",
+            "a.raw-topic-link",
+            "td:last-child",
+            ".excerpt",
+            "",
+            "a[rel=next]",
+        ]);
+        let host = "https://talk.openpolicy.example";
+        let page = parse(body, &url(&format!("{host}/c/world-affairs/7")), &sel).unwrap();
+        let want = vec![
+            item(
+                &format!("{host}/t/about-the-world-affairs-category/12"),
+                "About the World Affairs category",
+                "Discussion of international relations. Please cite sources for factual claims.",
+                None,
+                utc("2024-03-02T00:00:00Z"),
+                "en",
+            ),
+            item(
+                &format!("{host}/t/north-korean-troops-near-kursk-what-we-know/4821"),
+                "North Korean troops near Kursk: what we know",
+                "",
+                None,
+                utc("2026-11-24T00:00:00Z"),
+                "en",
+            ),
+            item(
+                &format!("{host}/t/g20-communique-tracker/4790"),
+                "G20 communiqué tracker",
+                "",
+                None,
+                utc("2026-11-19T00:00:00Z"),
+                "en",
+            ),
+        ];
+        assert_eq!(page.items, want);
+        assert_eq!(
+            page.next,
+            Some(url(&format!("{host}/c/world-affairs/7?page=1")))
+        );
+    }
+
+    #[test]
+    fn item_that_is_a_link_and_link_without_href() {
+        let body = r#"<html><body><div class="cards">
+            <a class="card" href="/a/1"><h3>Eins</h3><span class="d">24.11.2026 14:05</span></a>
+            <a class="card" href="/a/2"><h3>  </h3></a>
+            <div class="card"><h3>Drei</h3><p>kein Link</p></div>
+            <div class="card"><h3>Vier <a href="mailto:x@example.org">Mail</a></h3></div>
+            <div class="card"><h3>Fünf <a name="x">Anker</a> <a href="/a/5?x=1&amp;y=2#c">mehr</a></h3></div>
+        </div></body></html>"#;
+        let sel = selectors([".card", "h3", "h3", "span.d", "", "", ""]);
+        let page = parse(body, &url("https://example.org/liste/"), &sel).unwrap();
+        let want = vec![
+            item(
+                "https://example.org/a/1",
+                "Eins",
+                "",
+                None,
+                utc("2026-11-24T14:05:00Z"),
+                "",
+            ),
+            item(
+                "https://example.org/a/5?x=1&y=2#c",
+                "Fünf Anker mehr",
+                "",
+                None,
+                None,
+                "",
+            ),
+        ];
+        assert_eq!(page.items, want);
+        assert_eq!(page.next, None);
+    }
+
+    #[test]
+    fn nested_text_matches_count_once() {
+        let body = r#"<ul><li><a href="https://example.org/x">X</a>
+            <div class="t">Außen <div class="t">innen</div></div><p class="t">Zweiter Absatz</p></li></ul>"#;
+        let sel = selectors(["li", "a", "a", "", ".t", "", ""]);
+        let page = parse(body, &url("https://example.org/"), &sel).unwrap();
+        assert_eq!(page.items.len(), 1);
+        assert_eq!(page.items[0].text, "Außen innen Zweiter Absatz");
+    }
+
+    #[test]
+    fn nothing_matched_is_an_empty_page() {
+        let body = include_str!("../../tests/fixtures/html/news_listing_de.html");
+        let sel = selectors(["li.no-such-item", "h2", "a", "", "", "", ""]);
+        let page = parse(
+            body,
+            &url("https://www.rheinischer-anzeiger.de/politik/"),
+            &sel,
+        )
+        .unwrap();
+        assert_eq!(
+            page,
+            Page {
+                items: vec![],
+                next: None
+            }
+        );
+        for junk in ["", "{\"items\": []}", "\u{0}\u{1}<<<>>>&&&", "<html"] {
+            let page = parse(junk, &url("https://example.org/"), &sel).unwrap();
+            assert_eq!(
+                page,
+                Page {
+                    items: vec![],
+                    next: None
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn selector_errors_name_key_and_selector() {
+        let good = SelectorSpec {
+            item: "article".into(),
+            title: "h2".into(),
+            link: "a".into(),
+            ..Default::default()
+        };
+        assert!(Selectors::compile(&good).is_ok());
+
+        let bad_item = SelectorSpec {
+            item: "article[".into(),
+            ..good.clone()
+        };
+        let err = Selectors::compile(&bad_item).unwrap_err();
+        assert_eq!((err.key, err.selector.as_str()), ("item", "article["));
+        assert!(
+            err.to_string()
+                .starts_with("invalid CSS selector `article[` for `item`: "),
+            "{err}"
+        );
+
+        let empty_title = SelectorSpec {
+            title: "  ".into(),
+            ..good.clone()
+        };
+        let err = Selectors::compile(&empty_title).unwrap_err();
+        assert_eq!(err.key, "title");
+        assert_eq!(err.message, "the selector is empty");
+
+        let bad_date = SelectorSpec {
+            date: Some("time::".into()),
+            ..good.clone()
+        };
+        let err = Selectors::compile(&bad_date).unwrap_err();
+        assert_eq!((err.key, err.selector.as_str()), ("date", "time::"));
+
+        let bad_next = SelectorSpec {
+            next: Some("a >> b".into()),
+            ..good
+        };
+        assert_eq!(Selectors::compile(&bad_next).unwrap_err().key, "next");
+    }
 }
