@@ -36,6 +36,11 @@ pub struct SourceReport {
 impl std::fmt::Display for SourceReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: ", self.name)?;
+        if let SourceOutcome::Failed(e) = &self.outcome {
+            if self.items == 0 && self.stats == CommitStats::default() {
+                return write!(f, "FAILED: {e}");
+            }
+        }
         if self.not_modified {
             write!(f, "not modified")?;
         } else {
@@ -331,12 +336,7 @@ impl Job<'_> {
                 .iter()
                 .filter_map(|i| i.published)
                 .min()
-                .is_some_and(|t| {
-                    Utc::now()
-                        .signed_duration_since(t)
-                        .to_std()
-                        .is_ok_and(|age| age > self.source.lookback)
-                });
+                .is_some_and(|t| older_than(t, self.source.lookback));
             let empty = page.items.is_empty();
             items.extend(page.items);
             if all_known || oldest_too_old || empty {
@@ -384,9 +384,16 @@ impl Job<'_> {
 
         let evaluated: Vec<(Item, Option<fulltext::Article>, u64, bool)> = if full_text {
             let http = self.http;
+            let lookback = self.source.lookback;
             futures_util::stream::iter(fresh)
                 .map(|(item, key)| async move {
-                    let (article, done) = fetch_article(http, &item).await;
+                    // Old entries of long sitemaps are not worth a page fetch each.
+                    let too_old = item.published.is_some_and(|t| older_than(t, lookback));
+                    let (article, done) = if too_old {
+                        (None, true)
+                    } else {
+                        fetch_article(http, &item).await
+                    };
                     (item, article, key, done)
                 })
                 .buffered(PAGE_FETCHES_PER_SOURCE)
@@ -409,6 +416,14 @@ impl Job<'_> {
         }
         Ok(())
     }
+}
+
+/// Whether `t` lies further back than `lookback` from now.
+fn older_than(t: chrono::DateTime<Utc>, lookback: std::time::Duration) -> bool {
+    Utc::now()
+        .signed_duration_since(t)
+        .to_std()
+        .is_ok_and(|age| age > lookback)
 }
 
 /// Fetches and extracts an item's page. The flag says whether the item is
