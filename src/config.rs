@@ -9,6 +9,7 @@ use crate::http::HttpSettings;
 use crate::query::Query;
 use crate::schedule::Schedule;
 use crate::sources::html::{SelectorSpec, Selectors};
+use crate::sources::platform::{PlatformSpec, Secret};
 use crate::sources::Kind;
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -80,9 +81,20 @@ pub struct SourceConfig {
 /// What the source reads; one variant per `type`.
 #[derive(Debug, Clone)]
 pub enum SourceSpec {
-    Feed { url: Url, full_text: bool },
-    Sitemap { url: Url, full_text: bool },
-    Html { url: Url, selectors: Selectors },
+    Feed {
+        url: Url,
+        full_text: bool,
+    },
+    Sitemap {
+        url: Url,
+        full_text: bool,
+    },
+    Html {
+        url: Url,
+        selectors: Selectors,
+    },
+    /// A social or forum platform's API (SPEC §2).
+    Platform(PlatformSpec),
 }
 
 impl SourceSpec {
@@ -92,6 +104,7 @@ impl SourceSpec {
             SourceSpec::Feed { .. } => "feed",
             SourceSpec::Sitemap { .. } => "sitemap",
             SourceSpec::Html { .. } => "html",
+            SourceSpec::Platform(p) => p.type_name(),
         }
     }
 }
@@ -127,7 +140,8 @@ pub struct ConfigError {
 const DEFAULT_SCHEDULE: &str = "0 */15 * * * *";
 const DEFAULT_DATABASE: &str = "mentions.db";
 const DEFAULT_LOOKBACK: Duration = Duration::from_secs(7 * 24 * 3600);
-const SOURCE_TYPES: &str = "feed, sitemap, html";
+const SOURCE_TYPES: &str =
+    "feed, sitemap, html, mastodon, bluesky, reddit, lemmy, discourse, hackernews, telegram";
 const COMMON_SOURCE_KEYS: [&str; 8] = [
     "name",
     "type",
@@ -142,6 +156,30 @@ const FEED_KEYS: [&str; 2] = ["url", "full_text"];
 const HTML_KEYS: [&str; 8] = [
     "url", "item", "title", "link", "date", "text", "author", "next",
 ];
+const MASTODON_KEYS: [&str; 3] = ["url", "hashtags", "access_token"];
+const BLUESKY_KEYS: [&str; 4] = ["url", "search", "identifier", "app_password"];
+const REDDIT_KEYS: [&str; 5] = ["url", "search", "subreddit", "client_id", "client_secret"];
+const SEARCH_KEYS: [&str; 2] = ["url", "search"];
+const TELEGRAM_KEYS: [&str; 2] = ["url", "channels"];
+
+/// Which source types a key belongs to, for the error about a misplaced key.
+fn key_owners(key: &str) -> String {
+    let mut owners: Vec<&str> = Vec::new();
+    for (types, keys) in [
+        ("feed and sitemap", &FEED_KEYS[..]),
+        ("html", &HTML_KEYS[..]),
+        ("mastodon", &MASTODON_KEYS[..]),
+        ("bluesky", &BLUESKY_KEYS[..]),
+        ("reddit", &REDDIT_KEYS[..]),
+        ("lemmy, discourse and hackernews", &SEARCH_KEYS[..]),
+        ("telegram", &TELEGRAM_KEYS[..]),
+    ] {
+        if keys.contains(&key) {
+            owners.push(types);
+        }
+    }
+    owners.join(", ")
+}
 
 impl Settings {
     /// Reads, expands, parses and validates the config at `path`.
@@ -345,6 +383,15 @@ struct RawSource {
     text: Option<Spanned<String>>,
     author: Option<Spanned<String>>,
     next: Option<Spanned<String>>,
+    hashtags: Option<Spanned<Vec<Spanned<String>>>>,
+    access_token: Option<Spanned<String>>,
+    search: Option<Spanned<String>>,
+    identifier: Option<Spanned<String>>,
+    app_password: Option<Spanned<String>>,
+    subreddit: Option<Spanned<String>>,
+    client_id: Option<Spanned<String>>,
+    client_secret: Option<Spanned<String>>,
+    channels: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 impl RawSource {
@@ -369,6 +416,15 @@ impl RawSource {
             ("text", span(&self.text)),
             ("author", span(&self.author)),
             ("next", span(&self.next)),
+            ("hashtags", span(&self.hashtags)),
+            ("access_token", span(&self.access_token)),
+            ("search", span(&self.search)),
+            ("identifier", span(&self.identifier)),
+            ("app_password", span(&self.app_password)),
+            ("subreddit", span(&self.subreddit)),
+            ("client_id", span(&self.client_id)),
+            ("client_secret", span(&self.client_secret)),
+            ("channels", span(&self.channels)),
         ]
         .into_iter()
         .filter_map(|(k, s)| s.map(|s| (k, s)))
@@ -939,6 +995,11 @@ impl Cx<'_> {
         let type_keys: &[&str] = match type_name.get_ref().as_str() {
             "feed" | "sitemap" => &FEED_KEYS,
             "html" => &HTML_KEYS,
+            "mastodon" => &MASTODON_KEYS,
+            "bluesky" => &BLUESKY_KEYS,
+            "reddit" => &REDDIT_KEYS,
+            "lemmy" | "discourse" | "hackernews" => &SEARCH_KEYS,
+            "telegram" => &TELEGRAM_KEYS,
             other => {
                 return Err(self.at(
                     type_name.span(),
@@ -951,11 +1012,7 @@ impl Cx<'_> {
         let type_name = type_name.get_ref().as_str();
         for (key, span) in s.present_keys() {
             if !COMMON_SOURCE_KEYS.contains(&key) && !type_keys.contains(&key) {
-                let belongs = if FEED_KEYS.contains(&key) {
-                    "feed and sitemap sources"
-                } else {
-                    "html sources"
-                };
+                let belongs = format!("{} sources", key_owners(key));
                 return Err(self.at(
                     span,
                     owner,
@@ -979,7 +1036,11 @@ impl Cx<'_> {
                     ),
                 )
             })?,
-            None => Kind::Web,
+            None => match type_name {
+                "mastodon" | "bluesky" | "telegram" => Kind::Social,
+                "reddit" | "lemmy" | "discourse" | "hackernews" => Kind::Forum,
+                _ => Kind::Web,
+            },
         };
         let schedule = match &s.schedule {
             Some(text) => self.schedule(text, owner, "schedule")?,
@@ -1027,23 +1088,36 @@ impl Cx<'_> {
             None if type_name == "html" => 1,
             None => 10,
         };
-        let Some(url) = &s.url else {
-            return Err(self.missing(
-                entry.span(),
-                &format!("source \"{name}\""),
-                "url",
-                "add the address to read",
-            ));
+        let default_url = match type_name {
+            "bluesky" => Some("https://public.api.bsky.app"),
+            "reddit" => Some("https://www.reddit.com"),
+            "hackernews" => Some("https://hn.algolia.com"),
+            "telegram" => Some("https://t.me"),
+            _ => None,
         };
-        let url = self.http_url(url, owner, "url")?;
+        let url = match (&s.url, default_url) {
+            (Some(url), _) => self.http_url(url, owner, "url")?,
+            (None, Some(default)) => Url::parse(default).map_err(|e| ConfigError {
+                message: format!("built-in URL {default}: {e}"),
+            })?,
+            (None, None) => {
+                let hint = if type_name == "mastodon" || type_name == "lemmy" {
+                    "add the instance's address, e.g. https://mastodon.social"
+                } else {
+                    "add the address to read"
+                };
+                return Err(self.missing(entry.span(), &format!("source \"{name}\""), "url", hint));
+            }
+        };
         let full_text = s.full_text.as_ref().map(|b| *b.get_ref()).unwrap_or(false);
         let spec = match type_name {
             "feed" => SourceSpec::Feed { url, full_text },
             "sitemap" => SourceSpec::Sitemap { url, full_text },
-            _ => SourceSpec::Html {
+            "html" => SourceSpec::Html {
                 url,
                 selectors: self.selectors(entry, &name)?,
             },
+            _ => SourceSpec::Platform(self.platform(entry, type_name, url, &name)?),
         };
         Ok(SourceConfig {
             name,
@@ -1054,6 +1128,137 @@ impl Cx<'_> {
             lookback,
             max_pages,
             spec,
+        })
+    }
+
+    /// The keys of a platform source type.
+    fn platform(
+        &self,
+        entry: &Spanned<RawSource>,
+        type_name: &str,
+        url: Url,
+        name: &str,
+    ) -> Result<PlatformSpec, ConfigError> {
+        let s = entry.get_ref();
+        let owner_text = format!("source \"{name}\"");
+        let owner = Some(owner_text.as_str());
+        let text =
+            |v: &Option<Spanned<String>>, key: &str| -> Result<Option<String>, ConfigError> {
+                match v {
+                    None => Ok(None),
+                    Some(v) if v.get_ref().trim().is_empty() => Err(self.at(
+                        v.span(),
+                        owner,
+                        key,
+                        "is empty; remove the key or give it a value",
+                    )),
+                    Some(v) => Ok(Some(v.get_ref().trim().to_owned())),
+                }
+            };
+        // Keys that only work together: both or neither.
+        let pair = |a: &Option<Spanned<String>>,
+                    a_key: &str,
+                    b: &Option<Spanned<String>>,
+                    b_key: &str|
+         -> Result<Option<(String, Secret)>, ConfigError> {
+            match (text(a, a_key)?, text(b, b_key)?) {
+                (Some(a), Some(b)) => Ok(Some((a, Secret::new(b)))),
+                (None, None) => Ok(None),
+                (Some(_), None) => Err(self.missing(
+                    entry.span(),
+                    &owner_text,
+                    b_key,
+                    &format!("{a_key} and {b_key} go together"),
+                )),
+                (None, Some(_)) => Err(self.missing(
+                    entry.span(),
+                    &owner_text,
+                    a_key,
+                    &format!("{a_key} and {b_key} go together"),
+                )),
+            }
+        };
+        // A non-empty list of names, each cleaned by `clean`.
+        let names = |v: &Option<Spanned<Vec<Spanned<String>>>>,
+                     key: &str,
+                     example: &str,
+                     clean: &dyn Fn(&str) -> String|
+         -> Result<Vec<String>, ConfigError> {
+            let Some(list) = v else {
+                return Err(self.missing(
+                    entry.span(),
+                    &owner_text,
+                    key,
+                    &format!("list at least one, e.g. {key} = [{example}]"),
+                ));
+            };
+            if list.get_ref().is_empty() {
+                return Err(self.at(
+                    list.span(),
+                    owner,
+                    key,
+                    format!("the list is empty; list at least one, e.g. {key} = [{example}]"),
+                ));
+            }
+            let mut out = Vec::new();
+            for item in list.get_ref() {
+                let cleaned = clean(item.get_ref().trim());
+                if cleaned.is_empty()
+                    || cleaned
+                        .contains(|c: char| c.is_whitespace() || c == '/' || c == '?' || c == '#')
+                {
+                    return Err(self.at(
+                        item.span(),
+                        owner,
+                        key,
+                        format!("\"{}\" is not a valid name", item.get_ref()),
+                    ));
+                }
+                if !out.contains(&cleaned) {
+                    out.push(cleaned);
+                }
+            }
+            Ok(out)
+        };
+        let search = text(&s.search, "search")?;
+        Ok(match type_name {
+            "mastodon" => PlatformSpec::Mastodon {
+                url,
+                hashtags: names(&s.hashtags, "hashtags", "\"nordkorea\"", &|t| {
+                    t.trim_start_matches('#').to_owned()
+                })?,
+                access_token: text(&s.access_token, "access_token")?.map(Secret::new),
+            },
+            "bluesky" => PlatformSpec::Bluesky {
+                url,
+                search,
+                login: pair(&s.identifier, "identifier", &s.app_password, "app_password")?,
+            },
+            "reddit" => PlatformSpec::Reddit {
+                url,
+                search,
+                subreddit: text(&s.subreddit, "subreddit")?.map(|r| {
+                    r.trim_start_matches("/r/")
+                        .trim_start_matches("r/")
+                        .trim_end_matches('/')
+                        .to_owned()
+                }),
+                credentials: pair(&s.client_id, "client_id", &s.client_secret, "client_secret")?,
+            },
+            "lemmy" => PlatformSpec::Lemmy { url, search },
+            "discourse" => PlatformSpec::Discourse { url, search },
+            "hackernews" => PlatformSpec::HackerNews { url, search },
+            _ => PlatformSpec::Telegram {
+                url,
+                channels: names(&s.channels, "channels", "\"durov\"", &|c| {
+                    c.trim_start_matches("https://")
+                        .trim_start_matches("t.me/s/")
+                        .trim_start_matches("t.me/")
+                        .trim_start_matches('@')
+                        .trim_end_matches('/')
+                        .to_owned()
+                })?,
+            },
         })
     }
 
@@ -1295,6 +1500,7 @@ mod tests {
             "ALERT_CHANNEL" => Some("newsdesk".to_owned()),
             "FEED_TOKEN" => Some("s3cr\"et'=x".to_owned()),
             "UA" => Some("mentions-ci/2".to_owned()),
+            "TOKEN" => Some("s3cret".to_owned()),
             _ => None,
         }
     }
@@ -1532,13 +1738,131 @@ mod tests {
     }
 
     #[test]
+    fn platform_sources_with_defaults_and_secrets() {
+        let text = format!(
+            "{TOPIC}
+[[source]]
+name = \"fedi\"
+type = \"mastodon\"
+url = \"https://mastodon.social\"
+hashtags = [\"#Nordkorea\", \"russland\", \"nordkorea\"]
+access_token = \"${{TOKEN}}\"
+
+[[source]]
+name = \"sky\"
+type = \"bluesky\"
+identifier = \"alice.example\"
+app_password = \"${{TOKEN}}\"
+
+[[source]]
+name = \"rd\"
+type = \"reddit\"
+subreddit = \"r/de\"
+search = \"nordkorea\"
+
+[[source]]
+name = \"hn\"
+type = \"hackernews\"
+
+[[source]]
+name = \"tg\"
+type = \"telegram\"
+channels = [\"@durov\", \"https://t.me/s/telegram\"]
+"
+        );
+        let s = Settings::parse_with_env(&text, Path::new("config.toml"), &env).expect("valid");
+        let kinds: Vec<Kind> = s.sources.iter().map(|s| s.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                Kind::Social,
+                Kind::Social,
+                Kind::Forum,
+                Kind::Forum,
+                Kind::Social
+            ]
+        );
+        match &s.sources[0].spec {
+            SourceSpec::Platform(PlatformSpec::Mastodon {
+                hashtags,
+                access_token,
+                ..
+            }) => {
+                assert_eq!(hashtags, &["Nordkorea", "russland", "nordkorea"]);
+                assert_eq!(access_token.as_ref().map(Secret::expose), Some("s3cret"));
+                // Secrets never print.
+                assert!(!format!("{:?}", s.sources[0]).contains("s3cret"));
+            }
+            other => panic!("{other:?}"),
+        }
+        match &s.sources[1].spec {
+            SourceSpec::Platform(PlatformSpec::Bluesky { url, login, search }) => {
+                assert_eq!(url.as_str(), "https://public.api.bsky.app/");
+                assert_eq!(login.as_ref().map(|l| l.0.as_str()), Some("alice.example"));
+                assert!(search.is_none());
+            }
+            other => panic!("{other:?}"),
+        }
+        match &s.sources[2].spec {
+            SourceSpec::Platform(PlatformSpec::Reddit {
+                url,
+                subreddit,
+                credentials,
+                ..
+            }) => {
+                assert_eq!(url.as_str(), "https://www.reddit.com/");
+                assert_eq!(subreddit.as_deref(), Some("de"));
+                assert!(credentials.is_none());
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(s.sources[3].spec.type_name(), "hackernews");
+        match &s.sources[4].spec {
+            SourceSpec::Platform(PlatformSpec::Telegram { channels, .. }) => {
+                assert_eq!(channels, &["durov", "telegram"]);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn platform_source_errors() {
+        let half_login = format!(
+            "{TOPIC}\n[[source]]\nname = \"sky\"\ntype = \"bluesky\"\nidentifier = \"alice.example\"\n"
+        );
+        assert!(
+            error(&half_login).contains("app_password"),
+            "{}",
+            error(&half_login)
+        );
+        let no_instance = format!("{TOPIC}\n[[source]]\nname = \"l\"\ntype = \"lemmy\"\n");
+        assert!(
+            error(&no_instance).contains("url"),
+            "{}",
+            error(&no_instance)
+        );
+        let misplaced = format!(
+            "{TOPIC}\n[[source]]\nname = \"f\"\ntype = \"feed\"\nurl = \"https://e.org/f\"\nhashtags = [\"x\"]\n"
+        );
+        assert!(
+            error(&misplaced).contains("mastodon sources"),
+            "{}",
+            error(&misplaced)
+        );
+        let empty = format!(
+            "{TOPIC}\n[[source]]\nname = \"m\"\ntype = \"mastodon\"\nurl = \"https://m.example\"\nhashtags = []\n"
+        );
+        assert!(error(&empty).contains("config.toml:9"), "{}", error(&empty));
+    }
+
+    #[test]
     fn unknown_source_type() {
         let text = format!(
             "{TOPIC}\n[[source]]\nname = \"merkur\"\ntype = \"rss\"\nurl = \"https://www.merkur.de/\"\n"
         );
         assert_eq!(
             error(&text),
-            "config.toml:7:8: source \"merkur\": type: unknown type \"rss\"; expected one of feed, sitemap, html"
+            "config.toml:7:8: source \"merkur\": type: unknown type \"rss\"; expected one of feed, sitemap, html, mastodon, bluesky, reddit, lemmy, discourse, hackernews, telegram"
         );
     }
 

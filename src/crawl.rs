@@ -5,12 +5,18 @@
 use crate::canon;
 use crate::config::{Settings, SourceConfig, SourceSpec, Topic};
 use crate::http::{FetchError, Fetched, HttpClient, Request};
-use crate::sources::{feed, fulltext, html, sitemap, Item, Kind};
+use crate::sources::platform::{Context, PlatformSpec};
+use crate::sources::{
+    bluesky, discourse, feed, fulltext, hackernews, html, lemmy, mastodon, reddit, sitemap,
+    telegram, Item, Kind,
+};
 use crate::store::{CommitStats, CrawlBatch, NewMention, SourceOutcome, Store, StoreError};
 use crate::text;
 use chrono::Utc;
 use futures_util::StreamExt;
 use std::collections::HashSet;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use url::Url;
 
@@ -159,6 +165,7 @@ pub async fn crawl_source(
     );
     let mut job = Job {
         source,
+        topics: &topics,
         http,
         store,
         batch: &mut batch,
@@ -206,6 +213,7 @@ type Partial = (Vec<Item>, String);
 
 struct Job<'a> {
     source: &'a SourceConfig,
+    topics: &'a [&'a Topic],
     http: &'a HttpClient,
     store: &'a SharedStore,
     batch: &'a mut CrawlBatch,
@@ -255,6 +263,80 @@ impl Job<'_> {
             }
             SourceSpec::Sitemap { url, .. } => self.read_sitemap(url.clone()).await,
             SourceSpec::Html { url, selectors } => self.read_html(url.clone(), selectors).await,
+            SourceSpec::Platform(spec) => self.read_platform(spec).await,
+        }
+    }
+
+    async fn read_platform(&mut self, spec: &PlatformSpec) -> Result<Vec<Item>, Partial> {
+        let search_terms = match spec.search() {
+            Some(search) => vec![search.to_owned()],
+            None => {
+                let mut terms: Vec<String> = Vec::new();
+                for t in self.topics.iter().flat_map(|t| t.query.positive_terms()) {
+                    if !terms.contains(&t) {
+                        terms.push(t);
+                    }
+                }
+                terms
+            }
+        };
+        let name = self.source.name.clone();
+        let cursor = with_store(self.store, move |s| s.cursor(&name))
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!("cannot read the stored cursor: {e}");
+                None
+            });
+        let store = self.store;
+        let source_name = self.source.name.as_str();
+        let known =
+            move |items: Vec<Item>| -> Pin<Box<dyn Future<Output = Vec<bool>> + Send + '_>> {
+                let keys: Vec<u64> = items
+                    .iter()
+                    .map(|i| seen_key(&identity_before_fetch(i)))
+                    .collect();
+                let name = source_name.to_owned();
+                Box::pin(async move {
+                    let n = keys.len();
+                    with_store(store, move |s| s.seen(&name, &keys))
+                        .await
+                        .unwrap_or_else(|_| vec![false; n])
+                })
+            };
+        let ctx = Context {
+            http: self.http,
+            source: &self.source.name,
+            lookback: self.source.lookback,
+            max_pages: self.source.max_pages.max(1),
+            search_terms,
+            cursor,
+            now: Utc::now(),
+            known: &known,
+        };
+        let harvest = match spec {
+            PlatformSpec::Mastodon {
+                url,
+                hashtags,
+                access_token,
+            } => mastodon::read(&ctx, url, hashtags, access_token.as_ref()).await,
+            PlatformSpec::Bluesky { url, login, .. } => {
+                bluesky::read(&ctx, url, login.as_ref()).await
+            }
+            PlatformSpec::Reddit {
+                url,
+                subreddit,
+                credentials,
+                ..
+            } => reddit::read(&ctx, url, subreddit.as_deref(), credentials.as_ref()).await,
+            PlatformSpec::Lemmy { url, .. } => lemmy::read(&ctx, url).await,
+            PlatformSpec::Discourse { url, .. } => discourse::read(&ctx, url).await,
+            PlatformSpec::HackerNews { url, .. } => hackernews::read(&ctx, url).await,
+            PlatformSpec::Telegram { url, channels } => telegram::read(&ctx, url, channels).await,
+        };
+        self.batch.cursor = harvest.cursor;
+        match harvest.error {
+            None => Ok(harvest.items),
+            Some(e) => Err((harvest.items, e)),
         }
     }
 

@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod limiter;
+pub mod ratelimit;
 pub mod robots;
 
 pub use client::{Fetched, HttpClient, HttpSettings, Request, Validators};

@@ -1,11 +1,19 @@
 //! Source types and the item they all produce. Parsers are pure functions
 //! over decoded text so fixtures test them without a network.
 
+pub mod bluesky;
 pub mod dates;
+pub mod discourse;
 pub mod feed;
 pub mod fulltext;
+pub mod hackernews;
 pub mod html;
+pub mod lemmy;
+pub mod mastodon;
+pub mod platform;
+pub mod reddit;
 pub mod sitemap;
+pub mod telegram;
 
 use chrono::{DateTime, Utc};
 
