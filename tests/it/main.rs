@@ -3,9 +3,14 @@
 //! `mentions` binary against a config in a temporary folder, and asserts
 //! exact counts from its output.
 
+mod bluesky_hn;
 mod check;
+mod fediverse;
 mod hostile;
+mod platforms;
+mod reddit_discourse;
 mod server;
+mod telegram_forums;
 mod web;
 
 use std::path::{Path, PathBuf};

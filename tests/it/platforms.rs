@@ -1,0 +1,1 @@
+//! Platform sources end to end: filled in by the platform work.
