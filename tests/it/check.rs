@@ -2,6 +2,7 @@
 //! file, the line and the key; a good one prints a summary.
 
 use crate::mentions_blocking;
+use mentions::sources::Kind;
 use std::path::Path;
 
 fn check(config: &str) -> crate::Run {
