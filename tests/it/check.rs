@@ -108,6 +108,12 @@ fn the_shipped_example_config_loads() {
         .sources
         .iter()
         .any(|s| s.spec.type_name() == "html"));
+    for kind in [Kind::Web, Kind::Social, Kind::Forum] {
+        assert!(
+            settings.sources.iter().any(|s| s.kind == kind),
+            "no {kind:?} source"
+        );
+    }
     assert_eq!(
         settings.database,
         path.parent().unwrap().join("mentions.db")
