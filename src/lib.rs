@@ -5,6 +5,7 @@
 //! Data flows one way: config → fetch → parse → match → identify → store →
 //! report. Each stage is a module below; see DESIGN.md for the picture.
 
+pub mod alerts;
 pub mod canon;
 pub mod charset;
 pub mod cli;
@@ -16,6 +17,7 @@ pub mod http;
 pub mod query;
 pub mod report;
 pub mod schedule;
+pub mod server;
 pub mod sources;
 pub mod store;
 pub mod text;
