@@ -604,7 +604,7 @@ pub fn identify(
         .clone()
         .or_else(|| article.and_then(|a| a.lang.clone()))
         .or_else(|| detect_language(title, body));
-    let simhash = text::simhash(&tokens);
+    let simhash = text::fingerprint(&tokens);
     let excerpt = text::excerpt(body, EXCERPT_CHARS);
     matching
         .into_iter()

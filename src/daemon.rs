@@ -137,16 +137,22 @@ enum Signal {
     Reload,
 }
 
-/// Forwards SIGTERM/SIGINT and SIGHUP to the scheduler.
+/// Forwards SIGTERM/SIGINT and SIGHUP to the scheduler. The handlers are
+/// installed before this returns, so no signal sent after start is missed.
 fn listen_for_signals(tx: tokio::sync::mpsc::UnboundedSender<Signal>) {
+    #[cfg(unix)]
+    let handlers = {
+        use tokio::signal::unix::{signal, SignalKind};
+        (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+            signal(SignalKind::interrupt()),
+        )
+    };
     tokio::spawn(async move {
         #[cfg(unix)]
         {
-            use tokio::signal::unix::{signal, SignalKind};
-            let (Ok(mut term), Ok(mut hup)) = (
-                signal(SignalKind::terminate()),
-                signal(SignalKind::hangup()),
-            ) else {
+            let (Ok(mut term), Ok(mut hup), Ok(mut int)) = handlers else {
                 let _ = tokio::signal::ctrl_c().await;
                 let _ = tx.send(Signal::Stop);
                 return;
@@ -154,7 +160,7 @@ fn listen_for_signals(tx: tokio::sync::mpsc::UnboundedSender<Signal>) {
             loop {
                 let signal = tokio::select! {
                     _ = term.recv() => Signal::Stop,
-                    _ = tokio::signal::ctrl_c() => Signal::Stop,
+                    _ = int.recv() => Signal::Stop,
                     _ = hup.recv() => Signal::Reload,
                 };
                 if tx.send(signal).is_err() {

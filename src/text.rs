@@ -149,6 +149,26 @@ pub fn simhash<S: AsRef<str>>(tokens: &[S]) -> u64 {
     )
 }
 
+/// Texts with fewer tokens than this get an exact fingerprint instead of a
+/// SimHash: on a handful of words one changed word ("Tag 1000" / "Tag 1001")
+/// can leave a SimHash within a few bits, which would merge different items.
+pub const MIN_SIMHASH_TOKENS: usize = 24;
+
+/// The fingerprint stored for the same-host near-duplicate rule: a SimHash
+/// for texts of at least `MIN_SIMHASH_TOKENS` tokens, else a hash of the
+/// exact token sequence, so short texts are copies only when identical.
+pub fn fingerprint<S: AsRef<str>>(tokens: &[S]) -> u64 {
+    if tokens.len() >= MIN_SIMHASH_TOKENS {
+        return simhash(tokens);
+    }
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    for t in tokens {
+        h.update(t.as_ref().as_bytes());
+        h.update(b" ");
+    }
+    h.digest()
+}
+
 /// Number of differing bits.
 pub fn hamming(a: u64, b: u64) -> u32 {
     (a ^ b).count_ones()
@@ -221,6 +241,32 @@ mod tests {
         assert!(hamming(simhash(&a), simhash(&c)) > 3);
         // Pinned: fingerprints are stored on disk and must not drift.
         assert_eq!(simhash(&["a", "b"]), simhash(&["b", "a"]));
+    }
+
+    #[test]
+    fn short_texts_are_copies_only_when_identical() {
+        let a = tokens("Nordkorea und Russland: Meldung 1000");
+        let b = tokens("Nordkorea und Russland: Meldung 1001");
+        assert_ne!(fingerprint(&a), fingerprint(&b));
+        assert_eq!(
+            fingerprint(&a),
+            fingerprint(&tokens("NORDKOREA und Russland – Meldung 1000"))
+        );
+        // A long text with an agency tag appended is a near copy; the same
+        // words with other punctuation and case are the same fingerprint.
+        let long = "Seit dem Sommer hat sich die Zusammenarbeit zwischen Nordkorea und Russland sichtbar vertieft und Beobachter sprechen von einer Allianz die weit über symbolische Gesten hinausgeht und die Sicherheitslage in Ostasien verändert";
+        let x = tokens(long);
+        assert!(x.len() >= MIN_SIMHASH_TOKENS);
+        assert!(
+            hamming(
+                fingerprint(&x),
+                fingerprint(&tokens(&format!("{long} (dpa)")))
+            ) <= 3
+        );
+        assert_eq!(
+            fingerprint(&x),
+            fingerprint(&tokens(&long.to_uppercase().replace(' ', " – ")))
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 mod bluesky_hn;
 mod check;
+mod daemon;
 mod fediverse;
 mod hostile;
 mod platforms;

@@ -1,0 +1,383 @@
+//! `mentions run` as a service: schedules, signals, restarts after kill -9,
+//! reload, the single-instance lock and systemd notifications.
+
+use crate::server::{Behavior, Route, TestServer};
+use crate::{mentions, write_config};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running `mentions run`, killed when dropped.
+struct Daemon {
+    child: Child,
+}
+
+impl Daemon {
+    fn start(config: &Path) -> Daemon {
+        Daemon::start_with(config, &[])
+    }
+
+    fn start_with(config: &Path, env: &[(&str, &str)]) -> Daemon {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mentions"));
+        cmd.arg("--config")
+            .arg(config)
+            .arg("run")
+            .env("NO_PROXY", "*")
+            .env("RUST_LOG", "mentions=info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Daemon {
+            child: cmd.spawn().expect("mentions run starts"),
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &self.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits up to `limit` for the process to exit; its exit code and stderr.
+    fn wait(mut self, limit: Duration) -> Option<(i32, String)> {
+        let started = Instant::now();
+        while started.elapsed() < limit {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                let mut err = String::new();
+                if let Some(mut e) = self.child.stderr.take() {
+                    use std::io::Read;
+                    let _ = e.read_to_string(&mut err);
+                }
+                return Some((status.code().unwrap_or(-1), err));
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        None
+    }
+
+    fn running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `check` every 50 ms for up to `limit`.
+async fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if check() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    check()
+}
+
+fn items(base: &str, prefix: &str, n: usize) -> String {
+    (0..n)
+        .map(|i| {
+            format!(
+                "<item><title>Nordkorea und Russland: Meldung {prefix}-{i}</title><link>{base}/{prefix}/{i}.html</link><pubDate>Tue, 24 Nov 2026 10:{:02}:00 +0000</pubDate></item>\n",
+                i % 60
+            )
+        })
+        .collect()
+}
+
+fn rss(title: &str, items: &str) -> String {
+    format!("<?xml version=\"1.0\" encoding=\"utf-8\"?><rss version=\"2.0\"><channel><title>{title}</title><link>http://example.org/</link><description>x</description>\n{items}</channel></rss>")
+}
+
+fn feed(base: &str, prefix: &str, n: usize) -> String {
+    rss(prefix, &items(base, prefix, n))
+}
+
+fn config_text(server: &TestServer, sources: &[(&str, &str)], extra: &str) -> String {
+    let mut text = format!(
+        "[crawler]\nuser_agent = \"mentions-test/1.0\"\ntimeout = \"30s\"\nretries = 0\nschedule = \"*/1 * * * * *\"\n{extra}\n[[topic]]\nname = \"nk\"\nquery = \"nordkorea AND russland\"\n"
+    );
+    for (name, path) in sources {
+        text.push_str(&format!(
+            "\n[[source]]\nname = \"{name}\"\ntype = \"feed\"\nurl = \"{}\"\n",
+            server.url(path)
+        ));
+    }
+    text
+}
+
+const ALL_TIME: [&str; 4] = [
+    "--from",
+    "2000-01-01T00:00:00Z",
+    "--to",
+    "2100-01-01T00:00:00Z",
+];
+
+async fn web_count(config: &Path) -> u64 {
+    let mut args = vec!["report", "--topic", "nk", "--format", "json"];
+    args.extend(ALL_TIME);
+    let run = mentions(config, &args).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    run.json()["counts"]["web"].as_u64().unwrap()
+}
+
+fn integrity_ok(db: &Path) {
+    let store = mentions::store::Store::open(db).unwrap();
+    assert_eq!(store.integrity_check().unwrap(), Ok(()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schedules_fire_every_second_with_conditional_requests() {
+    let server = TestServer::start().await;
+    server.route("/robots.txt", Route::status(404));
+    server.route(
+        "/feed.xml",
+        Route::ok("application/rss+xml", feed(&server.url(""), "a", 5)).with_etag("\"v1\""),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &config_text(&server, &[("a", "/feed.xml")], ""));
+    let daemon = Daemon::start(&config);
+    let started = Instant::now();
+    assert!(
+        eventually(Duration::from_secs(6), || server
+            .requests_to("/feed.xml")
+            .len()
+            >= 3)
+        .await,
+        "fewer than 3 fetches: {:?}",
+        server.requests_to("/feed.xml").len()
+    );
+    // The first fetch needs the process to start; after it, one per second.
+    assert!(started.elapsed() < Duration::from_secs(6));
+    let first = server.requests_to("/feed.xml")[0].target.clone();
+    let log = server.requests_to("/feed.xml");
+    assert_eq!(first, "/feed.xml");
+    assert!(log[0].headers.get("if-none-match").is_none());
+    for repeat in &log[1..] {
+        assert_eq!(repeat.headers.get("if-none-match").unwrap(), "\"v1\"");
+        assert_eq!(repeat.status, 304);
+    }
+    // Readers work while the daemon writes.
+    assert_eq!(web_count(&config).await, 5);
+    let sources = mentions(&config, &["sources", "--format", "json"]).await;
+    assert_eq!(sources.code, 0);
+    assert_eq!(sources.json()[0]["mentions"], 5);
+    daemon.signal("TERM");
+    let (code, _) = daemon
+        .wait(Duration::from_secs(10))
+        .expect("exits within 10 s");
+    assert_eq!(code, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_slow_crawl_exits_cleanly_and_stores_nothing_partial() {
+    let server = TestServer::start().await;
+    server.route("/robots.txt", Route::status(404));
+    server.route(
+        "/slow.xml",
+        Route::ok("application/rss+xml", feed(&server.url(""), "s", 3)).behave(Behavior::Slow),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &config_text(&server, &[("slow", "/slow.xml")], ""),
+    );
+    let daemon = Daemon::start(&config);
+    assert!(
+        eventually(Duration::from_secs(5), || !server
+            .requests_to("/slow.xml")
+            .is_empty())
+        .await
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let asked = Instant::now();
+    daemon.signal("TERM");
+    let (code, stderr) = daemon
+        .wait(Duration::from_secs(10))
+        .expect("exits within 10 s");
+    assert_eq!(code, 0, "{stderr}");
+    assert!(asked.elapsed() < Duration::from_secs(10));
+    integrity_ok(&dir.path().join("mentions.db"));
+    assert_eq!(web_count(&config).await, 0);
+    let sources = mentions(&config, &["sources", "--format", "json"])
+        .await
+        .json();
+    assert!(sources[0]["last_run"].is_null(), "{sources}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_at_random_moments_loses_nothing_and_counts_nothing_twice() {
+    let server = TestServer::start().await;
+    server.route("/robots.txt", Route::status(404));
+    let base = server.url("");
+    let names: Vec<String> = (0..12).map(|i| format!("s{i}")).collect();
+    let mut sources = Vec::new();
+    for name in &names {
+        // Every feed also carries the same 20 shared items: duplicates across sources.
+        let path = format!("/{name}.xml");
+        let body = rss(
+            name,
+            &format!("{}{}", items(&base, name, 40), items(&base, "shared", 20)),
+        );
+        server.route(&path, Route::ok("application/rss+xml", body));
+        sources.push((name.clone(), path));
+    }
+    let list: Vec<(&str, &str)> = sources
+        .iter()
+        .map(|(n, p)| (n.as_str(), p.as_str()))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &config_text(&server, &list, ""));
+    let expected = 12 * 40 + 20;
+    let db = dir.path().join("mentions.db");
+    for round in 0..6 {
+        let mut daemon = Daemon::start(&config);
+        let wait = Duration::from_millis(150 + fastrand::u64(0..1200));
+        tokio::time::sleep(wait).await;
+        assert!(daemon.running(), "round {round}");
+        daemon.signal("KILL");
+        daemon.wait(Duration::from_secs(5)).expect("killed");
+        integrity_ok(&db);
+        let counted = web_count(&config).await;
+        assert!(
+            counted <= expected as u64,
+            "round {round}: {counted} > {expected}"
+        );
+    }
+    let last = mentions(&config, &["crawl"]).await;
+    assert_eq!(last.code, 0, "{last:?}");
+    assert_eq!(web_count(&config).await, expected as u64);
+    integrity_ok(&db);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_keeps_the_old_config_when_broken_and_applies_a_good_one() {
+    let server = TestServer::start().await;
+    server.route("/robots.txt", Route::status(404));
+    server.route(
+        "/a.xml",
+        Route::ok("application/rss+xml", feed(&server.url(""), "a", 2)),
+    );
+    server.route(
+        "/b.xml",
+        Route::ok("application/rss+xml", feed(&server.url(""), "b", 3)),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &config_text(&server, &[("a", "/a.xml")], ""));
+    let mut daemon = Daemon::start(&config);
+    assert!(
+        eventually(Duration::from_secs(5), || !server
+            .requests_to("/a.xml")
+            .is_empty())
+        .await
+    );
+
+    std::fs::write(&config, "[[topic]]\nname = \"nk\"\nquery = \"(broken\"\n").unwrap();
+    daemon.signal("HUP");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = server.requests_to("/a.xml").len();
+    assert!(
+        eventually(Duration::from_secs(4), || server
+            .requests_to("/a.xml")
+            .len()
+            >= before + 2)
+        .await
+    );
+    assert!(daemon.running());
+    assert!(server.requests_to("/b.xml").is_empty());
+
+    write_config(
+        dir.path(),
+        &config_text(&server, &[("a", "/a.xml"), ("b", "/b.xml")], ""),
+    );
+    daemon.signal("HUP");
+    assert!(
+        eventually(Duration::from_secs(5), || !server
+            .requests_to("/b.xml")
+            .is_empty())
+        .await
+    );
+    assert!(eventually(Duration::from_secs(5), || daemon.running()).await);
+    daemon.signal("TERM");
+    let (code, stderr) = daemon.wait(Duration::from_secs(10)).expect("exits");
+    assert_eq!(code, 0);
+    assert!(stderr.contains("config not reloaded"), "{stderr}");
+    assert_eq!(web_count(&config).await, 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_daemon_on_the_same_database_exits_2_naming_the_holder() {
+    let server = TestServer::start().await;
+    server.route("/robots.txt", Route::status(404));
+    server.route(
+        "/a.xml",
+        Route::ok("application/rss+xml", feed(&server.url(""), "a", 1)),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &config_text(&server, &[("a", "/a.xml")], ""));
+    let first = Daemon::start(&config);
+    assert!(
+        eventually(Duration::from_secs(5), || !server
+            .requests_to("/a.xml")
+            .is_empty())
+        .await
+    );
+    let second = Daemon::start(&config);
+    let (code, stderr) = second
+        .wait(Duration::from_secs(5))
+        .expect("the second exits");
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains(&format!("pid {}", first.pid())), "{stderr}");
+    assert!(stderr.contains("mentions.db.lock"), "{stderr}");
+    // Readers never need the lock.
+    assert_eq!(web_count(&config).await, 1);
+    first.signal("TERM");
+    assert_eq!(first.wait(Duration::from_secs(10)).expect("exits").0, 0);
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn systemd_hears_ready_and_stopping() {
+    use std::os::unix::net::UnixDatagram;
+    let server = TestServer::start().await;
+    server.route("/robots.txt", Route::status(404));
+    server.route(
+        "/a.xml",
+        Route::ok("application/rss+xml", feed(&server.url(""), "a", 1)),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &config_text(&server, &[("a", "/a.xml")], ""));
+    let socket_path: PathBuf = dir.path().join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let daemon = Daemon::start_with(&config, &[("NOTIFY_SOCKET", socket_path.to_str().unwrap())]);
+    let mut buf = [0u8; 256];
+    let read = |buf: &mut [u8]| {
+        let n = socket
+            .recv(buf)
+            .unwrap_or_else(|e| panic!("no notification within 10 s: {e}"));
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    assert_eq!(read(&mut buf).trim(), "READY=1");
+    daemon.signal("TERM");
+    let mut seen = Vec::new();
+    while !seen.iter().any(|m: &String| m.contains("STOPPING=1")) {
+        seen.push(read(&mut buf));
+    }
+    assert_eq!(daemon.wait(Duration::from_secs(10)).expect("exits").0, 0);
+}
