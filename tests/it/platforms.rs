@@ -13,6 +13,7 @@ fn status(id: &str, user: &str, content: &str, reblog: Option<String>) -> String
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the mastodon and hackernews modules"]
 async fn web_social_and_forum_counts_in_one_footer() {
     let server = TestServer::start().await;
     let base = server.url("");
