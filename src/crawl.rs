@@ -190,6 +190,14 @@ pub async fn crawl_source(
         let batch = batch;
         with_store(store, move |s| s.commit(&batch)).await
     };
+    match &committed {
+        Ok(stats) => crate::telemetry::record_crawl(
+            &source.name,
+            outcome == SourceOutcome::Ok,
+            stats.new as u64,
+        ),
+        Err(_) => crate::telemetry::record_crawl(&source.name, false, 0),
+    }
     match committed {
         Ok(stats) => SourceReport {
             name: source.name.clone(),
@@ -235,7 +243,9 @@ impl Job<'_> {
         let mut req = Request::get(url.clone());
         req.validators = validators;
         self.fetches += 1;
-        let fetched: Fetched = self.http.fetch(req).await?;
+        let fetched = self.http.fetch(req).await;
+        crate::telemetry::record_fetch(&self.source.name, &fetched);
+        let fetched: Fetched = fetched?;
         if fetched.not_modified() {
             self.not_modified += 1;
             return Ok(None);
@@ -467,6 +477,7 @@ impl Job<'_> {
         let evaluated: Vec<(Item, Option<fulltext::Article>, u64, bool)> = if full_text {
             let http = self.http;
             let lookback = self.source.lookback;
+            let source = self.source.name.as_str();
             futures_util::stream::iter(fresh)
                 .map(|(item, key)| async move {
                     // Old entries of long sitemaps are not worth a page fetch each.
@@ -474,7 +485,7 @@ impl Job<'_> {
                     let (article, done) = if too_old {
                         (None, true)
                     } else {
-                        fetch_article(http, &item).await
+                        fetch_article(http, source, &item).await
                     };
                     (item, article, key, done)
                 })
@@ -510,11 +521,17 @@ fn older_than(t: chrono::DateTime<Utc>, lookback: std::time::Duration) -> bool {
 
 /// Fetches and extracts an item's page. The flag says whether the item is
 /// settled (fetched, or refused by robots.txt) rather than worth a retry.
-async fn fetch_article(http: &HttpClient, item: &Item) -> (Option<fulltext::Article>, bool) {
+async fn fetch_article(
+    http: &HttpClient,
+    source: &str,
+    item: &Item,
+) -> (Option<fulltext::Article>, bool) {
     let Some(url) = item.url.as_deref().and_then(|u| Url::parse(u).ok()) else {
         return (None, true);
     };
-    match http.fetch(Request::get(url.clone())).await {
+    let fetched = http.fetch(Request::get(url.clone())).await;
+    crate::telemetry::record_fetch(source, &fetched);
+    match fetched {
         Ok(page) => {
             let body = crate::charset::decode(&page.body, page.content_type());
             (Some(fulltext::extract(&body, &page.final_url)), true)

@@ -20,4 +20,5 @@ pub mod schedule;
 pub mod server;
 pub mod sources;
 pub mod store;
+pub mod telemetry;
 pub mod text;

@@ -11,6 +11,7 @@ mod hostile;
 mod platforms;
 mod reddit_discourse;
 mod server;
+mod service;
 mod telegram_forums;
 mod web;
 
