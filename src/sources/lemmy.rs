@@ -475,3 +475,377 @@ fn link_end(chars: &[char], open: usize) -> Option<(usize, usize)> {
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::{HttpClient, HttpSettings};
+    use axum::extract::{Request as AxumRequest, State};
+    use axum::response::{IntoResponse, Response};
+    use chrono::{DateTime, Utc};
+    use std::collections::HashMap;
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    const L1: &str = include_str!("../../tests/fixtures/lemmy/l1-search-nordkorea.json");
+    const L2: &str = include_str!("../../tests/fixtures/lemmy/l2-search-nordkorea.json");
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn posts_and_comments_of_a_0_19_instance() {
+        let page = parse_search(L1.as_bytes()).unwrap();
+        assert_eq!((page.raw_posts, page.raw_comments), (3, 2));
+        assert_eq!(
+            page.posts[0],
+            Item {
+                url: Some("https://lemmy.beispiel.de/post/4711".into()),
+                platform_id: Some("https://lemmy.beispiel.de/post/4711".into()),
+                title: "Nordkorea schickt weitere Truppen nach Russland".into(),
+                text: "Laut südkoreanischem Geheimdienst sind es diesmal mehrere Tausend Soldaten. Die Truppen sollen in der Region Kursk eingesetzt werden. Quellen Tagesschau https://www.yna.example/view/AEN20261124000351315 Truppenstärke: ~12.000".into(),
+                author: Some("ludwig@lemmy.beispiel.de".into()),
+                published: Some(t("2026-11-24T08:12:45.812345Z")),
+                lang: None,
+            }
+        );
+        // A post federated from another instance: its ap_id, its author's home.
+        assert_eq!(
+            page.posts[2].platform_id.as_deref(),
+            Some("https://feddit.example.org/post/9001")
+        );
+        assert_eq!(
+            page.posts[2].author.as_deref(),
+            Some("mara@feddit.example.org")
+        );
+        assert_eq!(
+            page.posts[2].text,
+            "Nordkorea und Russland wollen ihre Zusammenarbeit Partnerschaft ausbauen. Kim und Putin"
+        );
+        assert_eq!(
+            page.comments[0],
+            Item {
+                url: Some("https://lemmy.beispiel.de/comment/93012".into()),
+                platform_id: Some("https://lemmy.beispiel.de/comment/93012".into()),
+                title: "Nordkorea schickt weitere Truppen nach Russland".into(),
+                text: "Laut Bericht sind es über 10.000 Soldaten.".into(),
+                author: Some("sven@lemmy.beispiel.de".into()),
+                published: Some(t("2026-11-24T09:01:02.345678Z")),
+                lang: None,
+            }
+        );
+        assert_eq!(
+            page.comments[1].title,
+            "Nordkorea: Fußball-WM-Qualifikation"
+        );
+    }
+
+    #[test]
+    fn naive_timestamps_of_a_0_18_instance_are_utc() {
+        let page = parse_search(L2.as_bytes()).unwrap();
+        let ids: Vec<_> = page
+            .posts
+            .iter()
+            .chain(&page.comments)
+            .map(|i| i.platform_id.clone().unwrap())
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                "https://lemmy.beispiel.de/post/4711",
+                "https://feddit.example.org/post/9001",
+                "https://lemmy.beispiel.de/comment/93012",
+                "https://feddit.example.org/comment/555"
+            ]
+        );
+        assert_eq!(page.posts[1].published, Some(t("2026-11-23T16:20:00Z")));
+        assert_eq!(
+            page.comments[1].published,
+            Some(t("2026-11-23T17:45:10.12Z"))
+        );
+        assert_eq!(
+            page.comments[1].author.as_deref(),
+            Some("ole@feddit.example.org")
+        );
+        assert_eq!(page.comments[1].title, "Kim Jong-un besucht Moskau");
+    }
+
+    #[test]
+    fn odd_entries_are_skipped() {
+        let body = r#"{"posts": [7, {"post": {"name": "ohne ap_id"}},
+              {"post": {"name": "gelöscht", "ap_id": "https://l.example/post/1", "deleted": true}},
+              {"post": {"name": 5, "ap_id": "https://l.example/post/2"}},
+              {"post": {"name": "Titel", "body": null, "ap_id": "https://l.example/post/3",
+                        "published": "kaputt"}, "creator": {"name": "x", "actor_id": "kein url"}}],
+            "comments": [{"comment": {"content": "x", "ap_id": "https://l.example/comment/1", "removed": true}},
+              {"comment": {"content": "ok", "ap_id": "https://l.example/comment/2"}, "post": null}]}"#;
+        let page = parse_search(body.as_bytes()).unwrap();
+        assert_eq!((page.raw_posts, page.raw_comments), (5, 2));
+        assert_eq!(
+            page.posts,
+            [Item {
+                url: Some("https://l.example/post/3".into()),
+                platform_id: Some("https://l.example/post/3".into()),
+                title: "Titel".into(),
+                author: Some("x".into()),
+                ..Item::default()
+            }]
+        );
+        assert_eq!(page.comments.len(), 1);
+        assert_eq!(page.comments[0].title, "");
+        assert_eq!(parse_search(b"{}").unwrap(), Page::default());
+        assert!(parse_search(b"<html>").is_err());
+        assert!(parse_search(br#"{"posts": 3}"#).is_err());
+    }
+
+    #[test]
+    fn markdown_becomes_plain_text() {
+        let cases = [
+            (
+                "# Titel\n\nText mit **fett**, *kursiv*, __auch__ und _so_.",
+                "Titel Text mit fett, kursiv, auch und so.",
+            ),
+            (
+                "[Link **fett**](https://x.example/a_(b)) danach",
+                "Link fett danach",
+            ),
+            (
+                "![Bild](https://x.example/i.png) und [ref][1]\n\n[1]: https://x.example/",
+                "Bild und ref",
+            ),
+            (
+                "> Zitat\n> > tiefer\n\n1. eins\n2) zwei\n- drei\n* vier\n+ fünf",
+                "Zitat tiefer eins zwei drei vier fünf",
+            ),
+            (
+                "```rust\nlet snake_case = 2*3;\n```",
+                "let snake_case = 2*3;",
+            ),
+            (
+                "~~durch~~ `code` \\*keine\\* Betonung",
+                "durch code *keine* Betonung",
+            ),
+            ("::: spoiler Nordkorea\nRussland\n:::", "Nordkorea Russland"),
+            (
+                "Autolink <https://x.example/n> und a < b > c",
+                "Autolink https://x.example/n und a < b > c",
+            ),
+            ("Text\n\n---\n\n***\nEnde", "Text Ende"),
+            ("[offen ohne Ende", "[offen ohne Ende"),
+            ("#hashtag kein Titel", "#hashtag kein Titel"),
+        ];
+        for (md, text) in cases {
+            assert_eq!(markdown_to_text(md), text, "{md}");
+        }
+    }
+
+    #[test]
+    fn search_terms_lose_their_quotes() {
+        assert_eq!(search_text("\"north korea\""), "north korea");
+        assert_eq!(search_text("  nordkorea "), "nordkorea");
+        assert_eq!(search_text("\"\""), "");
+    }
+
+    #[derive(Default)]
+    struct Mock {
+        routes: Mutex<HashMap<String, Vec<(u16, String)>>>,
+        log: Mutex<Vec<String>>,
+    }
+
+    impl Mock {
+        fn route(&self, target: &str, status: u16, body: &str) {
+            self.routes
+                .lock()
+                .unwrap()
+                .entry(target.into())
+                .or_default()
+                .push((status, body.to_owned()));
+        }
+        fn targets(&self) -> Vec<String> {
+            self.log.lock().unwrap().clone()
+        }
+    }
+
+    async fn handle(State(mock): State<Arc<Mock>>, req: AxumRequest) -> Response {
+        let target = req
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str().to_owned())
+            .unwrap_or_default();
+        mock.log.lock().unwrap().push(target.clone());
+        let mut routes = mock.routes.lock().unwrap();
+        let Some(queue) = routes.get_mut(&target) else {
+            return (
+                axum::http::StatusCode::BAD_REQUEST,
+                r#"{"error":"couldnt_find_object"}"#,
+            )
+                .into_response();
+        };
+        let (status, body) = if queue.len() > 1 {
+            queue.remove(0)
+        } else {
+            queue[0].clone()
+        };
+        (
+            axum::http::StatusCode::from_u16(status).unwrap(),
+            [("content-type", "application/json")],
+            body,
+        )
+            .into_response()
+    }
+
+    async fn start() -> (Arc<Mock>, Url) {
+        let mock = Arc::new(Mock::default());
+        let app = axum::Router::new()
+            .fallback(handle)
+            .with_state(Arc::clone(&mock));
+        let addr = crate::http::testing::serve(app).await;
+        (mock, Url::parse(&format!("http://{addr}/")).unwrap())
+    }
+
+    macro_rules! known_none {
+        () => {
+            |items: Vec<Item>| -> Pin<Box<dyn Future<Output = Vec<bool>> + Send + '_>> {
+                let n = items.len();
+                Box::pin(async move { vec![false; n] })
+            }
+        };
+    }
+
+    fn client() -> HttpClient {
+        HttpClient::new(HttpSettings {
+            retries: 2,
+            timeout: Duration::from_secs(5),
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    fn ctx<'a>(http: &'a HttpClient, known: &'a KnownFn<'a>, terms: &[&str]) -> Context<'a> {
+        Context {
+            http,
+            source: "lemmy",
+            lookback: Duration::from_secs(36500 * 86400),
+            max_pages: 10,
+            search_terms: terms.iter().map(|s| (*s).to_owned()).collect(),
+            cursor: None,
+            now: t("2026-11-25T12:00:00Z"),
+            known,
+        }
+    }
+    use crate::sources::platform::KnownFn;
+
+    fn target(q: &str, page: u32, limit: usize) -> String {
+        format!(
+            "/api/v3/search?q={q}&type_=All&listing_type=All&sort=New&page={page}&limit={limit}"
+        )
+    }
+
+    /// Two entries per page: page 1 is full (two comments), page 2 is not.
+    fn two_pages(mock: &Mock) {
+        let page1 = serde_json::json!({
+            "type_": "All",
+            "posts": [],
+            "comments": [
+                {"comment": {"content": "Nordkorea", "ap_id": "https://l.example/comment/10",
+                             "published": "2026-11-24T10:00:00.000000Z"}, "post": {"name": "A"}},
+                {"comment": {"content": "Russland", "ap_id": "https://l.example/comment/9",
+                             "published": "2026-11-20T10:00:00.000000Z"}, "post": {"name": "A"}}
+            ],
+            "communities": [], "users": []
+        });
+        let page2 = serde_json::json!({
+            "type_": "All",
+            "posts": [{"post": {"name": "Alt", "ap_id": "https://l.example/post/1",
+                                "published": "2026-11-01T10:00:00Z"}}],
+            "comments": [],
+            "communities": [], "users": []
+        });
+        mock.route(&target("nordkorea", 1, 2), 200, &page1.to_string());
+        mock.route(&target("nordkorea", 2, 2), 200, &page2.to_string());
+    }
+
+    #[tokio::test]
+    async fn one_search_per_term_paged_by_page_number() {
+        let (mock, base) = start().await;
+        two_pages(&mock);
+        mock.route(&target("north+korea", 1, 2), 200, L1);
+        mock.route(
+            &target("north+korea", 2, 2),
+            200,
+            r#"{"type_":"All","posts":[],"comments":[],"communities":[],"users":[]}"#,
+        );
+        let http = client();
+        let known = known_none!();
+        let c = ctx(&http, &known, &["nordkorea", "\"north korea\""]);
+        let h = read_paged(&c, &base, 2).await;
+        assert_eq!(h.error, None);
+        assert_eq!(h.items.len(), 3 + 5);
+        // Three posts fill a page of two: page 2 is asked for, and is empty.
+        assert_eq!(
+            mock.targets(),
+            [
+                target("nordkorea", 1, 2),
+                target("nordkorea", 2, 2),
+                target("north+korea", 1, 2),
+                target("north+korea", 2, 2)
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn stops_at_too_old_nothing_new_and_max_pages() {
+        let (mock, base) = start().await;
+        two_pages(&mock);
+        let http = client();
+
+        // Page 1's comments reach back to 20 Nov: older than three days.
+        let known = known_none!();
+        let mut c = ctx(&http, &known, &["nordkorea"]);
+        c.lookback = Duration::from_secs(3 * 86400);
+        let h = read_paged(&c, &base, 2).await;
+        assert_eq!(h.items.len(), 2);
+        assert_eq!(mock.targets().len(), 1);
+
+        mock.log.lock().unwrap().clear();
+        let known = |items: Vec<Item>| -> Pin<Box<dyn Future<Output = Vec<bool>> + Send + '_>> {
+            Box::pin(async move { vec![true; items.len()] })
+        };
+        let h = read_paged(&ctx(&http, &known, &["nordkorea"]), &base, 2).await;
+        assert_eq!(h.items.len(), 2);
+        assert_eq!(mock.targets().len(), 1);
+
+        mock.log.lock().unwrap().clear();
+        let known = known_none!();
+        let mut c = ctx(&http, &known, &["nordkorea"]);
+        c.max_pages = 1;
+        let h = read_paged(&c, &base, 2).await;
+        assert_eq!(h.items.len(), 2);
+        assert_eq!(mock.targets().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_failing_search_keeps_what_was_read() {
+        let (mock, base) = start().await;
+        mock.route(&target("nordkorea", 1, 50), 502, "bad gateway");
+        mock.route(&target("nordkorea", 1, 50), 200, L1);
+        let http = client();
+        let known = known_none!();
+        let c = ctx(&http, &known, &["nordkorea", "kursk"]);
+        let h = read(&c, &base).await;
+        assert_eq!(h.items.len(), 5);
+        assert_eq!(
+            h.error.as_deref(),
+            Some(
+                format!(
+                    "{base}api/v3/search?q=kursk&type_=All&listing_type=All&sort=New&page=1&limit=50 answered HTTP 400"
+                )
+                .as_str()
+            )
+        );
+        assert_eq!(mock.targets().len(), 3);
+    }
+}

@@ -65,8 +65,7 @@ impl Run<'_, '_> {
             if tag.is_empty() {
                 continue;
             }
-            let first = endpoint(self.instance, &["api", "v1", "timelines", "tag", tag])?;
-            let mut first = first;
+            let mut first = endpoint(self.instance, &["api", "v1", "timelines", "tag", tag])?;
             first
                 .query_pairs_mut()
                 .append_pair("limit", &LIMIT.to_string());
@@ -418,6 +417,14 @@ mod tests {
             "@alice Nordkoreas Soldaten in Russland: https://www.tagesschau.example/ausland/nordkorea-russland-100.html"
         );
         assert_eq!(w[0].published, Some(t("2026-11-22T21:05:45.123Z")));
+        // A boost whose original appears nowhere else.
+        assert_eq!(w.len(), 2);
+        assert_eq!(
+            w[1].platform_id.as_deref(),
+            Some("https://social.beispiel.de/users/ida/statuses/113499400000000999")
+        );
+        assert_eq!(w[1].author.as_deref(), Some("ida@social.beispiel.de"));
+        assert_eq!(w[1].published, Some(t("2026-11-22T19:00:00Z")));
     }
 
     #[test]
@@ -497,9 +504,12 @@ mod tests {
 
     /// A tiny instance: answers by exact path+query, else by path; a route
     /// may fail with some statuses first. Logs target and Authorization.
+    /// Status, headers and body of one answer.
+    type Answer = (u16, Vec<(String, String)>, String);
+
     #[derive(Default)]
     struct Mock {
-        routes: Mutex<HashMap<String, Vec<(u16, Vec<(String, String)>, String)>>>,
+        routes: Mutex<HashMap<String, Vec<Answer>>>,
         log: Mutex<Vec<(String, Option<String>)>>,
     }
 
