@@ -510,9 +510,12 @@ mod tests {
 
     /// A preview server: `pages[(channel, before)]` is (status, body); every
     /// request is logged as `channel` or `channel?before=N`.
+    /// (channel, before) → (status, body).
+    type Pages = HashMap<(String, Option<u64>), (u16, String)>;
+
     #[derive(Clone, Default)]
     struct Tg {
-        pages: Arc<HashMap<(String, Option<u64>), (u16, String)>>,
+        pages: Arc<Pages>,
         log: Arc<Mutex<Vec<String>>>,
     }
 
