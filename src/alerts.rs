@@ -578,7 +578,7 @@ threshold = 3
 webhook = "http://{addr}/hook"
 "#
         ));
-        let http = HttpClient::new(settings.http.clone()).unwrap();
+        let http = HttpClient::build(settings.http.clone(), false).unwrap();
         let store: SharedStore = Arc::new(Mutex::new(Store::open_in_memory().unwrap()));
         let now = t(HOUR_16 + 1800);
 
@@ -642,7 +642,7 @@ webhook = "http://{addr}/hook"
         let settings = settings(&format!(
             "[[alert]]\ntopic = \"nk\"\nwindow = \"1h\"\nthreshold = 2\nwebhook = \"http://{addr}/hook\"\n"
         ));
-        let http = HttpClient::new(settings.http.clone()).unwrap();
+        let http = HttpClient::build(settings.http.clone(), false).unwrap();
         let store: SharedStore = Arc::new(Mutex::new(Store::open_in_memory().unwrap()));
         // Published at 15:59, first crawled at 16:05.
         store_mentions(&store, "nk", "www.merkur.de", 2, HOUR_16 - 60);
@@ -663,7 +663,7 @@ webhook = "http://{addr}/hook"
         let settings = settings(&format!(
             "[[alert]]\ntopic = \"nk\"\nwindow = \"1d\"\nfactor = 3.0\nwebhook = \"http://{addr}/hook\"\n"
         ));
-        let http = HttpClient::new(settings.http.clone()).unwrap();
+        let http = HttpClient::build(settings.http.clone(), false).unwrap();
         let store: SharedStore = Arc::new(Mutex::new(Store::open_in_memory().unwrap()));
         let day_start = window_start(t(HOUR_16), Duration::from_secs(86_400)).timestamp();
         let now = t(day_start + 12 * 3600);
@@ -708,7 +708,7 @@ webhook = "http://{addr}/hook"
         let settings = settings(&format!(
             "[[alert]]\ntopic = \"nk\"\nwindow = \"1h\"\nthreshold = 1\nwebhook = \"http://{addr}/hook\"\n"
         ));
-        let http = HttpClient::new(settings.http.clone()).unwrap();
+        let http = HttpClient::build(settings.http.clone(), false).unwrap();
         let store: SharedStore = Arc::new(Mutex::new(Store::open_in_memory().unwrap()));
         store_mentions(&store, "nk", "www.merkur.de", 1, HOUR_16 + 60);
         let now = HOUR_16 + 120;
@@ -753,7 +753,7 @@ webhook = "http://{addr}/hook"
         let settings = settings(&format!(
             "[[alert]]\ntopic = \"nk\"\nwindow = \"1h\"\nthreshold = 1\nwebhook = \"http://{addr}/hook\"\n"
         ));
-        let http = HttpClient::new(settings.http.clone()).unwrap();
+        let http = HttpClient::build(settings.http.clone(), false).unwrap();
         let store: SharedStore = Arc::new(Mutex::new(Store::open_in_memory().unwrap()));
         store_mentions(&store, "nk", "www.merkur.de", 1, HOUR_16 + 60);
         let mut now = HOUR_16 + 120;
@@ -779,7 +779,7 @@ webhook = "http://{addr}/hook"
         let settings = settings(&format!(
             "[[alert]]\ntopic = \"nk\"\nwindow = \"1h\"\nthreshold = 1\nwebhook = \"http://{addr}/hook\"\n"
         ));
-        let http = HttpClient::new(settings.http.clone()).unwrap();
+        let http = HttpClient::build(settings.http.clone(), false).unwrap();
         let store: SharedStore = Arc::new(Mutex::new(Store::open_in_memory().unwrap()));
         store_mentions(&store, "nk", "www.merkur.de", 3, HOUR_16 + 60);
         let now = t(HOUR_16 + 120);
