@@ -61,8 +61,14 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         }
         Command::Sources { format } => sources(&settings, format),
         Command::Run => crate::daemon::run(settings),
-        Command::Alerts { .. } => {
-            print("No alerts have fired: alerts are not configured in this version.\n")?;
+        Command::Alerts { since } => {
+            let window = Window::from_args(since.as_deref(), None, None, chrono::Utc::now())
+                .map_err(Failure::Usage)?;
+            let store = open_store(&settings)?;
+            let fired = store
+                .fired_alerts(window.from)
+                .map_err(|e| Failure::Runtime(e.to_string()))?;
+            print(&crate::alerts::render_list(&fired, window.from))?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -2,9 +2,11 @@
 //! numbered migrations embedded at build time, and write each source's crawl
 //! — its new mentions and its state — in one transaction.
 
+mod alerts;
 mod mentions;
 mod stats;
 
+pub use alerts::{FiredAlert, NewAlert, PendingDelivery};
 pub use mentions::{CommitStats, CrawlBatch, NewMention, SourceOutcome};
 pub use stats::{KindCounts, Reference, SourceHealth};
 

@@ -3,6 +3,7 @@
 //! `mentions` binary against a config in a temporary folder, and asserts
 //! exact counts from its output.
 
+mod alerts;
 mod bluesky_hn;
 mod check;
 mod daemon;
