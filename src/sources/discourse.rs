@@ -69,21 +69,19 @@ pub async fn read(ctx: &Context<'_>, url: &Url) -> Harvest {
                 }
             };
             last_headers = Some(fetched.headers);
-            let fresh: Vec<Item> = page
+            // Known to the store, not merely found by an earlier term of this crawl.
+            let nothing_new = page.items.is_empty() || ctx.all_known(&page.items).await;
+            let too_old = page
                 .items
-                .into_iter()
-                .filter(|i| {
-                    i.platform_id
-                        .as_ref()
-                        .is_some_and(|id| seen.insert(id.clone()))
-                })
-                .collect();
-            let nothing_new = fresh.is_empty() || ctx.all_known(&fresh).await;
-            let too_old = fresh
                 .iter()
                 .filter_map(|i| i.published)
                 .min()
                 .is_some_and(|t| ctx.too_old(t));
+            let fresh = page.items.into_iter().filter(|i| {
+                i.platform_id
+                    .as_ref()
+                    .is_some_and(|id| seen.insert(id.clone()))
+            });
             harvest.items.extend(fresh);
             if nothing_new || too_old || !page.more {
                 break;
@@ -455,6 +453,34 @@ mod tests {
                 "nordkorea order:latest p2",
                 "\"north korea\" order:latest p1",
                 "russland order:latest p1"
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_page_found_by_an_earlier_term_still_pages_on() {
+        // Both terms find the same first page; the second term's page 2 is still read.
+        let (addr, log) = serve(|s: &Seen| match s.param("page") {
+            Some("1") => json(NK1),
+            _ => json(NK2),
+        })
+        .await;
+        let http = client(0);
+        let mut ctx = context(&http, &nothing_known, &["nordkorea", "lieferungen"]);
+        ctx.max_pages = 1;
+        let url = Url::parse(&format!("http://{addr}")).unwrap();
+        assert_eq!(read(&ctx, &url).await.items.len(), 3);
+        ctx.max_pages = 2;
+        log.lock().unwrap().clear();
+        let h = read(&ctx, &url).await;
+        assert_eq!(h.items.len(), 4);
+        assert_eq!(
+            targets(&log.lock().unwrap()),
+            [
+                "nordkorea order:latest p1",
+                "nordkorea order:latest p2",
+                "lieferungen order:latest p1",
+                "lieferungen order:latest p2"
             ]
         );
     }

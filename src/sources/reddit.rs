@@ -342,21 +342,19 @@ impl Reader<'_, '_> {
                 .ok_or_else(|| format!("{} cannot take a search path", self.ends.api))?;
             let body = self.get(url).await?;
             let page = parse_listing(&body, self.site).map_err(|e| e.to_string())?;
-            let fresh: Vec<Item> = page
+            // Known to the store, not merely repeated from an earlier page of this crawl.
+            let nothing_new = page.items.is_empty() || self.ctx.all_known(&page.items).await;
+            let too_old = page
                 .items
-                .into_iter()
-                .filter(|i| {
-                    i.platform_id
-                        .as_ref()
-                        .is_some_and(|id| self.seen.insert(id.clone()))
-                })
-                .collect();
-            let nothing_new = fresh.is_empty() || self.ctx.all_known(&fresh).await;
-            let too_old = fresh
                 .iter()
                 .filter_map(|i| i.published)
                 .min()
                 .is_some_and(|t| self.ctx.too_old(t));
+            let fresh = page.items.into_iter().filter(|i| {
+                i.platform_id
+                    .as_ref()
+                    .is_some_and(|id| self.seen.insert(id.clone()))
+            });
             out.extend(fresh);
             // An `after` that does not move would page forever.
             if nothing_new || too_old || page.after.is_none() || page.after == after {
