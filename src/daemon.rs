@@ -276,7 +276,9 @@ async fn schedule_loop(
                 continue;
             }
             _ = alert_tick.tick(), if !settings.alerts.is_empty() => {
-                crate::alerts::check(&settings, &store, &http, Utc::now()).await;
+                // Off the scheduling loop: a webhook that hangs must not delay crawls.
+                let (settings, store, http) = (Arc::clone(&settings), Arc::clone(&store), http.clone());
+                tasks.spawn(async move { crate::alerts::check(&settings, &store, &http, Utc::now()).await });
                 continue;
             }
             _ = tokio::time::sleep(sleep) => {}
