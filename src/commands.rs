@@ -189,7 +189,34 @@ fn crawl(
     let store: SharedStore = Arc::new(Mutex::new(open_store(&settings)?));
     let http = HttpClient::new(settings.http.clone()).map_err(|e| Failure::Usage(e.to_string()))?;
     let settings = Arc::new(settings);
-    let reports = runtime()?.block_on(crawl::crawl_pass(settings, http, store, sources, topics));
+    // A progress bar for people at a terminal; plain lines for logs and pipes.
+    let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        let bar = indicatif::ProgressBar::new(sources.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} [{bar:30}] {pos}/{len} sources {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        Some(bar)
+    } else {
+        None
+    };
+    let on_done = |r: &crawl::SourceReport| match &bar {
+        Some(bar) => {
+            bar.set_message(r.name.clone());
+            bar.inc(1);
+        }
+        None => tracing::info!("{r}"),
+    };
+    let reports = runtime()?.block_on(crawl::crawl_pass(
+        settings, http, store, sources, topics, &on_done,
+    ));
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
     let mut out = String::new();
     for r in &reports {
         out.push_str(&r.to_string());

@@ -91,6 +91,7 @@ pub async fn crawl_pass(
     store: SharedStore,
     sources: Vec<usize>,
     topics: Option<Vec<usize>>,
+    on_done: &dyn Fn(&SourceReport),
 ) -> Vec<SourceReport> {
     let limit = Arc::new(tokio::sync::Semaphore::new(
         settings.http.concurrency.max(1),
@@ -115,28 +116,26 @@ pub async fn crawl_pass(
     }
     let mut reports = Vec::new();
     while let Some(done) = tasks.join_next_with_id().await {
-        match done {
-            Ok((_, r)) => reports.push(r),
+        let (order, report) = match done {
+            Ok((_, r)) => r,
             Err(e) => {
                 // A bug must not hide a source: report it as failed under its name.
                 let (order, name) = names
                     .remove(&e.id())
                     .unwrap_or((usize::MAX, String::from("?")));
                 tracing::error!(source = %name, "crawl task ended abnormally: {e}");
-                reports.push((
-                    order,
-                    SourceReport {
-                        name,
-                        outcome: SourceOutcome::Failed(format!(
-                            "internal error, nothing stored: {e}"
-                        )),
-                        stats: CommitStats::default(),
-                        items: 0,
-                        not_modified: false,
-                    },
-                ));
+                let report = SourceReport {
+                    name,
+                    outcome: SourceOutcome::Failed(format!("internal error, nothing stored: {e}")),
+                    stats: CommitStats::default(),
+                    items: 0,
+                    not_modified: false,
+                };
+                (order, report)
             }
-        }
+        };
+        on_done(&report);
+        reports.push((order, report));
     }
     reports.sort_by_key(|(order, _)| *order);
     reports.into_iter().map(|(_, r)| r).collect()
