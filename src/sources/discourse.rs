@@ -47,7 +47,7 @@ pub async fn read(ctx: &Context<'_>, url: &Url) -> Harvest {
                 harvest.error = Some(format!("{} cannot take a search path", forum.base));
                 return harvest;
             };
-            let fetched = match ctx.http.fetch(Request::api_get(url)).await {
+            let fetched = match ctx.fetch(Request::api_get(url)).await {
                 Ok(f) => f,
                 Err(e) => {
                     let fatal = !matches!(e, FetchError::Status { status, .. } if (400..500).contains(&status) && status != 429);

@@ -88,7 +88,6 @@ async fn search(
             .append_pair("page", &page.to_string())
             .append_pair("limit", &limit.to_string());
         let fetched = ctx
-            .http
             .fetch(Request::api_get(url).header(http::header::ACCEPT, "application/json"))
             .await
             .map_err(|e| e.to_string())?;

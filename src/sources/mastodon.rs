@@ -166,7 +166,7 @@ impl Run<'_, '_> {
         if let Some(token) = self.token {
             req = req.header(AUTHORIZATION, format!("Bearer {}", token.expose()));
         }
-        match self.ctx.http.fetch(req).await {
+        match self.ctx.fetch(req).await {
             Ok(f) => {
                 self.last_headers = Some(f.headers.clone());
                 Ok(f)

@@ -134,6 +134,17 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
+    /// Sends a request through the shared client and counts it in the
+    /// source's metrics.
+    pub async fn fetch(
+        &self,
+        req: crate::http::Request,
+    ) -> Result<crate::http::Fetched, crate::http::FetchError> {
+        let result = self.http.fetch(req).await;
+        crate::telemetry::record_fetch(self.source, &result);
+        result
+    }
+
     /// Whether `t` is older than the lookback.
     pub fn too_old(&self, t: DateTime<Utc>) -> bool {
         self.now

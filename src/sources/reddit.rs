@@ -376,7 +376,7 @@ impl Reader<'_, '_> {
                 let token = self.token().await?;
                 req = req.header(AUTHORIZATION, format!("Bearer {}", token.expose()));
             }
-            match self.ctx.http.fetch(req).await {
+            match self.ctx.fetch(req).await {
                 Ok(fetched) => {
                     if let Some(sub) = self.subreddit {
                         // Reddit redirects a search in an unknown subreddit to its subreddit search.
@@ -455,7 +455,7 @@ async fn login(
     let basic = base64(format!("{client_id}:{}", secret.expose()).as_bytes());
     let req = Request::post_form(token_url.clone(), &[("grant_type", "client_credentials")])
         .header(AUTHORIZATION, format!("Basic {basic}"));
-    let fetched = ctx.http.fetch(req).await.map_err(|e| match e {
+    let fetched = ctx.fetch(req).await.map_err(|e| match e {
         FetchError::Status {
             status: status @ (400 | 401 | 403),
             ..

@@ -243,7 +243,6 @@ async fn read_channel(
             ));
         };
         let fetched = ctx
-            .http
             .fetch(Request::api_get(url.clone()))
             .await
             .map_err(|e| format!("telegram channel \"{channel}\": {e}."))?;
