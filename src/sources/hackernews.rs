@@ -154,9 +154,8 @@ pub async fn read(ctx: &Context<'_>, url: &Url) -> Harvest {
             let page = match parse(&fetched.body) {
                 Ok(p) => p,
                 Err(e) => {
-                    harvest.error = Some(format!(
-                        "{endpoint}: not a Hacker News search answer ({e})"
-                    ));
+                    harvest.error =
+                        Some(format!("{endpoint}: not a Hacker News search answer ({e})"));
                     break 'terms;
                 }
             };
@@ -328,7 +327,10 @@ mod tests {
                         let body = match (query.as_str(), page) {
                             ("\"north korea\"", 0) => fixture("search_page0.json"),
                             ("\"north korea\"", 1) => fixture("search_page1.json"),
-                            (_, 0) => br#"{"hits":[],"nbHits":0,"nbPages":0,"page":0,"hitsPerPage":100}"#.to_vec(),
+                            (_, 0) => {
+                                br#"{"hits":[],"nbHits":0,"nbPages":0,"page":0,"hitsPerPage":100}"#
+                                    .to_vec()
+                            }
                             _ => return StatusCode::NOT_FOUND.into_response(),
                         };
                         Response::builder()
@@ -474,7 +476,10 @@ mod tests {
         let h = read(&ctx, &url).await;
         assert_eq!(h.items.len(), 4);
         let e = h.error.unwrap();
-        assert!(e.contains("answered HTTP 403") && e.contains("page=1"), "{e}");
+        assert!(
+            e.contains("answered HTTP 403") && e.contains("page=1"),
+            "{e}"
+        );
 
         let app = Router::new().route(
             "/api/v1/search_by_date",
@@ -483,11 +488,10 @@ mod tests {
         let url = Url::parse(&format!("http://{}/", serve(app).await)).unwrap();
         let h = read(&ctx, &url).await;
         assert!(h.items.is_empty());
-        assert!(
-            h.error
-                .unwrap()
-                .contains("not a Hacker News search answer (not JSON"),
-        );
+        assert!(h
+            .error
+            .unwrap()
+            .contains("not a Hacker News search answer (not JSON"),);
 
         let none = context(&http, &nothing_known, &[]);
         assert!(read(&none, &url)
