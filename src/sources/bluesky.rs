@@ -250,7 +250,7 @@ async fn create_session(
 ) -> Result<Token, String> {
     let url = xrpc(base, "com.atproto.server.createSession");
     let body = serde_json::json!({"identifier": identifier, "password": password.expose()});
-    match ctx.http.fetch(Request::post_json(url, &body)).await {
+    match ctx.fetch(Request::post_json(url, &body)).await {
         Ok(f) => token_from(&f.body).ok_or_else(|| {
             format!("Bluesky login as {identifier} brought no access token from {base}")
         }),
@@ -276,7 +276,7 @@ async fn refresh_session(ctx: &Context<'_>, base: &Url, refresh: &Secret) -> Res
         ..Request::api_get(url)
     }
     .header(AUTHORIZATION, format!("Bearer {}", refresh.expose()));
-    let fetched = ctx.http.fetch(req).await.map_err(|e| e.to_string())?;
+    let fetched = ctx.fetch(req).await.map_err(|e| e.to_string())?;
     token_from(&fetched.body).ok_or_else(|| "the answer has no access token".to_owned())
 }
 
@@ -294,7 +294,7 @@ async fn fetch_page(
             None => req,
         }
     };
-    let mut result = ctx.http.fetch(request(session)).await;
+    let mut result = ctx.fetch(request(session)).await;
     let mut renewed = false;
     if let (
         Err(FetchError::Status {
@@ -305,7 +305,7 @@ async fn fetch_page(
     {
         s.renew(ctx).await?;
         renewed = true;
-        result = ctx.http.fetch(request(session)).await;
+        result = ctx.fetch(request(session)).await;
     }
     result.map_err(|e| {
         let status = match &e {

@@ -36,7 +36,6 @@ struct Hit {
     created_at: Option<String>,
     created_at_i: Option<i64>,
     title: Option<String>,
-    story_title: Option<String>,
     story_text: Option<String>,
     comment_text: Option<String>,
     author: Option<String>,
@@ -68,10 +67,12 @@ fn hit_to_item(hit: Hit) -> Option<Item> {
     let id = hit.object_id.filter(|id| {
         !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
     })?;
+    // A comment is matched on its own words: its story's title would make
+    // every off-topic reply in a thread a mention.
+    let is_comment = hit.comment_text.is_some();
     let title = hit
         .title
-        .filter(|t| !t.trim().is_empty())
-        .or(hit.story_title)
+        .filter(|t| !t.trim().is_empty() && !is_comment)
         .map(|t| collapse_ws(&t))
         .unwrap_or_default();
     let text = hit
@@ -144,7 +145,7 @@ pub async fn read(ctx: &Context<'_>, url: &Url) -> Harvest {
                 }
             }
             let endpoint = search_url(url, term, page_no, since);
-            let fetched = match ctx.http.fetch(Request::api_get(endpoint.clone())).await {
+            let fetched = match ctx.fetch(Request::api_get(endpoint.clone())).await {
                 Ok(f) => f,
                 Err(e) => {
                     harvest.error = Some(e.to_string());
@@ -222,8 +223,8 @@ mod tests {
                 Item {
                     url: Some("https://news.ycombinator.com/item?id=46012705".into()),
                     platform_id: Some("hn:46012705".into()),
-                    title: "Pentagon: North Korea has deployed troops to Kursk".into(),
-                    text: "I'm not sure the satellite imagery shows that. North Korea has been shipping shells to Russia for a year: https://www.example.com/report".into(),
+                    title: String::new(),
+                    text: "I\'m not sure the satellite imagery shows that. North Korea has been shipping shells to Russia for a year: https://www.example.com/report".into(),
                     author: Some("tptacek_fan".into()),
                     published: at("2026-11-25T09:14:52Z"),
                     lang: None,
@@ -240,7 +241,7 @@ mod tests {
                 Item {
                     url: Some("https://news.ycombinator.com/item?id=46012187".into()),
                     platform_id: Some("hn:46012187".into()),
-                    title: "North Korea's internet has 28 websites".into(),
+                    title: String::new(),
                     text: "Most of them run on Red Star OS, which is a Fedora fork.".into(),
                     author: Some("osdever".into()),
                     published: at("2026-11-25T07:40:05Z"),
@@ -278,7 +279,7 @@ mod tests {
             vec![Item {
                 url: Some("https://news.ycombinator.com/item?id=78".into()),
                 platform_id: Some("hn:78".into()),
-                title: "Parent".into(),
+                title: String::new(),
                 text: String::new(),
                 author: None,
                 published: at("2026-11-25T08:00:00Z"),

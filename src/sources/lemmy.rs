@@ -166,8 +166,6 @@ struct Post {
 struct CommentView {
     comment: Comment,
     #[serde(default)]
-    post: Option<PostName>,
-    #[serde(default)]
     creator: Option<Person>,
 }
 
@@ -183,12 +181,6 @@ struct Comment {
     deleted: Option<bool>,
     #[serde(default)]
     removed: Option<bool>,
-}
-
-#[derive(Debug, Deserialize)]
-struct PostName {
-    #[serde(default)]
-    name: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -252,12 +244,9 @@ fn comment_item(view: CommentView) -> Option<Item> {
     Some(Item {
         url: Some(ap_id.clone()),
         platform_id: Some(ap_id),
-        title: view
-            .post
-            .and_then(|p| p.name)
-            .as_deref()
-            .map(markdown_to_text)
-            .unwrap_or_default(),
+        // Matched on its own words only: the post's title would make every
+        // off-topic reply under a matching post a mention.
+        title: String::new(),
         text: c
             .content
             .as_deref()
@@ -529,17 +518,15 @@ mod tests {
             Item {
                 url: Some("https://lemmy.beispiel.de/comment/93012".into()),
                 platform_id: Some("https://lemmy.beispiel.de/comment/93012".into()),
-                title: "Nordkorea schickt weitere Truppen nach Russland".into(),
+                title: String::new(),
                 text: "Laut Bericht sind es über 10.000 Soldaten.".into(),
                 author: Some("sven@lemmy.beispiel.de".into()),
                 published: Some(t("2026-11-24T09:01:02.345678Z")),
                 lang: None,
             }
         );
-        assert_eq!(
-            page.comments[1].title,
-            "Nordkorea: Fußball-WM-Qualifikation"
-        );
+        // Comments are matched on their own words, not their post's title.
+        assert_eq!(page.comments[1].title, "");
     }
 
     #[test]
@@ -569,7 +556,7 @@ mod tests {
             page.comments[1].author.as_deref(),
             Some("ole@feddit.example.org")
         );
-        assert_eq!(page.comments[1].title, "Kim Jong-un besucht Moskau");
+        assert_eq!(page.comments[1].title, "");
     }
 
     #[test]

@@ -13,7 +13,6 @@ fn status(id: &str, user: &str, content: &str, reblog: Option<String>) -> String
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the mastodon and hackernews modules"]
 async fn web_social_and_forum_counts_in_one_footer() {
     let server = TestServer::start().await;
     let base = server.url("");
@@ -87,7 +86,7 @@ url = "{base}/feed.xml"
 name = "fedi"
 type = "mastodon"
 url = "{base}"
-hashtags = ["#Nordkorea"]
+hashtags = ["#nordkorea"]
 lookback = "36500d"
 
 [[source]]
