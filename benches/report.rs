@@ -45,7 +45,12 @@ fn build(path: &Path, mentions: u64, end: i64) {
             };
             let kind = kind_of(s);
             let crawled = DateTime::from_timestamp(start + (day + 1) * 86_400, 0).unwrap();
-            let mut batch = CrawlBatch::new(&format!("source-{s:03}"), "feed", kind, crawled.min(DateTime::from_timestamp(end, 0).unwrap()));
+            let mut batch = CrawlBatch::new(
+                &format!("source-{s:03}"),
+                "feed",
+                kind,
+                crawled.min(DateTime::from_timestamp(end, 0).unwrap()),
+            );
             for i in 0..n {
                 let topic = rng.usize(..TOPICS_N);
                 let at = start + day * 86_400 + rng.i64(0..86_400);
@@ -72,13 +77,21 @@ fn build(path: &Path, mentions: u64, end: i64) {
             assert_eq!(stats.new as u64, n, "every generated mention is new");
         }
         if day % 10 == 9 {
-            eprintln!("  {written} mentions written, {:.0} s", started.elapsed().as_secs_f64());
+            eprintln!(
+                "  {written} mentions written, {:.0} s",
+                started.elapsed().as_secs_f64()
+            );
         }
     }
     drop(store);
     let conn = rusqlite::Connection::open(path).expect("reopen");
-    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").expect("checkpoint");
-    eprintln!("built {} mentions in {:.0} s", written, started.elapsed().as_secs_f64());
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+        .expect("checkpoint");
+    eprintln!(
+        "built {} mentions in {:.0} s",
+        written,
+        started.elapsed().as_secs_f64()
+    );
 }
 
 fn direct_total(conn: &rusqlite::Connection, topic: Option<&str>, from: i64, to: i64) -> u64 {
@@ -119,7 +132,9 @@ fn main() {
     // The config the CLI reads: the same topics and sources.
     let mut config = format!("[database]\npath = {:?}\n\n", db.display().to_string());
     for t in 0..TOPICS_N {
-        config.push_str(&format!("[[topic]]\nname = \"topic-{t}\"\nquery = 'word{t}'\n\n"));
+        config.push_str(&format!(
+            "[[topic]]\nname = \"topic-{t}\"\nquery = 'word{t}'\n\n"
+        ));
     }
     for s in 0..SOURCES_N {
         let kind = kind_of(s).as_str();
@@ -138,23 +153,40 @@ fn main() {
     println!("report: {total} mentions, {TOPICS_N} topics, {SOURCES_N} sources, {DAYS} days; database {:.0} MiB ({:.0} bytes per mention)",
         mib(db_bytes), db_bytes as f64 / total.max(1) as f64);
     assert_eq!(total, mentions, "the database holds what was generated");
-    let fmt = |t: i64| DateTime::<Utc>::from_timestamp(t, 0).unwrap().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let fmt = |t: i64| {
+        DateTime::<Utc>::from_timestamp(t, 0)
+            .unwrap()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    };
     let mut worst = 0f64;
     let mut all_ok = true;
-    println!("  {:<6} {:<10} {:>12} {:>14} {:>14}  check", "window", "topics", "mentions", "library (med)", "CLI (med)");
-    for (label, secs) in [("1h", 3600i64), ("24h", 86_400), ("7d", 7 * 86_400), ("90d", 90 * 86_400)] {
+    println!(
+        "  {:<6} {:<10} {:>12} {:>14} {:>14}  check",
+        "window", "topics", "mentions", "library (med)", "CLI (med)"
+    );
+    for (label, secs) in [
+        ("1h", 3600i64),
+        ("24h", 86_400),
+        ("7d", 7 * 86_400),
+        ("90d", 90 * 86_400),
+    ] {
         for one in [false, true] {
             let (from, to) = (end - secs, end);
             let window = mentions::report::Window {
                 from: DateTime::from_timestamp(from, 0).unwrap(),
                 to: DateTime::from_timestamp(to, 0).unwrap(),
             };
-            let names: Vec<&str> = if one { vec!["topic-3"] } else { settings.topics.iter().map(|t| t.name.as_str()).collect() };
+            let names: Vec<&str> = if one {
+                vec!["topic-3"]
+            } else {
+                settings.topics.iter().map(|t| t.name.as_str()).collect()
+            };
             let mut lib = Vec::new();
             let mut reports = Vec::new();
             for _ in 0..runs {
                 let t0 = Instant::now();
-                reports = mentions::report::build(&store, &settings, &names, window, 3).expect("report");
+                reports =
+                    mentions::report::build(&store, &settings, &names, window, 3).expect("report");
                 lib.push(t0.elapsed().as_secs_f64());
             }
             let got: u64 = reports.iter().map(|r| r.total).sum();
@@ -162,21 +194,40 @@ fn main() {
             let mut cli = Vec::new();
             for _ in 0..runs.min(10) {
                 let mut cmd = Command::new(&binary);
-                cmd.arg("--config").arg(&config_path).args(["report", "--format", "json", "--from", &fmt(from), "--to", &fmt(to)]);
+                cmd.arg("--config").arg(&config_path).args([
+                    "report",
+                    "--format",
+                    "json",
+                    "--from",
+                    &fmt(from),
+                    "--to",
+                    &fmt(to),
+                ]);
                 if one {
                     cmd.args(["--topic", "topic-3"]);
                 }
                 let t0 = Instant::now();
                 let out = cmd.output().expect("run mentions report");
                 cli.push(t0.elapsed().as_secs_f64());
-                assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
             }
-            let med = |v: &mut Vec<f64>| { v.sort_by(f64::total_cmp); v[v.len() / 2] * 1000.0 };
+            let med = |v: &mut Vec<f64>| {
+                v.sort_by(f64::total_cmp);
+                v[v.len() / 2] * 1000.0
+            };
             let (l, c) = (med(&mut lib), med(&mut cli));
             worst = worst.max(c);
             let ok = got == want;
             all_ok &= ok;
-            println!("  {label:<6} {:<10} {got:>12} {l:>11.1} ms {c:>11.1} ms  {}", if one { "one" } else { "all 10" }, if ok { "OK" } else { "MISMATCH" });
+            println!(
+                "  {label:<6} {:<10} {got:>12} {l:>11.1} ms {c:>11.1} ms  {}",
+                if one { "one" } else { "all 10" },
+                if ok { "OK" } else { "MISMATCH" }
+            );
         }
     }
     println!("report_worst_cli_ms={worst:.1}");

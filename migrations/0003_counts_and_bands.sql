@@ -25,8 +25,9 @@ FROM mention m
 JOIN host h ON h.name = m.host
 CROSS JOIN (SELECT 0 AS n UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3) p;
 
--- Mentions per topic, time bucket, source and kind. span is 3600 (hours) or
--- 86400 (UTC days); bucket is the bucket's start, a multiple of span.
+-- Mentions per topic, time bucket, source and kind. span is 3600 (hours),
+-- 86400 (UTC days), 691200 or 5529600 (8 and 64 days from the epoch);
+-- bucket is the bucket's start, a multiple of span.
 CREATE TABLE count_source (
     topic_id  INTEGER NOT NULL,
     span      INTEGER NOT NULL,
@@ -51,14 +52,14 @@ CREATE TABLE count_host (
 
 INSERT INTO count_source
 SELECT topic_id, s.span, at - ((at % s.span) + s.span) % s.span AS b, source_id, kind, count(*)
-FROM mention CROSS JOIN (SELECT 3600 AS span UNION ALL SELECT 86400) s
+FROM mention CROSS JOIN (SELECT 3600 AS span UNION ALL SELECT 86400 UNION ALL SELECT 691200 UNION ALL SELECT 5529600) s
 GROUP BY topic_id, s.span, b, source_id, kind;
 
 INSERT INTO count_host
 SELECT m.topic_id, s.span, m.at - ((m.at % s.span) + s.span) % s.span AS b, h.id, count(*), min(m.at)
 FROM mention m
 JOIN host h ON h.name = m.host
-CROSS JOIN (SELECT 3600 AS span UNION ALL SELECT 86400) s
+CROSS JOIN (SELECT 3600 AS span UNION ALL SELECT 86400 UNION ALL SELECT 691200 UNION ALL SELECT 5529600) s
 WHERE m.kind = 0
 GROUP BY m.topic_id, s.span, b, h.id;
 

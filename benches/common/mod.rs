@@ -425,7 +425,7 @@ fn words(rng: &mut fastrand::Rng, vocab: &[&str], n: usize, out: &mut String) {
 /// Story `k` of source `s`, deterministic.
 pub fn base_story(s: usize, k: usize) -> Story {
     let mut rng = fastrand::Rng::with_seed((s as u64) << 32 | k as u64);
-    let vocab = if s % 2 == 0 { DE } else { EN };
+    let vocab = if s.is_multiple_of(2) { DE } else { EN };
     let mut title = String::new();
     let n = 6 + rng.usize(..5);
     words(&mut rng, vocab, n, &mut title);
@@ -478,7 +478,7 @@ pub fn base_story(s: usize, k: usize) -> Story {
 
 /// The host a source publishes on: two sources (sections) per host.
 pub fn host(s: usize) -> String {
-    if (s / 2) % 2 == 0 {
+    if (s / 2).is_multiple_of(2) {
         format!("www.zeitung{}.de", s / 2)
     } else {
         format!("www.news{}.example.com", s / 2)
@@ -502,7 +502,7 @@ pub fn copy_kind(s: usize, k: usize) -> Copy {
     match k % 50 {
         7 => Copy::SameHost,
         13 => Copy::Agency,
-        21 if s % 2 == 0 => Copy::Section,
+        21 if s.is_multiple_of(2) => Copy::Section,
         _ => Copy::Original,
     }
 }
@@ -558,7 +558,11 @@ pub fn expected(sources: usize, docs: usize) -> [u64; 2] {
 /// Feed document `d` of source `s`: RSS 2.0, 250 items, HTML in the descriptions.
 pub fn feed_document(s: usize, d: usize, sources: usize) -> String {
     let h = host(s);
-    let lang = if s % 2 == 0 { "de-DE" } else { "en-GB" };
+    let lang = if s.is_multiple_of(2) {
+        "de-DE"
+    } else {
+        "en-GB"
+    };
     let mut out = String::with_capacity(ITEMS_PER_FEED * 900);
     let _ = write!(
         out,

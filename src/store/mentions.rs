@@ -92,8 +92,9 @@ impl Store {
     }
 }
 
-/// Bucket lengths of the count tables: hours and UTC days.
-pub(crate) const SPANS: [i64; 2] = [3600, 86_400];
+/// Bucket lengths of the count tables: hours, UTC days, and blocks of 8 and
+/// 64 days from the epoch; each divides the next, so buckets nest.
+pub(crate) const SPANS: [i64; 4] = [3600, 86_400, 8 * 86_400, 64 * 86_400];
 
 /// The four 16-bit bands of a fingerprint as stored in `simhash_band`.
 fn bands(simhash: u64) -> [i64; 4] {

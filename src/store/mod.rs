@@ -262,9 +262,15 @@ mod migration_tests {
             4
         );
         assert_eq!(q("SELECT sum(n) FROM count_source WHERE span = 3600"), 4);
-        assert_eq!(q("SELECT sum(n) FROM count_source WHERE span = 86400"), 4);
-        assert_eq!(q("SELECT bucket FROM count_host WHERE span = 86400 AND n = 1"), -86_400);
-        assert_eq!(q("SELECT first FROM count_host WHERE span = 3600 AND n = 2"), 7200);
+        assert_eq!(q("SELECT sum(n) FROM count_source WHERE span = 5529600"), 4);
+        assert_eq!(
+            q("SELECT bucket FROM count_host WHERE span = 86400 AND n = 1"),
+            -86_400
+        );
+        assert_eq!(
+            q("SELECT first FROM count_host WHERE span = 3600 AND n = 2"),
+            7200
+        );
         assert_eq!(q("SELECT mentions FROM source WHERE id = 1"), 3);
         let from = chrono::DateTime::from_timestamp(0, 0).unwrap();
         let to = chrono::DateTime::from_timestamp(100_000, 0).unwrap();

@@ -1,6 +1,7 @@
 //! Read queries behind reports and `sources`: exact counts per kind,
 //! reference hosts and per-source health for a time window.
 
+use super::mentions::SPANS;
 use super::{Store, StoreError};
 use crate::sources::Kind;
 use chrono::{DateTime, TimeZone, Utc};
@@ -52,8 +53,6 @@ struct Split {
 
 impl Split {
     fn of(from: i64, to: i64) -> Split {
-        const HOUR: i64 = 3600;
-        const DAY: i64 = 86_400;
         let ceil = |t: i64, span: i64| {
             t.div_euclid(span) * span + if t.rem_euclid(span) == 0 { 0 } else { span }
         };
@@ -62,7 +61,7 @@ impl Split {
             edges: Vec::new(),
             buckets: Vec::new(),
         };
-        let (h0, h1) = (ceil(from, HOUR), floor(to, HOUR));
+        let (h0, h1) = (ceil(from, SPANS[0]), floor(to, SPANS[0]));
         if h0 >= h1 {
             if from < to {
                 split.edges.push((from, to));
@@ -72,15 +71,27 @@ impl Split {
         split
             .edges
             .extend([(from, h0), (h1, to)].into_iter().filter(|(a, b)| a < b));
-        let (d0, d1) = (ceil(h0, DAY), floor(h1, DAY));
-        let ranges = if d0 < d1 {
-            vec![(HOUR, h0, d0), (DAY, d0, d1), (HOUR, d1, h1)]
-        } else {
-            vec![(HOUR, h0, h1)]
-        };
-        split
-            .buckets
-            .extend(ranges.into_iter().filter(|(_, a, b)| a < b));
+        // Each level covers what the next, coarser one cannot hold whole.
+        let (mut a, mut b) = (h0, h1);
+        for (level, &span) in SPANS.iter().enumerate() {
+            let coarser = SPANS
+                .get(level + 1)
+                .map(|&next| (ceil(a, next), floor(b, next)));
+            match coarser {
+                Some((c0, c1)) if c0 < c1 => {
+                    split.buckets.extend(
+                        [(span, a, c0), (span, c1, b)]
+                            .into_iter()
+                            .filter(|(_, x, y)| x < y),
+                    );
+                    (a, b) = (c0, c1);
+                }
+                _ => {
+                    split.buckets.push((span, a, b));
+                    break;
+                }
+            }
+        }
         split
     }
 }
@@ -106,38 +117,63 @@ impl Store {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<KindCounts, StoreError> {
+        Ok(self.window_summary(topic, from, to)?.0)
+    }
+
+    /// Per kind and per source name, the mentions of `topic` in `[from, to)`,
+    /// from one pass over the count tables (a report needs both).
+    pub fn window_summary(
+        &self,
+        topic: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<(KindCounts, HashMap<String, u64>), StoreError> {
         let mut counts = KindCounts::default();
         let Some(id) = self.topic_key(topic)? else {
-            return Ok(counts);
+            return Ok((counts, HashMap::new()));
         };
         let split = Split::of(from.timestamp(), to.timestamp());
-        let mut add = |kind: i64, n: i64| match Kind::from_code(kind) {
-            Some(Kind::Web) => counts.web += n as u64,
-            Some(Kind::Social) => counts.social += n as u64,
-            Some(Kind::Forum) => counts.forum += n as u64,
-            None => {}
+        let mut by_id: HashMap<i64, u64> = HashMap::new();
+        let mut add = |source: i64, kind: i64, n: i64| {
+            let n = n as u64;
+            *by_id.entry(source).or_default() += n;
+            match Kind::from_code(kind) {
+                Some(Kind::Web) => counts.web += n,
+                Some(Kind::Social) => counts.social += n,
+                Some(Kind::Forum) => counts.forum += n,
+                None => {}
+            }
         };
         let mut raw = self.conn.prepare_cached(
-            "SELECT kind, count(*) FROM mention
-             WHERE topic_id = ?1 AND at >= ?2 AND at < ?3 GROUP BY kind",
+            "SELECT source_id, kind, count(*) FROM mention
+             WHERE topic_id = ?1 AND at >= ?2 AND at < ?3 GROUP BY source_id, kind",
         )?;
         for &(a, b) in &split.edges {
             let mut rows = raw.query((id, a, b))?;
             while let Some(r) = rows.next()? {
-                add(r.get(0)?, r.get(1)?);
+                add(r.get(0)?, r.get(1)?, r.get(2)?);
             }
         }
         let mut whole = self.conn.prepare_cached(
-            "SELECT kind, sum(n) FROM count_source
-             WHERE topic_id = ?1 AND span = ?2 AND bucket >= ?3 AND bucket < ?4 GROUP BY kind",
+            "SELECT source_id, kind, sum(n) FROM count_source
+             WHERE topic_id = ?1 AND span = ?2 AND bucket >= ?3 AND bucket < ?4
+             GROUP BY source_id, kind",
         )?;
         for &(span, a, b) in &split.buckets {
             let mut rows = whole.query((id, span, a, b))?;
             while let Some(r) = rows.next()? {
-                add(r.get(0)?, r.get(1)?);
+                add(r.get(0)?, r.get(1)?, r.get(2)?);
             }
         }
-        Ok(counts)
+        let mut names = self.conn.prepare_cached("SELECT id, name FROM source")?;
+        let mut by_name = HashMap::new();
+        let mut rows = names.query([])?;
+        while let Some(r) = rows.next()? {
+            if let Some(n) = by_id.get(&r.get::<_, i64>(0)?) {
+                by_name.insert(r.get(1)?, *n);
+            }
+        }
+        Ok((counts, by_name))
     }
 
     /// The hosts with the most web mentions in the window; ties go to the
@@ -199,40 +235,7 @@ impl Store {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<HashMap<String, u64>, StoreError> {
-        let Some(id) = self.topic_key(topic)? else {
-            return Ok(HashMap::new());
-        };
-        let split = Split::of(from.timestamp(), to.timestamp());
-        let mut by_id: HashMap<i64, u64> = HashMap::new();
-        let mut raw = self.conn.prepare_cached(
-            "SELECT source_id, count(*) FROM mention
-             WHERE topic_id = ?1 AND at >= ?2 AND at < ?3 GROUP BY source_id",
-        )?;
-        for &(a, b) in &split.edges {
-            let mut rows = raw.query((id, a, b))?;
-            while let Some(r) = rows.next()? {
-                *by_id.entry(r.get(0)?).or_default() += r.get::<_, i64>(1)? as u64;
-            }
-        }
-        let mut whole = self.conn.prepare_cached(
-            "SELECT source_id, sum(n) FROM count_source
-             WHERE topic_id = ?1 AND span = ?2 AND bucket >= ?3 AND bucket < ?4 GROUP BY source_id",
-        )?;
-        for &(span, a, b) in &split.buckets {
-            let mut rows = whole.query((id, span, a, b))?;
-            while let Some(r) = rows.next()? {
-                *by_id.entry(r.get(0)?).or_default() += r.get::<_, i64>(1)? as u64;
-            }
-        }
-        let mut names = self.conn.prepare_cached("SELECT id, name FROM source")?;
-        let mut out = HashMap::new();
-        let mut rows = names.query([])?;
-        while let Some(r) = rows.next()? {
-            if let Some(n) = by_id.get(&r.get::<_, i64>(0)?) {
-                out.insert(r.get(1)?, *n);
-            }
-        }
-        Ok(out)
+        Ok(self.window_summary(topic, from, to)?.1)
     }
 
     /// Every source the database knows, with its state and mentions stored.
@@ -331,7 +334,7 @@ mod tests {
             .with_ymd_and_hms(2026, 11, 1, 0, 0, 0)
             .unwrap()
             .timestamp();
-        let span = 12 * 86_400;
+        let span = 150 * 86_400;
         // Twelve days of mentions from six sources of all kinds, over a few
         // hosts, in batches as crawls write them (including times before 1970).
         for crawl in 0..60 {
@@ -423,8 +426,8 @@ mod tests {
                     (12 * day + 7200, 12 * day + 7205)
                 ],
                 buckets: vec![
-                    (86_400, 10 * day, 12 * day),
-                    (3600, 12 * day, 12 * day + 7200)
+                    (3600, 12 * day, 12 * day + 7200),
+                    (86_400, 10 * day, 12 * day)
                 ],
             }
         );
@@ -433,6 +436,18 @@ mod tests {
             Split {
                 edges: vec![(100, 200)],
                 buckets: vec![]
+            }
+        );
+        // 8-day blocks start at multiples of 8 days from the epoch: day 16 and 24 here.
+        assert_eq!(
+            Split::of(15 * day, 33 * day),
+            Split {
+                edges: vec![],
+                buckets: vec![
+                    (86_400, 15 * day, 16 * day),
+                    (86_400, 32 * day, 33 * day),
+                    (691_200, 16 * day, 32 * day)
+                ],
             }
         );
         assert_eq!(
