@@ -510,6 +510,21 @@ impl Job<'_> {
     }
 }
 
+/// The evaluation of a source without full-text fetches, as one pure step:
+/// items listed twice count once, every item's key is recorded as seen, and
+/// matching items become mentions in `batch`. Benchmarks drive this directly.
+pub fn queue_items(batch: &mut CrawlBatch, items: Vec<Item>, kind: Kind, topics: &[&Topic]) {
+    let mut this_crawl = HashSet::new();
+    for item in items {
+        let key = seen_key(&identity_before_fetch(&item));
+        if !this_crawl.insert(key) {
+            continue;
+        }
+        batch.seen.push(key);
+        batch.mentions.extend(identify(&item, None, kind, topics));
+    }
+}
+
 /// Whether `t` lies further back than `lookback` from now.
 fn older_than(t: chrono::DateTime<Utc>, lookback: std::time::Duration) -> bool {
     Utc::now()
@@ -590,7 +605,8 @@ pub fn identify(
     } else {
         item.title.as_str()
     };
-    let tokens = text::tokens(&format!("{title}\n{body}"));
+    let normalized = text::normalize(&format!("{title}\n{body}"));
+    let tokens: Vec<&str> = text::token_slices(&normalized).collect();
     let matching: Vec<&&Topic> = topics.iter().filter(|t| t.query.matches(&tokens)).collect();
     if matching.is_empty() {
         return Vec::new();

@@ -120,13 +120,13 @@ pub fn build(
     let mut reports = Vec::with_capacity(topics.len());
     for &topic in topics {
         let topic_index = settings.topics.iter().position(|t| t.name == topic);
-        let KindCounts { web, social, forum } = store.counts(topic, window.from, window.to)?;
+        let (KindCounts { web, social, forum }, by_source) =
+            store.window_summary(topic, window.from, window.to)?;
         let references = store
             .references(topic, window.from, window.to, top)?
             .into_iter()
             .map(|Reference { domain, mentions }| ReferenceLine { domain, mentions })
             .collect();
-        let by_source = store.mentions_by_source(topic, window.from, window.to)?;
         let sources = settings
             .sources
             .iter()

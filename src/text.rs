@@ -99,14 +99,31 @@ pub fn collapse_ws(s: &str) -> String {
 }
 
 /// NFKC, then full case folding (`ß` → `ss`), then NFKC again so folded
-/// output is composed.
+/// output is composed. Text that is already NFKC (most text) skips the
+/// normaliser, and ASCII letters fold without the Unicode tables.
 pub fn normalize(s: &str) -> String {
-    let nfkc: String = s.nfkc().collect();
-    let folded = caseless::default_case_fold_str(&nfkc);
-    if folded.is_ascii() {
-        folded
-    } else {
-        folded.nfkc().collect()
+    use caseless::Caseless;
+    use unicode_normalization::{is_nfkc_quick, IsNormalized};
+    if s.is_ascii() {
+        // NFKC leaves ASCII alone; folding ASCII is lower-casing.
+        return s.to_ascii_lowercase();
+    }
+    let nfkc: std::borrow::Cow<'_, str> = match is_nfkc_quick(s.chars()) {
+        IsNormalized::Yes => s.into(),
+        _ => s.nfkc().collect::<String>().into(),
+    };
+    let mut folded = String::with_capacity(nfkc.len() + 8);
+    for c in nfkc.chars() {
+        if c.is_ascii() {
+            folded.push(c.to_ascii_lowercase());
+        } else {
+            // Full case folding maps each character on its own.
+            folded.extend(std::iter::once(c).default_case_fold());
+        }
+    }
+    match is_nfkc_quick(folded.chars()) {
+        IsNormalized::Yes => folded,
+        _ => folded.nfkc().collect(),
     }
 }
 
@@ -116,11 +133,14 @@ fn is_token_char(c: char) -> bool {
 
 /// Splits already normalised text into tokens.
 pub fn split_tokens(normalized: &str) -> Vec<String> {
+    token_slices(normalized).map(str::to_owned).collect()
+}
+
+/// The tokens of already normalised text, borrowed from it.
+pub fn token_slices(normalized: &str) -> impl Iterator<Item = &str> {
     normalized
         .split(|c: char| !is_token_char(c))
         .filter(|t| !t.is_empty())
-        .map(str::to_owned)
-        .collect()
 }
 
 /// Normalises plain text and splits it into tokens.

@@ -92,6 +92,19 @@ impl Store {
     }
 }
 
+/// Bucket lengths of the count tables: hours, UTC days, and blocks of 8 and
+/// 64 days from the epoch; each divides the next, so buckets nest.
+pub(crate) const SPANS: [i64; 4] = [3600, 86_400, 8 * 86_400, 64 * 86_400];
+
+/// The four 16-bit bands of a fingerprint as stored in `simhash_band`.
+fn bands(simhash: u64) -> [i64; 4] {
+    let mut out = [0i64; 4];
+    for (n, band) in out.iter_mut().enumerate() {
+        *band = (n as i64) * 65_536 + ((simhash >> (16 * n)) & 0xffff) as i64;
+    }
+    out
+}
+
 fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, StoreError> {
     let now = batch.started.timestamp();
     let source_id: i64 = tx.query_row(
@@ -104,6 +117,10 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
 
     let mut stats = CommitStats::default();
     let mut topic_ids: HashMap<&str, i64> = HashMap::new();
+    let mut host_ids: HashMap<&str, i64> = HashMap::new();
+    // Count rows this batch adds, written once per key at the end.
+    let mut by_source: HashMap<(i64, i64, i64, i64), i64> = HashMap::new();
+    let mut by_host: HashMap<(i64, i64, i64, i64), (i64, i64)> = HashMap::new();
     let mut insert = tx.prepare_cached(
         "INSERT OR IGNORE INTO mention
            (topic_id, source_id, kind, identity, url, host, title, excerpt, author, lang,
@@ -111,7 +128,12 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     )?;
     let mut near = tx.prepare_cached(
-        "SELECT simhash FROM mention WHERE topic_id = ?1 AND host = ?2 AND identity <> ?3",
+        "SELECT simhash FROM simhash_band
+         WHERE topic_id = ?1 AND host_id = ?2 AND band IN (?3, ?4, ?5, ?6)",
+    )?;
+    let mut add_bands = tx.prepare_cached(
+        "INSERT OR IGNORE INTO simhash_band (topic_id, host_id, band, simhash)
+         VALUES (?1, ?2, ?3, ?7), (?1, ?2, ?4, ?7), (?1, ?2, ?5, ?7), (?1, ?2, ?6, ?7)",
     )?;
     for m in &batch.mentions {
         let topic_id = match topic_ids.get(m.topic.as_str()) {
@@ -122,8 +144,22 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
                 id
             }
         };
-        if let Some(host) = &m.host {
-            let mut rows = near.query((topic_id, host, &m.identity))?;
+        let host_id = match m.host.as_deref() {
+            None => None,
+            Some(host) => Some(match host_ids.get(host) {
+                Some(&id) => id,
+                None => {
+                    let id = host_id(tx, host)?;
+                    host_ids.insert(host, id);
+                    id
+                }
+            }),
+        };
+        let b = bands(m.simhash);
+        if let Some(host_id) = host_id {
+            // Pigeonhole: any stored fingerprint within 3 bits shares a band.
+            let mut rows =
+                near.query(rusqlite::params![topic_id, host_id, b[0], b[1], b[2], b[3]])?;
             let mut is_copy = false;
             while let Some(row) = rows.next()? {
                 let other: i64 = row.get(0)?;
@@ -156,11 +192,51 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
             at,
             m.simhash as i64,
         ])?;
-        if changed == 1 {
-            stats.new += 1;
-        } else {
+        if changed != 1 {
             stats.duplicates += 1;
+            continue;
         }
+        stats.new += 1;
+        if let Some(host_id) = host_id {
+            add_bands.execute(rusqlite::params![
+                topic_id,
+                host_id,
+                b[0],
+                b[1],
+                b[2],
+                b[3],
+                m.simhash as i64
+            ])?;
+        }
+        for span in SPANS {
+            let bucket = at.div_euclid(span) * span;
+            *by_source
+                .entry((topic_id, span, bucket, m.kind.code()))
+                .or_default() += 1;
+            if let (Some(host_id), Kind::Web) = (host_id, m.kind) {
+                let e = by_host
+                    .entry((topic_id, span, bucket, host_id))
+                    .or_insert((0, at));
+                e.0 += 1;
+                e.1 = e.1.min(at);
+            }
+        }
+    }
+    let mut count_source = tx.prepare_cached(
+        "INSERT INTO count_source (topic_id, span, bucket, source_id, kind, n)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT DO UPDATE SET n = n + excluded.n",
+    )?;
+    for ((topic_id, span, bucket, kind), n) in by_source {
+        count_source.execute((topic_id, span, bucket, source_id, kind, n))?;
+    }
+    let mut count_host = tx.prepare_cached(
+        "INSERT INTO count_host (topic_id, span, bucket, host_id, n, first)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT DO UPDATE SET n = n + excluded.n, first = min(first, excluded.first)",
+    )?;
+    for ((topic_id, span, bucket, host_id), (n, first)) in by_host {
+        count_host.execute((topic_id, span, bucket, host_id, n, first))?;
     }
 
     let (success, error) = match &batch.outcome {
@@ -173,9 +249,17 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
            last_success = coalesce(?3, last_success),
            last_error = ?4,
            consecutive_failures = CASE WHEN ?4 IS NULL THEN 0 ELSE consecutive_failures + 1 END,
-           cursor = coalesce(?5, cursor)
+           cursor = coalesce(?5, cursor),
+           mentions = mentions + ?6
          WHERE id = ?1",
-        (source_id, now, success, error, &batch.cursor),
+        (
+            source_id,
+            now,
+            success,
+            error,
+            &batch.cursor,
+            stats.new as i64,
+        ),
     )?;
     let mut cache = tx.prepare_cached(
         "INSERT INTO http_cache (source_id, url, etag, last_modified) VALUES (?1, ?2, ?3, ?4)
@@ -191,6 +275,19 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
         seen.execute((source_id, key as i64, now))?;
     }
     Ok(stats)
+}
+
+fn host_id(tx: &Transaction<'_>, name: &str) -> Result<i64, StoreError> {
+    if let Some(id) = tx
+        .prepare_cached("SELECT id FROM host WHERE name = ?1")?
+        .query_row([name], |r| r.get(0))
+        .optional()?
+    {
+        return Ok(id);
+    }
+    Ok(tx
+        .prepare_cached("INSERT INTO host (name) VALUES (?1) RETURNING id")?
+        .query_row([name], |r| r.get(0))?)
 }
 
 fn topic_id(tx: &Transaction<'_>, name: &str) -> Result<i64, StoreError> {

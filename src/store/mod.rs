@@ -227,3 +227,57 @@ mod tests {
         assert!(err.to_string().contains("schema version 999"), "{err}");
     }
 }
+
+#[cfg(test)]
+mod migration_tests {
+    use super::*;
+
+    #[test]
+    fn version_3_carries_existing_mentions_into_the_count_tables() {
+        let conn = Connection::open_in_memory().unwrap();
+        for &(version, _, sql) in MIGRATIONS.iter().filter(|m| m.0 <= 2) {
+            conn.execute_batch(sql).unwrap();
+            conn.pragma_update(None, "user_version", version).unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO topic (id, name) VALUES (1, 'a');
+             INSERT INTO source (id, name, type, kind) VALUES (1, 's', 'feed', 0), (2, 'm', 'mastodon', 1);
+             INSERT INTO mention (topic_id, source_id, kind, identity, host, title, excerpt, first_seen, at, simhash) VALUES
+               (1, 1, 0, 'https://x.org/1', 'x.org', 't', 'e', 0, 7200, -1),
+               (1, 1, 0, 'https://x.org/2', 'x.org', 't', 'e', 0, 7300, 255),
+               (1, 1, 0, 'https://y.org/1', 'y.org', 't', 'e', 0, -5, 3),
+               (1, 2, 1, 'at://p/1', NULL, 't', 'e', 0, 90000, 9);",
+        )
+        .unwrap();
+        let mut store = Store {
+            conn,
+            path: PathBuf::from(":memory:"),
+        };
+        store.migrate().unwrap();
+        let q = |sql: &str| -> i64 { store.conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+        assert_eq!(q("SELECT count(*) FROM simhash_band"), 12);
+        // -1 is all ones: every band holds 65535.
+        assert_eq!(
+            q("SELECT count(*) FROM simhash_band WHERE simhash = -1 AND band % 65536 = 65535"),
+            4
+        );
+        assert_eq!(q("SELECT sum(n) FROM count_source WHERE span = 3600"), 4);
+        assert_eq!(q("SELECT sum(n) FROM count_source WHERE span = 5529600"), 4);
+        assert_eq!(
+            q("SELECT bucket FROM count_host WHERE span = 86400 AND n = 1"),
+            -86_400
+        );
+        assert_eq!(
+            q("SELECT first FROM count_host WHERE span = 3600 AND n = 2"),
+            7200
+        );
+        assert_eq!(q("SELECT mentions FROM source WHERE id = 1"), 3);
+        let from = chrono::DateTime::from_timestamp(0, 0).unwrap();
+        let to = chrono::DateTime::from_timestamp(100_000, 0).unwrap();
+        let c = store.counts("a", from, to).unwrap();
+        assert_eq!((c.web, c.social, c.forum), (2, 1, 0));
+        let refs = store.references("a", from, to, 3).unwrap();
+        assert_eq!(refs.len(), 1);
+        assert_eq!(refs[0].mentions, 2);
+    }
+}

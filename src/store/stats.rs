@@ -1,6 +1,7 @@
 //! Read queries behind reports and `sources`: exact counts per kind,
 //! reference hosts and per-source health for a time window.
 
+use super::mentions::SPANS;
 use super::{Store, StoreError};
 use crate::sources::Kind;
 use chrono::{DateTime, TimeZone, Utc};
@@ -40,6 +41,61 @@ pub struct SourceHealth {
     pub mentions: u64,
 }
 
+/// A window `[from, to)` cut into what the count tables hold whole (hours
+/// and UTC days) and the partial hours at its edges, counted from mentions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Split {
+    /// `[a, b)` ranges counted from mention rows.
+    edges: Vec<(i64, i64)>,
+    /// `(span, a, b)`: buckets of that span starting in `[a, b)`.
+    buckets: Vec<(i64, i64, i64)>,
+}
+
+impl Split {
+    fn of(from: i64, to: i64) -> Split {
+        let ceil = |t: i64, span: i64| {
+            t.div_euclid(span) * span + if t.rem_euclid(span) == 0 { 0 } else { span }
+        };
+        let floor = |t: i64, span: i64| t.div_euclid(span) * span;
+        let mut split = Split {
+            edges: Vec::new(),
+            buckets: Vec::new(),
+        };
+        let (h0, h1) = (ceil(from, SPANS[0]), floor(to, SPANS[0]));
+        if h0 >= h1 {
+            if from < to {
+                split.edges.push((from, to));
+            }
+            return split;
+        }
+        split
+            .edges
+            .extend([(from, h0), (h1, to)].into_iter().filter(|(a, b)| a < b));
+        // Each level covers what the next, coarser one cannot hold whole.
+        let (mut a, mut b) = (h0, h1);
+        for (level, &span) in SPANS.iter().enumerate() {
+            let coarser = SPANS
+                .get(level + 1)
+                .map(|&next| (ceil(a, next), floor(b, next)));
+            match coarser {
+                Some((c0, c1)) if c0 < c1 => {
+                    split.buckets.extend(
+                        [(span, a, c0), (span, c1, b)]
+                            .into_iter()
+                            .filter(|(_, x, y)| x < y),
+                    );
+                    (a, b) = (c0, c1);
+                }
+                _ => {
+                    split.buckets.push((span, a, b));
+                    break;
+                }
+            }
+        }
+        split
+    }
+}
+
 fn time(secs: Option<i64>) -> Option<DateTime<Utc>> {
     secs.and_then(|s| Utc.timestamp_opt(s, 0).single())
 }
@@ -61,27 +117,63 @@ impl Store {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<KindCounts, StoreError> {
+        Ok(self.window_summary(topic, from, to)?.0)
+    }
+
+    /// Per kind and per source name, the mentions of `topic` in `[from, to)`,
+    /// from one pass over the count tables (a report needs both).
+    pub fn window_summary(
+        &self,
+        topic: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<(KindCounts, HashMap<String, u64>), StoreError> {
         let mut counts = KindCounts::default();
         let Some(id) = self.topic_key(topic)? else {
-            return Ok(counts);
+            return Ok((counts, HashMap::new()));
         };
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT kind, count(*) FROM mention
-             WHERE topic_id = ?1 AND at >= ?2 AND at < ?3 GROUP BY kind",
-        )?;
-        let rows = stmt.query_map((id, from.timestamp(), to.timestamp()), |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)? as u64))
-        })?;
-        for row in rows {
-            let (kind, n) = row?;
+        let split = Split::of(from.timestamp(), to.timestamp());
+        let mut by_id: HashMap<i64, u64> = HashMap::new();
+        let mut add = |source: i64, kind: i64, n: i64| {
+            let n = n as u64;
+            *by_id.entry(source).or_default() += n;
             match Kind::from_code(kind) {
                 Some(Kind::Web) => counts.web += n,
                 Some(Kind::Social) => counts.social += n,
                 Some(Kind::Forum) => counts.forum += n,
                 None => {}
             }
+        };
+        let mut raw = self.conn.prepare_cached(
+            "SELECT source_id, kind, count(*) FROM mention
+             WHERE topic_id = ?1 AND at >= ?2 AND at < ?3 GROUP BY source_id, kind",
+        )?;
+        for &(a, b) in &split.edges {
+            let mut rows = raw.query((id, a, b))?;
+            while let Some(r) = rows.next()? {
+                add(r.get(0)?, r.get(1)?, r.get(2)?);
+            }
         }
-        Ok(counts)
+        let mut whole = self.conn.prepare_cached(
+            "SELECT source_id, kind, sum(n) FROM count_source
+             WHERE topic_id = ?1 AND span = ?2 AND bucket >= ?3 AND bucket < ?4
+             GROUP BY source_id, kind",
+        )?;
+        for &(span, a, b) in &split.buckets {
+            let mut rows = whole.query((id, span, a, b))?;
+            while let Some(r) = rows.next()? {
+                add(r.get(0)?, r.get(1)?, r.get(2)?);
+            }
+        }
+        let mut names = self.conn.prepare_cached("SELECT id, name FROM source")?;
+        let mut by_name = HashMap::new();
+        let mut rows = names.query([])?;
+        while let Some(r) = rows.next()? {
+            if let Some(n) = by_id.get(&r.get::<_, i64>(0)?) {
+                by_name.insert(r.get(1)?, *n);
+            }
+        }
+        Ok((counts, by_name))
     }
 
     /// The hosts with the most web mentions in the window; ties go to the
@@ -96,27 +188,44 @@ impl Store {
         let Some(id) = self.topic_key(topic)? else {
             return Ok(Vec::new());
         };
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT host, count(*) AS n, min(at) AS first FROM mention
+        let split = Split::of(from.timestamp(), to.timestamp());
+        // host → (mentions, earliest mention time)
+        let mut hosts: HashMap<String, (u64, i64)> = HashMap::new();
+        let mut add = |host: String, n: i64, first: i64| {
+            let e = hosts.entry(host).or_insert((0, first));
+            e.0 += n as u64;
+            e.1 = e.1.min(first);
+        };
+        let mut raw = self.conn.prepare_cached(
+            "SELECT host, count(*), min(at) FROM mention
              WHERE topic_id = ?1 AND at >= ?2 AND at < ?3 AND kind = ?4 AND host IS NOT NULL
-             GROUP BY host ORDER BY n DESC, first ASC, host ASC LIMIT ?5",
+             GROUP BY host",
         )?;
-        let rows = stmt.query_map(
-            (
-                id,
-                from.timestamp(),
-                to.timestamp(),
-                Kind::Web.code(),
-                limit as i64,
-            ),
-            |r| {
-                Ok(Reference {
-                    domain: r.get(0)?,
-                    mentions: r.get::<_, i64>(1)? as u64,
-                })
-            },
+        for &(a, b) in &split.edges {
+            let mut rows = raw.query((id, a, b, Kind::Web.code()))?;
+            while let Some(r) = rows.next()? {
+                add(r.get(0)?, r.get(1)?, r.get(2)?);
+            }
+        }
+        let mut whole = self.conn.prepare_cached(
+            "SELECT host.name, sum(n), min(first) FROM count_host JOIN host ON host.id = host_id
+             WHERE topic_id = ?1 AND span = ?2 AND bucket >= ?3 AND bucket < ?4 GROUP BY host_id",
         )?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        for &(span, a, b) in &split.buckets {
+            let mut rows = whole.query((id, span, a, b))?;
+            while let Some(r) = rows.next()? {
+                add(r.get(0)?, r.get(1)?, r.get(2)?);
+            }
+        }
+        let mut ranked: Vec<(String, (u64, i64))> = hosts.into_iter().collect();
+        ranked.sort_by(|(ha, (na, fa)), (hb, (nb, fb))| {
+            nb.cmp(na).then(fa.cmp(fb)).then_with(|| ha.cmp(hb))
+        });
+        Ok(ranked
+            .into_iter()
+            .take(limit)
+            .map(|(domain, (mentions, _))| Reference { domain, mentions })
+            .collect())
     }
 
     /// Mentions of `topic` in the window, per source name.
@@ -126,24 +235,14 @@ impl Store {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<HashMap<String, u64>, StoreError> {
-        let Some(id) = self.topic_key(topic)? else {
-            return Ok(HashMap::new());
-        };
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT source.name, count(*) FROM mention JOIN source ON source.id = mention.source_id
-             WHERE topic_id = ?1 AND at >= ?2 AND at < ?3 GROUP BY source.name",
-        )?;
-        let rows = stmt.query_map((id, from.timestamp(), to.timestamp()), |r| {
-            Ok((r.get(0)?, r.get::<_, i64>(1)? as u64))
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        Ok(self.window_summary(topic, from, to)?.1)
     }
 
     /// Every source the database knows, with its state and mentions stored.
     pub fn source_health(&self) -> Result<Vec<SourceHealth>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT name, type, kind, last_run, last_success, last_error, consecutive_failures,
-                    (SELECT count(*) FROM mention WHERE mention.source_id = source.id)
+                    mentions
              FROM source ORDER BY name",
         )?;
         let rows = stmt.query_map([], |r| {
@@ -159,5 +258,204 @@ impl Store {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{CrawlBatch, NewMention};
+
+    /// The plain queries the count tables stand in for.
+    fn direct(
+        store: &Store,
+        topic: &str,
+        from: i64,
+        to: i64,
+    ) -> (KindCounts, Vec<Reference>, HashMap<String, u64>) {
+        let mut counts = KindCounts::default();
+        let mut stmt = store
+            .conn
+            .prepare(
+                "SELECT kind, count(*) FROM mention JOIN topic ON topic.id = topic_id
+                 WHERE topic.name = ?1 AND at >= ?2 AND at < ?3 GROUP BY kind",
+            )
+            .unwrap();
+        let mut rows = stmt.query((topic, from, to)).unwrap();
+        while let Some(r) = rows.next().unwrap() {
+            let n = r.get::<_, i64>(1).unwrap() as u64;
+            match r.get::<_, i64>(0).unwrap() {
+                0 => counts.web = n,
+                1 => counts.social = n,
+                _ => counts.forum = n,
+            }
+        }
+        let mut stmt = store
+            .conn
+            .prepare(
+                "SELECT host, count(*) AS n, min(at) AS first FROM mention JOIN topic ON topic.id = topic_id
+                 WHERE topic.name = ?1 AND at >= ?2 AND at < ?3 AND kind = 0 AND host IS NOT NULL
+                 GROUP BY host ORDER BY n DESC, first ASC, host ASC LIMIT 3",
+            )
+            .unwrap();
+        let refs = stmt
+            .query_map((topic, from, to), |r| {
+                Ok(Reference {
+                    domain: r.get(0)?,
+                    mentions: r.get::<_, i64>(1)? as u64,
+                })
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let mut stmt = store
+            .conn
+            .prepare(
+                "SELECT source.name, count(*) FROM mention JOIN source ON source.id = source_id
+                 JOIN topic ON topic.id = topic_id
+                 WHERE topic.name = ?1 AND at >= ?2 AND at < ?3 GROUP BY source.name",
+            )
+            .unwrap();
+        let by_source = stmt
+            .query_map((topic, from, to), |r| {
+                Ok((r.get(0)?, r.get::<_, i64>(1)? as u64))
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        (counts, refs, by_source)
+    }
+
+    #[test]
+    fn count_tables_agree_with_counting_rows_on_random_windows() {
+        let mut store = Store::open_in_memory().unwrap();
+        let mut rng = fastrand::Rng::with_seed(7);
+        let base = Utc
+            .with_ymd_and_hms(2026, 11, 1, 0, 0, 0)
+            .unwrap()
+            .timestamp();
+        let span = 150 * 86_400;
+        // Twelve days of mentions from six sources of all kinds, over a few
+        // hosts, in batches as crawls write them (including times before 1970).
+        for crawl in 0..60 {
+            let kind = [Kind::Web, Kind::Social, Kind::Forum][crawl % 3];
+            let mut batch = CrawlBatch::new(
+                &format!("s{}", crawl % 6),
+                "feed",
+                kind,
+                Utc.timestamp_opt(base + span, 0).unwrap(),
+            );
+            for i in 0..40 {
+                let at = if i == 0 {
+                    -3_601 - crawl as i64
+                } else {
+                    base + rng.i64(0..span)
+                };
+                batch.mentions.push(NewMention {
+                    topic: ["a", "b"][rng.usize(0..2)].into(),
+                    kind,
+                    identity: format!("https://h{}.example/{crawl}/{i}", rng.u8(0..5)),
+                    url: None,
+                    host: (kind == Kind::Web || rng.bool())
+                        .then(|| format!("h{}.example", rng.u8(0..5))),
+                    title: "t".into(),
+                    excerpt: "e".into(),
+                    author: None,
+                    lang: None,
+                    published: Utc.timestamp_opt(at, 0).single(),
+                    simhash: rng.u64(..),
+                });
+            }
+            store.commit(&batch).unwrap();
+        }
+        let mut windows: Vec<(i64, i64)> = (0..300)
+            .map(|_| {
+                let a = base - 86_400 + rng.i64(0..span + 2 * 86_400);
+                let len =
+                    [rng.i64(1..7200), rng.i64(1..200_000), rng.i64(1..span)][rng.usize(0..3)];
+                (a, a + len)
+            })
+            .collect();
+        // Aligned edges, whole days, and everything.
+        windows.extend([
+            (base, base + 3600),
+            (base + 3600, base + 5 * 86_400),
+            (base, base + span),
+            (
+                DateTime::<Utc>::MIN_UTC.timestamp(),
+                DateTime::<Utc>::MAX_UTC.timestamp(),
+            ),
+        ]);
+        for (from, to) in windows {
+            let (f, t) = (
+                Utc.timestamp_opt(from, 0).unwrap(),
+                Utc.timestamp_opt(to, 0).unwrap(),
+            );
+            for topic in ["a", "b"] {
+                let (counts, refs, by_source) = direct(&store, topic, from, to);
+                assert_eq!(
+                    store.counts(topic, f, t).unwrap(),
+                    counts,
+                    "{topic} {from}..{to}"
+                );
+                assert_eq!(
+                    store.references(topic, f, t, 3).unwrap(),
+                    refs,
+                    "{topic} {from}..{to}"
+                );
+                assert_eq!(store.mentions_by_source(topic, f, t).unwrap(), by_source);
+            }
+        }
+        let health = store.source_health().unwrap();
+        let total: u64 = health.iter().map(|h| h.mentions).sum();
+        let rows: i64 = store
+            .conn
+            .query_row("SELECT count(*) FROM mention", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(total, rows as u64);
+    }
+
+    #[test]
+    fn windows_split_into_whole_buckets_and_partial_edges() {
+        let day = 86_400;
+        assert_eq!(
+            Split::of(10 * day - 60, 12 * day + 7200 + 5),
+            Split {
+                edges: vec![
+                    (10 * day - 60, 10 * day),
+                    (12 * day + 7200, 12 * day + 7205)
+                ],
+                buckets: vec![
+                    (3600, 12 * day, 12 * day + 7200),
+                    (86_400, 10 * day, 12 * day)
+                ],
+            }
+        );
+        assert_eq!(
+            Split::of(100, 200),
+            Split {
+                edges: vec![(100, 200)],
+                buckets: vec![]
+            }
+        );
+        // 8-day blocks start at multiples of 8 days from the epoch: day 16 and 24 here.
+        assert_eq!(
+            Split::of(15 * day, 33 * day),
+            Split {
+                edges: vec![],
+                buckets: vec![
+                    (86_400, 15 * day, 16 * day),
+                    (86_400, 32 * day, 33 * day),
+                    (691_200, 16 * day, 32 * day)
+                ],
+            }
+        );
+        assert_eq!(
+            Split::of(-7200, 0),
+            Split {
+                edges: vec![],
+                buckets: vec![(3600, -7200, 0)]
+            }
+        );
     }
 }

@@ -1,0 +1,144 @@
+//! End-to-end crawl benchmark: 200 RSS sources × 250 items served by a local
+//! HTTP server on 127.0.0.1, and `mentions crawl` (the release binary) run
+//! from start to exit against them, under /usr/bin/time for its peak RSS.
+//! The stored counts are checked against what the corpus holds.
+//!
+//! `cargo build --release && cargo bench --bench crawl -- [--runs N]`
+
+mod common;
+
+use axum::extract::{Path as UrlPath, State};
+use axum::http::header;
+use axum::response::IntoResponse;
+use common::*;
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Instant;
+
+const SOURCES: usize = 200;
+
+async fn serve_feed(
+    State(docs): State<Arc<Vec<String>>>,
+    UrlPath(name): UrlPath<String>,
+) -> impl IntoResponse {
+    let body = name
+        .strip_suffix(".xml")
+        .and_then(|n| n.parse::<usize>().ok())
+        .and_then(|i| docs.get(i))
+        .cloned();
+    match body {
+        Some(b) => (
+            [(header::CONTENT_TYPE, "application/rss+xml; charset=utf-8")],
+            b,
+        )
+            .into_response(),
+        None => axum::http::StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+fn main() {
+    let mut runs = 3usize;
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        if a == "--runs" {
+            runs = it.next().and_then(|v| v.parse().ok()).unwrap_or(runs);
+        }
+    }
+    let docs: Arc<Vec<String>> =
+        Arc::new((0..SOURCES).map(|s| feed_document(s, 0, SOURCES)).collect());
+    let items = SOURCES * ITEMS_PER_FEED;
+    let expected = expected(SOURCES, 1);
+
+    // The server: 127.0.0.1 only, on its own runtime thread.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let app = axum::Router::new()
+        .route("/feed/{name}", axum::routing::get(serve_feed))
+        .with_state(Arc::clone(&docs));
+    rt.spawn(async move { axum::serve(listener, app).await });
+
+    let dir = out_dir();
+    let db = dir.join("crawl.db");
+    let mut config = format!(
+        "[database]\npath = {:?}\n\n[crawler]\nuser_agent = \"mentions-bench/0.1\"\nconcurrency = 16\nper_host_concurrency = 16\nretries = 0\n\n{}",
+        db.display().to_string(),
+        topics_toml()
+    );
+    for s in 0..SOURCES {
+        config.push_str(&format!("[[source]]\nname = \"quelle-{s}\"\ntype = \"feed\"\nurl = \"http://127.0.0.1:{port}/feed/{s}.xml\"\n\n"));
+    }
+    let config_path = dir.join("crawl-config.toml");
+    std::fs::write(&config_path, config).expect("write config");
+    let binary = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/mentions");
+    let time_file = dir.join("crawl.time");
+
+    println!("crawl: {SOURCES} feed sources x {ITEMS_PER_FEED} items = {items} items from 127.0.0.1:{port}, `mentions crawl` (release)");
+    let mut results = Vec::new();
+    for run in 0..runs {
+        for ext in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{ext}", db.display()));
+        }
+        let t0 = Instant::now();
+        let out = Command::new("/usr/bin/time")
+            .arg("-f")
+            .arg("%M %U %S")
+            .arg("-o")
+            .arg(&time_file)
+            .arg(&binary)
+            .arg("--config")
+            .arg(&config_path)
+            .arg("crawl")
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("run mentions crawl");
+        let wall = t0.elapsed().as_secs_f64();
+        assert!(
+            out.status.success(),
+            "crawl failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let time = std::fs::read_to_string(&time_file).unwrap_or_default();
+        let fields: Vec<f64> = time
+            .split_whitespace()
+            .filter_map(|f| f.parse().ok())
+            .collect();
+        let (rss_kb, user, sys) = (
+            fields.first().copied().unwrap_or(0.0),
+            fields.get(1).copied().unwrap_or(0.0),
+            fields.get(2).copied().unwrap_or(0.0),
+        );
+        let conn = rusqlite::Connection::open(&db).expect("open");
+        let mut stored = [0u64; 2];
+        for (t, (name, _)) in TOPICS.iter().enumerate() {
+            stored[t] = conn
+                .query_row("SELECT count(*) FROM mention JOIN topic ON topic.id = topic_id WHERE topic.name = ?1", [name], |r| r.get::<_, i64>(0))
+                .expect("count") as u64;
+        }
+        let ok = stored == expected;
+        println!(
+            "  run {}: {wall:.2} s, {:.0} items/s, peak RSS {:.1} MiB, CPU {user:.2} s user + {sys:.2} s sys; mentions {stored:?} (expected {expected:?}) {}",
+            run + 1,
+            items as f64 / wall,
+            rss_kb / 1024.0,
+            if ok { "OK" } else { "MISMATCH" }
+        );
+        assert!(ok, "the crawl stored other counts than the corpus holds");
+        results.push((wall, rss_kb));
+    }
+    results.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (wall, _) = results[results.len() / 2];
+    let peak = results.iter().map(|r| r.1).fold(0.0, f64::max);
+    println!(
+        "crawl_items_per_s={:.0} crawl_peak_rss_mib={:.1}",
+        items as f64 / wall,
+        peak / 1024.0
+    );
+}

@@ -1,0 +1,237 @@
+//! Report benchmark: `report` latency on a database of 10 M mentions over
+//! 10 topics, 100 sources and 90 days, written through `Store::commit` (so
+//! the count tables are the ones crawls maintain). Each window's figures are
+//! checked against a plain COUNT over the mention rows.
+//!
+//! `cargo bench --bench report -- [--mentions N] [--runs N]`; the database is
+//! built once into bench-out/ and reused.
+
+mod common;
+
+use chrono::{DateTime, Utc};
+use common::*;
+use mentions::sources::Kind;
+use mentions::store::{CrawlBatch, NewMention, Store};
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+const TOPICS_N: usize = 10;
+const SOURCES_N: usize = 100;
+const DAYS: i64 = 90;
+
+fn kind_of(source: usize) -> Kind {
+    match source {
+        0..60 => Kind::Web,
+        60..85 => Kind::Social,
+        _ => Kind::Forum,
+    }
+}
+
+/// Builds the database: per source and day, one crawl of that day's mentions.
+fn build(path: &Path, mentions: u64, end: i64) {
+    let started = Instant::now();
+    let mut store = Store::open(path).expect("open");
+    let mut rng = fastrand::Rng::with_seed(42);
+    let per_batch = (mentions / (SOURCES_N as u64 * DAYS as u64)).max(1);
+    let mut written = 0u64;
+    let start = end - DAYS * 86_400;
+    for day in 0..DAYS {
+        for s in 0..SOURCES_N {
+            let n = if day == DAYS - 1 && s == SOURCES_N - 1 {
+                mentions - written
+            } else {
+                per_batch
+            };
+            let kind = kind_of(s);
+            let crawled = DateTime::from_timestamp(start + (day + 1) * 86_400, 0).unwrap();
+            let mut batch = CrawlBatch::new(
+                &format!("source-{s:03}"),
+                "feed",
+                kind,
+                crawled.min(DateTime::from_timestamp(end, 0).unwrap()),
+            );
+            for i in 0..n {
+                let topic = rng.usize(..TOPICS_N);
+                let at = start + day * 86_400 + rng.i64(0..86_400);
+                let host = (kind == Kind::Web).then(|| format!("www.site{s:02}.example"));
+                batch.mentions.push(NewMention {
+                    topic: format!("topic-{topic}"),
+                    kind,
+                    identity: match &host {
+                        Some(h) => format!("https://{h}/{day}/{i}"),
+                        None => format!("at://did:plc:{s}/post/{day}-{i}"),
+                    },
+                    url: None,
+                    host,
+                    title: "Nordkorea schickt weitere Soldaten nach Russland".into(),
+                    excerpt: "Seoul: Nach Angaben des Geheimdienstes hat Nordkorea weitere Truppen an die Front bei Kursk verlegt.".into(),
+                    author: None,
+                    lang: Some("de".into()),
+                    published: DateTime::from_timestamp(at.min(end - 1), 0),
+                    simhash: rng.u64(..),
+                });
+            }
+            written += n;
+            let stats = store.commit(&batch).expect("commit");
+            assert_eq!(stats.new as u64, n, "every generated mention is new");
+        }
+        if day % 10 == 9 {
+            eprintln!(
+                "  {written} mentions written, {:.0} s",
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    drop(store);
+    let conn = rusqlite::Connection::open(path).expect("reopen");
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+        .expect("checkpoint");
+    eprintln!(
+        "built {} mentions in {:.0} s",
+        written,
+        started.elapsed().as_secs_f64()
+    );
+}
+
+fn direct_total(conn: &rusqlite::Connection, topic: Option<&str>, from: i64, to: i64) -> u64 {
+    match topic {
+        Some(t) => conn.query_row(
+            "SELECT count(*) FROM mention JOIN topic ON topic.id = topic_id WHERE topic.name = ?1 AND at >= ?2 AND at < ?3",
+            (t, from, to), |r| r.get::<_, i64>(0)),
+        None => conn.query_row("SELECT count(*) FROM mention WHERE at >= ?1 AND at < ?2", (from, to), |r| r.get::<_, i64>(0)),
+    }
+    .expect("count") as u64
+}
+
+fn main() {
+    let mut mentions = 10_000_000u64;
+    let mut runs = 20usize;
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--mentions" => mentions = it.next().and_then(|v| v.parse().ok()).unwrap_or(mentions),
+            "--runs" => runs = it.next().and_then(|v| v.parse().ok()).unwrap_or(runs),
+            _ => {}
+        }
+    }
+    // A fixed "now", not on an hour, so windows have partial edges.
+    let end: i64 = 1_767_225_600 + 1_234;
+    let dir = out_dir();
+    let db = dir.join(format!("report-{mentions}.db"));
+    let done = dir.join(format!("report-{mentions}.complete"));
+    if !done.exists() {
+        for ext in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{ext}", db.display()));
+        }
+        build(&db, mentions, end);
+        std::fs::write(&done, b"").expect("mark complete");
+    }
+    let db_bytes = std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0);
+
+    // The config the CLI reads: the same topics and sources.
+    let mut config = format!("[database]\npath = {:?}\n\n", db.display().to_string());
+    for t in 0..TOPICS_N {
+        config.push_str(&format!(
+            "[[topic]]\nname = \"topic-{t}\"\nquery = 'word{t}'\n\n"
+        ));
+    }
+    for s in 0..SOURCES_N {
+        let kind = kind_of(s).as_str();
+        config.push_str(&format!(
+            "[[source]]\nname = \"source-{s:03}\"\ntype = \"feed\"\nkind = \"{kind}\"\nurl = \"http://127.0.0.1:9/feed/{s}.xml\"\n\n"
+        ));
+    }
+    let config_path = dir.join("report-config.toml");
+    std::fs::write(&config_path, config).expect("write config");
+    let settings = mentions::config::Settings::load(&config_path).expect("config loads");
+    let binary = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/mentions");
+
+    let store = Store::open(&db).expect("open");
+    let conn = rusqlite::Connection::open(&db).expect("open");
+    let total = direct_total(&conn, None, i64::MIN, i64::MAX);
+    println!("report: {total} mentions, {TOPICS_N} topics, {SOURCES_N} sources, {DAYS} days; database {:.0} MiB ({:.0} bytes per mention)",
+        mib(db_bytes), db_bytes as f64 / total.max(1) as f64);
+    assert_eq!(total, mentions, "the database holds what was generated");
+    let fmt = |t: i64| {
+        DateTime::<Utc>::from_timestamp(t, 0)
+            .unwrap()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    };
+    let mut worst = 0f64;
+    let mut all_ok = true;
+    println!(
+        "  {:<6} {:<10} {:>12} {:>14} {:>14}  check",
+        "window", "topics", "mentions", "library (med)", "CLI (med)"
+    );
+    for (label, secs) in [
+        ("1h", 3600i64),
+        ("24h", 86_400),
+        ("7d", 7 * 86_400),
+        ("90d", 90 * 86_400),
+    ] {
+        for one in [false, true] {
+            let (from, to) = (end - secs, end);
+            let window = mentions::report::Window {
+                from: DateTime::from_timestamp(from, 0).unwrap(),
+                to: DateTime::from_timestamp(to, 0).unwrap(),
+            };
+            let names: Vec<&str> = if one {
+                vec!["topic-3"]
+            } else {
+                settings.topics.iter().map(|t| t.name.as_str()).collect()
+            };
+            let mut lib = Vec::new();
+            let mut reports = Vec::new();
+            for _ in 0..runs {
+                let t0 = Instant::now();
+                reports =
+                    mentions::report::build(&store, &settings, &names, window, 3).expect("report");
+                lib.push(t0.elapsed().as_secs_f64());
+            }
+            let got: u64 = reports.iter().map(|r| r.total).sum();
+            let want = direct_total(&conn, one.then_some("topic-3"), from, to);
+            let mut cli = Vec::new();
+            for _ in 0..runs.min(10) {
+                let mut cmd = Command::new(&binary);
+                cmd.arg("--config").arg(&config_path).args([
+                    "report",
+                    "--format",
+                    "json",
+                    "--from",
+                    &fmt(from),
+                    "--to",
+                    &fmt(to),
+                ]);
+                if one {
+                    cmd.args(["--topic", "topic-3"]);
+                }
+                let t0 = Instant::now();
+                let out = cmd.output().expect("run mentions report");
+                cli.push(t0.elapsed().as_secs_f64());
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            let med = |v: &mut Vec<f64>| {
+                v.sort_by(f64::total_cmp);
+                v[v.len() / 2] * 1000.0
+            };
+            let (l, c) = (med(&mut lib), med(&mut cli));
+            worst = worst.max(c);
+            let ok = got == want;
+            all_ok &= ok;
+            println!(
+                "  {label:<6} {:<10} {got:>12} {l:>11.1} ms {c:>11.1} ms  {}",
+                if one { "one" } else { "all 10" },
+                if ok { "OK" } else { "MISMATCH" }
+            );
+        }
+    }
+    println!("report_worst_cli_ms={worst:.1}");
+    if !all_ok {
+        std::process::exit(2);
+    }
+}
