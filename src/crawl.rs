@@ -453,15 +453,17 @@ impl Job<'_> {
                 ..
             }
         );
+        if !full_text {
+            queue_items(self.batch, items, self.source.kind, topics);
+            return Ok(());
+        }
         let keys: Vec<u64> = items
             .iter()
             .map(|i| seen_key(&identity_before_fetch(i)))
             .collect();
-        let known = if full_text {
+        let known = {
             let (name, keys) = (self.source.name.clone(), keys.clone());
             with_store(self.store, move |s| s.seen(&name, &keys)).await?
-        } else {
-            vec![false; items.len()]
         };
         // An item listed twice in one document is evaluated once.
         let mut this_crawl = HashSet::new();
@@ -473,10 +475,10 @@ impl Job<'_> {
             .map(|(pair, _)| pair)
             .collect();
 
-        let evaluated: Vec<(Item, Option<fulltext::Article>, u64, bool)> = if full_text {
-            let http = self.http;
-            let lookback = self.source.lookback;
-            let source = self.source.name.as_str();
+        let http = self.http;
+        let lookback = self.source.lookback;
+        let source = self.source.name.as_str();
+        let evaluated: Vec<(Item, Option<fulltext::Article>, u64, bool)> =
             futures_util::stream::iter(fresh)
                 .map(|(item, key)| async move {
                     // Old entries of long sitemaps are not worth a page fetch each.
@@ -490,13 +492,7 @@ impl Job<'_> {
                 })
                 .buffered(PAGE_FETCHES_PER_SOURCE)
                 .collect()
-                .await
-        } else {
-            fresh
-                .into_iter()
-                .map(|(item, key)| (item, None, key, true))
-                .collect()
-        };
+                .await;
 
         for (item, article, key, done) in evaluated {
             if done {
@@ -512,7 +508,7 @@ impl Job<'_> {
 
 /// The evaluation of a source without full-text fetches, as one pure step:
 /// items listed twice count once, every item's key is recorded as seen, and
-/// matching items become mentions in `batch`. Benchmarks drive this directly.
+/// matching items become mentions in `batch`. Crawls and benchmarks share it.
 pub fn queue_items(batch: &mut CrawlBatch, items: Vec<Item>, kind: Kind, topics: &[&Topic]) {
     let mut this_crawl = HashSet::new();
     for item in items {
