@@ -261,11 +261,10 @@ fn item(post: Post, topics: &HashMap<u64, Topic>, forum: &Forum) -> Item {
 mod tests {
     use super::*;
     use crate::http::{HttpClient, HttpSettings};
+    use crate::sources::platform::testing::{all_known, nothing_known};
     use crate::sources::platform::KnownFn;
     use crate::sources::reddit::stub::{json, serve, Reply, Seen};
     use chrono::{TimeZone, Utc};
-    use std::future::Future;
-    use std::pin::Pin;
     use std::time::Duration;
 
     const NK1: &str = include_str!("../../tests/fixtures/discourse/search-nordkorea-p1.json");
@@ -283,16 +282,6 @@ mod tests {
             false,
         )
         .unwrap()
-    }
-
-    fn nothing_known<'a>(items: Vec<Item>) -> Pin<Box<dyn Future<Output = Vec<bool>> + Send + 'a>> {
-        let n = items.len();
-        Box::pin(async move { vec![false; n] })
-    }
-
-    fn all_known<'a>(items: Vec<Item>) -> Pin<Box<dyn Future<Output = Vec<bool>> + Send + 'a>> {
-        let n = items.len();
-        Box::pin(async move { vec![true; n] })
     }
 
     fn context<'a>(http: &'a HttpClient, known: &'a KnownFn<'a>, terms: &[&str]) -> Context<'a> {

@@ -184,6 +184,7 @@ mod tests {
     use super::*;
     use crate::http::testing::serve;
     use crate::http::{HttpClient, HttpSettings};
+    use crate::sources::platform::testing::{all_known, nothing_known};
     use crate::sources::platform::KnownFn;
     use axum::extract::{Query, State};
     use axum::http::StatusCode;
@@ -192,8 +193,6 @@ mod tests {
     use axum::Router;
     use chrono::TimeZone;
     use std::collections::HashMap;
-    use std::future::Future;
-    use std::pin::Pin;
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
@@ -356,18 +355,6 @@ mod tests {
             false,
         )
         .unwrap()
-    }
-
-    type Answer<'a> = Pin<Box<dyn Future<Output = Vec<bool>> + Send + 'a>>;
-
-    fn nothing_known<'a>(items: Vec<Item>) -> Answer<'a> {
-        let n = items.len();
-        Box::pin(async move { vec![false; n] })
-    }
-
-    fn all_known<'a>(items: Vec<Item>) -> Answer<'a> {
-        let n = items.len();
-        Box::pin(async move { vec![true; n] })
     }
 
     fn context<'a>(http: &'a HttpClient, known: &'a KnownFn<'a>, terms: &[&str]) -> Context<'a> {

@@ -211,3 +211,25 @@ pub fn forget_token(key: &str) {
 
 /// Shared ownership of a context's `known` function, for tests.
 pub type SharedKnown = Arc<KnownFn<'static>>;
+
+/// What the platform modules' tests share.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::Item;
+    use std::future::Future;
+    use std::pin::Pin;
+
+    pub type Answer<'a> = Pin<Box<dyn Future<Output = Vec<bool>> + Send + 'a>>;
+
+    /// A `known` check for a store that has seen nothing.
+    pub fn nothing_known<'a>(items: Vec<Item>) -> Answer<'a> {
+        let n = items.len();
+        Box::pin(async move { vec![false; n] })
+    }
+
+    /// A `known` check for a store that has seen everything.
+    pub fn all_known<'a>(items: Vec<Item>) -> Answer<'a> {
+        let n = items.len();
+        Box::pin(async move { vec![true; n] })
+    }
+}

@@ -603,10 +603,9 @@ mod tests {
     use super::stub::{json, serve, Reply, Seen};
     use super::*;
     use crate::http::{HttpClient, HttpSettings};
+    use crate::sources::platform::testing::{all_known, nothing_known};
     use crate::sources::platform::KnownFn;
     use chrono::TimeZone;
-    use std::future::Future;
-    use std::pin::Pin;
     use std::time::Duration;
 
     const PAGE1: &str = include_str!("../../tests/fixtures/reddit/search-page1.json");
@@ -627,16 +626,6 @@ mod tests {
             false,
         )
         .unwrap()
-    }
-
-    fn nothing_known<'a>(items: Vec<Item>) -> Pin<Box<dyn Future<Output = Vec<bool>> + Send + 'a>> {
-        let n = items.len();
-        Box::pin(async move { vec![false; n] })
-    }
-
-    fn all_known<'a>(items: Vec<Item>) -> Pin<Box<dyn Future<Output = Vec<bool>> + Send + 'a>> {
-        let n = items.len();
-        Box::pin(async move { vec![true; n] })
     }
 
     fn context<'a>(http: &'a HttpClient, known: &'a KnownFn<'a>, terms: &[&str]) -> Context<'a> {
