@@ -409,15 +409,15 @@ pub async fn read(ctx: &Context<'_>, url: &Url, login: Option<&(String, Secret)>
 mod tests {
     use super::*;
     use crate::http::testing::serve;
-    use crate::http::{HttpClient, HttpSettings};
-    use crate::sources::platform::testing::{all_known, nothing_known};
+    use crate::http::HttpClient;
+    use crate::sources::platform::testing::{self, all_known, nothing_known};
     use crate::sources::platform::KnownFn;
     use axum::extract::{Query, State};
     use axum::http::{HeaderMap as Headers, StatusCode};
     use axum::response::{IntoResponse, Response};
     use axum::routing::{get, post};
     use axum::{Json, Router};
-    use chrono::{DateTime, TimeZone, Utc};
+    use chrono::{DateTime, Utc};
     use std::collections::HashMap;
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
@@ -431,10 +431,6 @@ mod tests {
             env!("CARGO_MANIFEST_DIR")
         );
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-    }
-
-    fn now() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
     }
 
     fn at(s: &str) -> Option<DateTime<Utc>> {
@@ -689,28 +685,11 @@ mod tests {
     }
 
     fn client() -> HttpClient {
-        HttpClient::build(
-            HttpSettings {
-                retries: 0,
-                timeout: Duration::from_secs(5),
-                ..Default::default()
-            },
-            false,
-        )
-        .unwrap()
+        testing::client(0)
     }
 
     fn context<'a>(http: &'a HttpClient, known: &'a KnownFn<'a>, terms: &[&str]) -> Context<'a> {
-        Context {
-            http,
-            source: "sky",
-            lookback: Duration::from_secs(7 * 24 * 3600),
-            max_pages: 10,
-            search_terms: terms.iter().map(|t| (*t).to_owned()).collect(),
-            cursor: None,
-            now: now(),
-            known,
-        }
+        testing::context(http, known, "sky", terms, 7)
     }
 
     fn login() -> (String, Secret) {

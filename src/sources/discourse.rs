@@ -261,7 +261,7 @@ fn item(post: Post, topics: &HashMap<u64, Topic>, forum: &Forum) -> Item {
 mod tests {
     use super::*;
     use crate::http::{HttpClient, HttpSettings};
-    use crate::sources::platform::testing::{all_known, nothing_known};
+    use crate::sources::platform::testing::{self, all_known, nothing_known};
     use crate::sources::platform::KnownFn;
     use crate::sources::reddit::stub::{json, serve, Reply, Seen};
     use chrono::{TimeZone, Utc};
@@ -285,16 +285,7 @@ mod tests {
     }
 
     fn context<'a>(http: &'a HttpClient, known: &'a KnownFn<'a>, terms: &[&str]) -> Context<'a> {
-        Context {
-            http,
-            source: "forum-test",
-            lookback: Duration::from_secs(3650 * 86400),
-            max_pages: 10,
-            search_terms: terms.iter().map(|t| (*t).to_owned()).collect(),
-            cursor: None,
-            now: Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap(),
-            known,
-        }
+        testing::context(http, known, "forum-test", terms, 3650)
     }
 
     fn forum() -> Forum {

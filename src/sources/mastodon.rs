@@ -334,6 +334,7 @@ fn language(tag: &str) -> Option<String> {
 mod tests {
     use super::*;
     use crate::http::{HttpClient, HttpSettings};
+    use crate::sources::platform::testing;
     use axum::extract::{Request as AxumRequest, State};
     use axum::response::{IntoResponse, Response};
     use chrono::{DateTime, Utc};
@@ -622,25 +623,11 @@ mod tests {
     }
 
     fn client() -> HttpClient {
-        HttpClient::new(HttpSettings {
-            retries: 2,
-            timeout: Duration::from_secs(5),
-            ..Default::default()
-        })
-        .unwrap()
+        testing::client(2)
     }
 
     fn ctx<'a>(http: &'a HttpClient, known: &'a KnownFn<'a>, terms: &[&str]) -> Context<'a> {
-        Context {
-            http,
-            source: "masto",
-            lookback: Duration::from_secs(36500 * 86400),
-            max_pages: 10,
-            search_terms: terms.iter().map(|s| (*s).to_owned()).collect(),
-            cursor: None,
-            now: t("2026-11-25T12:00:00Z"),
-            known,
-        }
+        testing::context(http, known, "masto", terms, 36500)
     }
 
     fn ids(h: &Harvest) -> Vec<String> {

@@ -215,9 +215,50 @@ pub type SharedKnown = Arc<KnownFn<'static>>;
 /// What the platform modules' tests share.
 #[cfg(test)]
 pub(crate) mod testing {
-    use super::Item;
+    use super::{Context, Item, KnownFn};
+    use crate::http::{HttpClient, HttpSettings};
+    use chrono::{DateTime, TimeZone, Utc};
     use std::future::Future;
     use std::pin::Pin;
+    use std::time::Duration;
+
+    /// The "now" the platform fixtures were recorded against.
+    pub fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
+    }
+
+    /// A client for local test servers: 5 s timeout, no system proxy.
+    pub fn client(retries: u32) -> HttpClient {
+        HttpClient::build(
+            HttpSettings {
+                retries,
+                timeout: Duration::from_secs(5),
+                ..HttpSettings::default()
+            },
+            false,
+        )
+        .unwrap()
+    }
+
+    /// A crawl context at `now()` with up to 10 pages per search.
+    pub fn context<'a>(
+        http: &'a HttpClient,
+        known: &'a KnownFn<'a>,
+        source: &'a str,
+        terms: &[&str],
+        lookback_days: u64,
+    ) -> Context<'a> {
+        Context {
+            http,
+            source,
+            lookback: Duration::from_secs(lookback_days * 86_400),
+            max_pages: 10,
+            search_terms: terms.iter().map(|t| (*t).to_owned()).collect(),
+            cursor: None,
+            now: now(),
+            known,
+        }
+    }
 
     pub type Answer<'a> = Pin<Box<dyn Future<Output = Vec<bool>> + Send + 'a>>;
 

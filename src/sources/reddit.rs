@@ -602,8 +602,8 @@ pub(crate) mod stub {
 mod tests {
     use super::stub::{json, serve, Reply, Seen};
     use super::*;
-    use crate::http::{HttpClient, HttpSettings};
-    use crate::sources::platform::testing::{all_known, nothing_known};
+    use crate::http::HttpClient;
+    use crate::sources::platform::testing::{self, all_known, nothing_known};
     use crate::sources::platform::KnownFn;
     use chrono::TimeZone;
     use std::time::Duration;
@@ -617,28 +617,11 @@ mod tests {
     const BASIC: &str = "Basic cTdYYzJwTG1OMGFCZEU6cjNkZDF0LXMzY3IzdF9aeDk=";
 
     fn client() -> HttpClient {
-        HttpClient::build(
-            HttpSettings {
-                retries: 2,
-                timeout: Duration::from_secs(5),
-                ..HttpSettings::default()
-            },
-            false,
-        )
-        .unwrap()
+        testing::client(2)
     }
 
     fn context<'a>(http: &'a HttpClient, known: &'a KnownFn<'a>, terms: &[&str]) -> Context<'a> {
-        Context {
-            http,
-            source: "reddit-test",
-            lookback: Duration::from_secs(3650 * 86400),
-            max_pages: 10,
-            search_terms: terms.iter().map(|t| (*t).to_owned()).collect(),
-            cursor: None,
-            now: Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap(),
-            known,
-        }
+        testing::context(http, known, "reddit-test", terms, 3650)
     }
 
     fn ids(h: &Harvest) -> Vec<&str> {
