@@ -119,6 +119,20 @@ fn config_text(server: &TestServer, sources: &[(&str, &str)], extra: &str) -> St
     text
 }
 
+/// A server with robots.txt absent and one feed `/a.xml` of one item, and a
+/// config in a temporary folder with the source `a` on it.
+async fn one_feed_site() -> (TestServer, tempfile::TempDir, PathBuf) {
+    let server = TestServer::start().await;
+    server.route("/robots.txt", Route::status(404));
+    server.route(
+        "/a.xml",
+        Route::ok("application/rss+xml", feed(&server.url(""), "a", 1)),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &config_text(&server, &[("a", "/a.xml")], ""));
+    (server, dir, config)
+}
+
 const ALL_TIME: [&str; 4] = [
     "--from",
     "2000-01-01T00:00:00Z",
@@ -320,14 +334,7 @@ async fn sighup_keeps_the_old_config_when_broken_and_applies_a_good_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_daemon_on_the_same_database_exits_2_naming_the_holder() {
-    let server = TestServer::start().await;
-    server.route("/robots.txt", Route::status(404));
-    server.route(
-        "/a.xml",
-        Route::ok("application/rss+xml", feed(&server.url(""), "a", 1)),
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &config_text(&server, &[("a", "/a.xml")], ""));
+    let (server, _dir, config) = one_feed_site().await;
     let first = Daemon::start(&config);
     assert!(
         eventually(Duration::from_secs(5), || !server
@@ -352,14 +359,7 @@ async fn a_second_daemon_on_the_same_database_exits_2_naming_the_holder() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn systemd_hears_ready_and_stopping() {
     use std::os::unix::net::UnixDatagram;
-    let server = TestServer::start().await;
-    server.route("/robots.txt", Route::status(404));
-    server.route(
-        "/a.xml",
-        Route::ok("application/rss+xml", feed(&server.url(""), "a", 1)),
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &config_text(&server, &[("a", "/a.xml")], ""));
+    let (_server, dir, config) = one_feed_site().await;
     let socket_path: PathBuf = dir.path().join("notify.sock");
     let socket = UnixDatagram::bind(&socket_path).unwrap();
     socket
