@@ -211,7 +211,7 @@ fn reload(live: &LiveSettings, http: &mut HttpClient) -> Result<Arc<Settings>, S
     if new.server != old.server {
         tracing::warn!("[server] changes take effect after a restart");
     }
-    if format!("{:?}", new.http) != format!("{:?}", old.http) {
+    if new.http != old.http {
         *http = HttpClient::new(new.http.clone()).map_err(|e| e.to_string())?;
     }
     let new = Arc::new(new);

@@ -25,7 +25,7 @@ const MAX_WAIT: Duration = Duration::from_secs(60);
 const RETRY_STATUSES: [u16; 5] = [429, 500, 502, 503, 504];
 
 /// Client settings, from `[crawler]`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpSettings {
     pub user_agent: String,
     /// Whole request, per attempt.
