@@ -245,18 +245,7 @@ fn report(
     lang: Lang,
     top: usize,
 ) -> Result<ExitCode, Failure> {
-    let topics: Vec<&str> = match topic {
-        Some(name) => {
-            if !settings.topics.iter().any(|t| t.name == name) {
-                return Err(Failure::Usage(format!(
-                    "no topic named {name:?} in {}",
-                    settings.path.display()
-                )));
-            }
-            vec![name]
-        }
-        None => settings.topics.iter().map(|t| t.name.as_str()).collect(),
-    };
+    let topics = report::select_topics(settings, topic).map_err(Failure::Usage)?;
     let store = open_store(settings)?;
     let reports = report::build(&store, settings, &topics, window, top)
         .map_err(|e| Failure::Runtime(e.to_string()))?;

@@ -108,6 +108,22 @@ fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
+/// The topics a report covers: the one named (which must be configured),
+/// else every configured topic.
+pub fn select_topics<'a>(
+    settings: &'a Settings,
+    topic: Option<&'a str>,
+) -> Result<Vec<&'a str>, String> {
+    match topic {
+        Some(name) if settings.topics.iter().any(|t| t.name == name) => Ok(vec![name]),
+        Some(name) => Err(format!(
+            "no topic named {name:?} in {}",
+            settings.path.display()
+        )),
+        None => Ok(settings.topics.iter().map(|t| t.name.as_str()).collect()),
+    }
+}
+
 /// Builds the reports of `topics` (names from the config) for `window`.
 pub fn build(
     store: &Store,

@@ -153,20 +153,13 @@ async fn api_report(
             )
         }
     };
-    if let Some(name) = &params.topic {
-        if !settings.topics.iter().any(|t| &t.name == name) {
-            return error(
-                StatusCode::NOT_FOUND,
-                &format!("no topic named {name:?} in {}", settings.path.display()),
-            );
-        }
-    }
+    let topics: Vec<String> = match report::select_topics(&settings, params.topic.as_deref()) {
+        Ok(topics) => topics.into_iter().map(str::to_owned).collect(),
+        Err(e) => return error(StatusCode::NOT_FOUND, &e),
+    };
     let single = params.topic.is_some();
     let built = tokio::task::spawn_blocking(move || {
-        let topics: Vec<&str> = match &params.topic {
-            Some(name) => vec![name.as_str()],
-            None => settings.topics.iter().map(|t| t.name.as_str()).collect(),
-        };
+        let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
         let store = Store::open(&settings.database)?;
         report::build(&store, &settings, &topics, window, top)
     })
