@@ -313,10 +313,8 @@ fn sources(settings: &Settings, format: Format) -> Result<ExitCode, Failure> {
                     .iter()
                     .map(|c| match &row[*c] {
                         serde_json::Value::Null => "-".to_owned(),
-                        serde_json::Value::String(s)
-                            if format == Format::Csv && s.contains([',', '"', '\n']) =>
-                        {
-                            format!("\"{}\"", s.replace('"', "\"\""))
+                        serde_json::Value::String(s) if format == Format::Csv => {
+                            report::csv_field(s)
                         }
                         serde_json::Value::String(s) => s.replace(['\t', '\n'], " "),
                         v => v.to_string(),

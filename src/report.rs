@@ -246,7 +246,8 @@ pub fn render_json(reports: &[TopicReport], single: bool) -> String {
     out
 }
 
-fn csv_field(s: &str) -> String {
+/// One CSV field, quoted when it holds a comma, quote or line break.
+pub fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
