@@ -1,24 +1,21 @@
-//! `mentions run`: fires each enabled source on its cron schedule until
-//! SIGTERM/SIGINT. A source never runs twice at once; fire times missed
-//! while busy collapse into one run. SIGHUP re-reads the config and applies
-//! it without a restart (an invalid one is logged and the old one kept). On
-//! shutdown, running crawls get a grace period and are then dropped, which
-//! rolls back their uncommitted transaction. One daemon per database: a lock
-//! file beside it says who holds it.
+//! The scheduler of `mentions run`: fires each enabled source on its cron
+//! schedule until told to stop. A source never runs twice at once; fire
+//! times missed while busy collapse into one run. A reload re-reads the
+//! config and applies it without a restart (an invalid one is logged and
+//! the old one kept). On stop, running crawls get a grace period and are
+//! then dropped, which rolls back their uncommitted transaction. It knows
+//! nothing of the command line: `commands::run` wires it up.
 
-use crate::commands::{open_store, runtime, Failure};
 use crate::config::Settings;
 use crate::crawl::{self, SharedStore};
 use crate::http::HttpClient;
+use crate::live::LiveSettings;
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
-use std::fs::File;
-use std::io::{Read, Seek, Write};
-use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::mpsc::UnboundedReceiver;
 use tokio_util::sync::CancellationToken;
 
 /// How long running crawls may take to finish after a stop signal.
@@ -26,101 +23,10 @@ const GRACE: Duration = Duration::from_secs(8);
 /// How often alerts are evaluated besides after each crawl.
 const ALERT_TICK: Duration = Duration::from_secs(60);
 
-/// The settings in force; replaced as a whole on reload.
-pub type LiveSettings = Arc<RwLock<Arc<Settings>>>;
-
-pub fn current(settings: &LiveSettings) -> Arc<Settings> {
-    Arc::clone(&settings.read().unwrap_or_else(|p| p.into_inner()))
-}
-
-/// The lock file of a database: `mentions.db` → `mentions.db.lock`.
-pub fn lock_path(database: &Path) -> PathBuf {
-    let mut name = database.file_name().unwrap_or_default().to_os_string();
-    name.push(".lock");
-    database.with_file_name(name)
-}
-
-/// Holds the daemon lock for as long as it lives (the OS drops it on exit, even on kill -9).
-pub struct InstanceLock {
-    _file: File,
-}
-
-impl InstanceLock {
-    pub fn acquire(database: &Path) -> Result<InstanceLock, Failure> {
-        let path = lock_path(database);
-        let mut file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| {
-                Failure::Usage(format!("cannot open the lock file {}: {e}", path.display()))
-            })?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                let mut holder = String::new();
-                let _ = file.read_to_string(&mut holder);
-                let holder = holder.trim();
-                let holder = if holder.is_empty() {
-                    "another process".to_owned()
-                } else {
-                    holder.to_owned()
-                };
-                return Err(Failure::Usage(format!(
-                    "{} is locked by {holder}: another `mentions run` uses this database; stop it first or give this one another [database] path",
-                    path.display()
-                )));
-            }
-            Err(std::fs::TryLockError::Error(e)) => {
-                return Err(Failure::Usage(format!(
-                    "cannot lock {}: {e}",
-                    path.display()
-                )));
-            }
-        }
-        let note = format!(
-            "pid {} (mentions run, started {})\n",
-            std::process::id(),
-            Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-        );
-        let _ = file.set_len(0);
-        let _ = file.rewind();
-        let _ = file.write_all(note.as_bytes());
-        let _ = file.flush();
-        Ok(InstanceLock { _file: file })
-    }
-}
-
-pub fn run(settings: Settings) -> Result<ExitCode, Failure> {
-    let _lock = InstanceLock::acquire(&settings.database)?;
-    let store: SharedStore = Arc::new(Mutex::new(open_store(&settings)?));
-    let http = HttpClient::new(settings.http.clone()).map_err(|e| Failure::Usage(e.to_string()))?;
-    let live: LiveSettings = Arc::new(RwLock::new(Arc::new(settings)));
-    runtime()?.block_on(async move {
-        let healthy = Arc::new(AtomicBool::new(false));
-        let shutdown = CancellationToken::new();
-        let server = match current(&live).server {
-            Some(addr) => Some(
-                crate::server::spawn(
-                    addr,
-                    Arc::clone(&live),
-                    Arc::clone(&healthy),
-                    shutdown.clone(),
-                )
-                .await
-                .map_err(Failure::Usage)?,
-            ),
-            None => None,
-        };
-        schedule_loop(live, http, store, healthy, shutdown).await;
-        if let Some(server) = server {
-            let _ = tokio::time::timeout(Duration::from_secs(1), server).await;
-        }
-        Ok::<_, Failure>(())
-    })?;
-    Ok(ExitCode::SUCCESS)
+/// What the process asks of the scheduler (SIGTERM/SIGINT and SIGHUP).
+pub enum Signal {
+    Stop,
+    Reload,
 }
 
 /// Tells systemd (when `NOTIFY_SOCKET` is set) how the service is doing.
@@ -130,50 +36,6 @@ fn notify(state: sd_notify::NotifyState<'_>) {
             tracing::warn!("cannot notify systemd: {e}");
         }
     }
-}
-
-enum Signal {
-    Stop,
-    Reload,
-}
-
-/// Forwards SIGTERM/SIGINT and SIGHUP to the scheduler. The handlers are
-/// installed before this returns, so no signal sent after start is missed.
-fn listen_for_signals(tx: tokio::sync::mpsc::UnboundedSender<Signal>) {
-    #[cfg(unix)]
-    let handlers = {
-        use tokio::signal::unix::{signal, SignalKind};
-        (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::hangup()),
-            signal(SignalKind::interrupt()),
-        )
-    };
-    tokio::spawn(async move {
-        #[cfg(unix)]
-        {
-            let (Ok(mut term), Ok(mut hup), Ok(mut int)) = handlers else {
-                let _ = tokio::signal::ctrl_c().await;
-                let _ = tx.send(Signal::Stop);
-                return;
-            };
-            loop {
-                let signal = tokio::select! {
-                    _ = term.recv() => Signal::Stop,
-                    _ = int.recv() => Signal::Stop,
-                    _ = hup.recv() => Signal::Reload,
-                };
-                if tx.send(signal).is_err() {
-                    return;
-                }
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = tokio::signal::ctrl_c().await;
-            let _ = tx.send(Signal::Stop);
-        }
-    });
 }
 
 /// Next fire time per source name, carried over a reload for sources whose
@@ -199,7 +61,7 @@ fn plan(
 
 /// Re-reads the config file; Err says why the old one stays.
 fn reload(live: &LiveSettings, http: &mut HttpClient) -> Result<Arc<Settings>, String> {
-    let old = current(live);
+    let old = live.current();
     let new = Settings::load(&old.path).map_err(|e| e.to_string())?;
     if new.database != old.database {
         return Err(format!(
@@ -215,20 +77,22 @@ fn reload(live: &LiveSettings, http: &mut HttpClient) -> Result<Arc<Settings>, S
         *http = HttpClient::new(new.http.clone()).map_err(|e| e.to_string())?;
     }
     let new = Arc::new(new);
-    *live.write().unwrap_or_else(|p| p.into_inner()) = Arc::clone(&new);
+    live.replace(Arc::clone(&new));
     Ok(new)
 }
 
-async fn schedule_loop(
+/// Runs the schedule until `signals` says stop (or closes) or `shutdown`
+/// is cancelled; `healthy` is true while it runs. Cancels `shutdown` on the
+/// way out so what else the service runs stops with it.
+pub async fn schedule_loop(
     live: LiveSettings,
     mut http: HttpClient,
     store: SharedStore,
     healthy: Arc<AtomicBool>,
+    mut signals: UnboundedReceiver<Signal>,
     shutdown: CancellationToken,
 ) {
-    let (tx, mut signals) = tokio::sync::mpsc::unbounded_channel();
-    listen_for_signals(tx);
-    let mut settings = current(&live);
+    let mut settings = live.current();
     let mut next = plan(&settings, &HashMap::new(), Utc::now());
     tracing::info!("scheduling {} sources", next.len());
     let running: Arc<Mutex<HashSet<String>>> = Arc::default();

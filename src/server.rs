@@ -3,7 +3,7 @@
 //! Every database read opens its own connection off the async threads, so
 //! the endpoint never waits for the crawler's connection.
 
-use crate::daemon::{self, LiveSettings};
+use crate::live::LiveSettings;
 use crate::report::{self, Window};
 use crate::store::Store;
 use axum::extract::rejection::QueryRejection;
@@ -21,6 +21,15 @@ use tokio_util::sync::CancellationToken;
 /// Content type of the Prometheus text exposition format.
 const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
+/// What the endpoint sees of the running service.
+#[derive(Clone)]
+pub struct Handle {
+    /// The settings in force; they change on reload.
+    pub settings: LiveSettings,
+    /// True while the scheduler runs.
+    pub healthy: Arc<AtomicBool>,
+}
+
 #[derive(Clone)]
 struct AppState {
     settings: LiveSettings,
@@ -29,11 +38,10 @@ struct AppState {
 }
 
 /// Binds `addr` now (so a bad address fails at start) and serves until
-/// `shutdown`. `healthy` is true while the scheduler runs.
+/// `shutdown`.
 pub async fn spawn(
     addr: SocketAddr,
-    settings: LiveSettings,
-    healthy: Arc<AtomicBool>,
+    handle: Handle,
     shutdown: CancellationToken,
 ) -> Result<tokio::task::JoinHandle<()>, String> {
     let listener = tokio::net::TcpListener::bind(addr)
@@ -41,8 +49,8 @@ pub async fn spawn(
         .map_err(|e| format!("cannot listen on {addr} ([server] listen): {e}"))?;
     let local = listener.local_addr().unwrap_or(addr);
     let state = AppState {
-        settings,
-        healthy,
+        settings: handle.settings,
+        healthy: handle.healthy,
         metrics: crate::telemetry::install(),
     };
     let app = router(state);
@@ -81,10 +89,12 @@ async fn healthz(State(state): State<AppState>) -> Response {
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
-    let settings = daemon::current(&state.settings);
+    let settings = state.settings.current();
     let gauges = tokio::task::spawn_blocking(move || {
         let store = Store::open(&settings.database)?;
-        crate::telemetry::database_gauges(&store, &settings)
+        let topics: Vec<&str> = settings.topics.iter().map(|t| t.name.as_str()).collect();
+        let sources: Vec<&str> = settings.sources.iter().map(|s| s.name.as_str()).collect();
+        crate::telemetry::database_gauges(&store, &topics, &sources)
     })
     .await;
     let gauges = match gauges {
@@ -127,7 +137,7 @@ async fn api_report(
         Ok(p) => p,
         Err(e) => return error(StatusCode::BAD_REQUEST, &e.body_text()),
     };
-    let settings = daemon::current(&state.settings);
+    let settings = state.settings.current();
     if params.since.is_some() && (params.from.is_some() || params.to.is_some()) {
         return error(
             StatusCode::BAD_REQUEST,

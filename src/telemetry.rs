@@ -5,7 +5,6 @@
 //! source), so they are exact and survive restarts. Without an installed
 //! recorder (plain `mentions crawl`) the recording calls do nothing.
 
-use crate::config::Settings;
 use crate::http::{FetchError, Fetched};
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
@@ -104,22 +103,22 @@ pub fn label_value(value: &str) -> String {
     out
 }
 
-/// The database gauges in Prometheus text: mentions stored per configured
-/// topic and kind, and the last successful crawl of each configured source
-/// that has had one.
-pub fn database_gauges(store: &Store, settings: &Settings) -> Result<String, StoreError> {
+/// The database gauges in Prometheus text: mentions stored per topic and
+/// kind for the configured `topics`, and the last successful crawl of each
+/// configured source in `sources` that has had one.
+pub fn database_gauges(
+    store: &Store,
+    topics: &[&str],
+    sources: &[&str],
+) -> Result<String, StoreError> {
     let mut out = String::new();
     let _ = writeln!(
         out,
         "# HELP {STORED} Distinct mentions stored per topic and kind\n# TYPE {STORED} gauge"
     );
-    for topic in &settings.topics {
-        let counts = store.counts(
-            &topic.name,
-            DateTime::<Utc>::MIN_UTC,
-            DateTime::<Utc>::MAX_UTC,
-        )?;
-        let name = label_value(&topic.name);
+    for topic in topics {
+        let counts = store.counts(topic, DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC)?;
+        let name = label_value(topic);
         for (kind, n) in [
             ("web", counts.web),
             ("social", counts.social),
@@ -133,16 +132,16 @@ pub fn database_gauges(store: &Store, settings: &Settings) -> Result<String, Sto
         out,
         "# HELP {LAST_SUCCESS} Unix time of the last successful crawl of a source\n# TYPE {LAST_SUCCESS} gauge"
     );
-    for source in &settings.sources {
+    for source in sources {
         let last = health
             .iter()
-            .find(|h| h.name == source.name)
+            .find(|h| h.name == *source)
             .and_then(|h| h.last_success);
         if let Some(t) = last {
             let _ = writeln!(
                 out,
                 "{LAST_SUCCESS}{{source=\"{}\"}} {}",
-                label_value(&source.name),
+                label_value(source),
                 t.timestamp()
             );
         }
@@ -313,38 +312,8 @@ mod tests {
         }
     }
 
-    fn settings(dir: &std::path::Path) -> Settings {
-        let path = dir.join("config.toml");
-        std::fs::write(
-            &path,
-            r#"
-[[topic]]
-name = "nk-ru"
-query = "nordkorea AND russland"
-
-[[topic]]
-name = "say \"hi\""
-query = "hallo"
-
-[[source]]
-name = "politik"
-type = "feed"
-url = "https://news.example.org/politik.xml"
-
-[[source]]
-name = "neu"
-type = "feed"
-url = "https://news.example.org/neu.xml"
-"#,
-        )
-        .unwrap();
-        Settings::load(&path).unwrap()
-    }
-
     #[test]
     fn database_gauges_are_exact_per_topic_and_kind() {
-        let dir = tempfile::tempdir().unwrap();
-        let settings = settings(dir.path());
         let mut store = Store::open_in_memory().unwrap();
         let started = DateTime::parse_from_rfc3339("2026-11-25T16:00:00Z")
             .unwrap()
@@ -358,7 +327,8 @@ url = "https://news.example.org/neu.xml"
         ];
         store.commit(&batch).unwrap();
 
-        let text = database_gauges(&store, &settings).unwrap();
+        let topics = ["nk-ru", "say \"hi\""];
+        let text = database_gauges(&store, &topics, &["politik", "neu"]).unwrap();
         let expected_stored = [
             "mentions_stored{topic=\"nk-ru\",kind=\"web\"} 3",
             "mentions_stored{topic=\"nk-ru\",kind=\"social\"} 0",

@@ -4,9 +4,9 @@
 //! GET, a body cap counted after decompression, global and per-host
 //! concurrency limits, and the robots.txt check.
 
+use super::error::FetchError;
 use super::limiter::HostLimiter;
-use super::robots::RobotsCache;
-use super::FetchError;
+use super::robots::{self, RobotsCache, MAX_ROBOTS_BYTES};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use http::header::{
     HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH,
@@ -250,10 +250,30 @@ impl HttpClient {
             });
         }
         if req.robots && self.inner.settings.respect_robots_txt {
-            self.inner.robots.check(self, &req.url).await?;
+            self.check_robots(&req.url).await?;
         }
         let limit = BodyLimit::Fail(self.inner.settings.max_body);
         self.fetch_unchecked(&req, limit).await
+    }
+
+    /// Ok when robots.txt lets us fetch `url`; the origin's robots.txt is
+    /// fetched here once and its verdict cached.
+    async fn check_robots(&self, url: &Url) -> Result<(), FetchError> {
+        let cache = &self.inner.robots;
+        let verdict = cache
+            .verdict_for(url, || async {
+                let robots_txt = robots::robots_url(url);
+                let fetched = self
+                    .fetch_unchecked(
+                        &Request::api_get(robots_txt.clone()),
+                        BodyLimit::Truncate(MAX_ROBOTS_BYTES),
+                    )
+                    .await;
+                let body = fetched.as_ref().map(|f| f.body.as_slice());
+                robots::verdict(cache.agent(), &robots_txt, body)
+            })
+            .await;
+        robots::allows(&verdict, url)
     }
 
     /// Hosts currently holding or waiting for a per-host slot.

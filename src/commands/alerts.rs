@@ -1,0 +1,17 @@
+//! `mentions alerts`: the alerts fired in a window.
+
+use super::{open_store, print, Failure};
+use crate::config::Settings;
+use crate::report::Window;
+use std::process::ExitCode;
+
+pub(super) fn alerts(settings: &Settings, since: Option<&str>) -> Result<ExitCode, Failure> {
+    let window =
+        Window::from_args(since, None, None, chrono::Utc::now()).map_err(Failure::Usage)?;
+    let store = open_store(settings)?;
+    let fired = store
+        .fired_alerts(window.from)
+        .map_err(|e| Failure::Runtime(e.to_string()))?;
+    print(&crate::alerts::render_list(&fired, window.from))?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,45 @@
+//! `mentions check`: validates the config (loading it already did), opens
+//! the database and prints a summary of topics and sources.
+
+use super::{open_store, print, Failure};
+use crate::config::Settings;
+use std::process::ExitCode;
+
+pub(super) fn check(settings: &Settings) -> Result<ExitCode, Failure> {
+    let store = open_store(settings)?;
+    let version = store
+        .schema_version()
+        .map_err(|e| Failure::Usage(e.to_string()))?;
+    let mut out = format!(
+        "{}: OK\ndatabase: {} (schema version {version})\ntopics: {}\n",
+        settings.path.display(),
+        settings.database.display(),
+        settings.topics.len()
+    );
+    for t in &settings.topics {
+        out.push_str(&format!("  {}: {}\n", t.name, t.text));
+    }
+    let enabled = settings.sources.iter().filter(|s| s.enabled).count();
+    out.push_str(&format!(
+        "sources: {} ({enabled} enabled)\n",
+        settings.sources.len()
+    ));
+    for s in &settings.sources {
+        let topics: Vec<&str> = s
+            .topics
+            .iter()
+            .filter_map(|&t| settings.topics.get(t).map(|t| t.name.as_str()))
+            .collect();
+        out.push_str(&format!(
+            "  {}: {} ({}), schedule \"{}\"{}, topics: {}\n",
+            s.name,
+            s.spec.type_name(),
+            s.kind.as_str(),
+            s.schedule.text,
+            if s.enabled { "" } else { ", disabled" },
+            topics.join(", ")
+        ));
+    }
+    print(&out)?;
+    Ok(ExitCode::SUCCESS)
+}

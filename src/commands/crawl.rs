@@ -1,0 +1,108 @@
+//! `mentions crawl`: one pass over all (or the named) sources now; one line
+//! per source, exit 1 when any failed.
+
+use super::{open_store, print, runtime, Failure};
+use crate::config::Settings;
+use crate::crawl::{self, SharedStore};
+use crate::http::HttpClient;
+use crate::store::SourceOutcome;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+pub(super) fn crawl(
+    settings: Settings,
+    only_sources: &[String],
+    only_topics: &[String],
+) -> Result<ExitCode, Failure> {
+    let name_list = |names: Vec<&str>| names.join(", ");
+    let mut sources = Vec::new();
+    for name in only_sources {
+        let index = settings
+            .sources
+            .iter()
+            .position(|s| &s.name == name)
+            .ok_or_else(|| {
+                Failure::Usage(format!(
+                    "no source named {name:?} in {}; configured sources: {}",
+                    settings.path.display(),
+                    name_list(settings.sources.iter().map(|s| s.name.as_str()).collect())
+                ))
+            })?;
+        sources.push(index);
+    }
+    if only_sources.is_empty() {
+        sources = (0..settings.sources.len())
+            .filter(|&i| settings.sources[i].enabled)
+            .collect();
+    }
+    let topics = if only_topics.is_empty() {
+        None
+    } else {
+        let mut topics = Vec::new();
+        for name in only_topics {
+            topics.push(
+                settings
+                    .topics
+                    .iter()
+                    .position(|t| &t.name == name)
+                    .ok_or_else(|| {
+                        Failure::Usage(format!(
+                            "no topic named {name:?} in {}; configured topics: {}",
+                            settings.path.display(),
+                            name_list(settings.topics.iter().map(|t| t.name.as_str()).collect())
+                        ))
+                    })?,
+            );
+        }
+        Some(topics)
+    };
+    let store: SharedStore = Arc::new(Mutex::new(open_store(&settings)?));
+    let http = HttpClient::new(settings.http.clone()).map_err(|e| Failure::Usage(e.to_string()))?;
+    let settings = Arc::new(settings);
+    // A progress bar for people at a terminal; plain lines for logs and pipes.
+    let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        let bar = indicatif::ProgressBar::new(sources.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} [{bar:30}] {pos}/{len} sources {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        Some(bar)
+    } else {
+        None
+    };
+    let on_done = |r: &crawl::SourceReport| match &bar {
+        Some(bar) => {
+            bar.set_message(r.name.clone());
+            bar.inc(1);
+        }
+        None => tracing::info!("{r}"),
+    };
+    let reports = runtime()?.block_on(crawl::crawl_pass(
+        settings, http, store, sources, topics, &on_done,
+    ));
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let mut out = String::new();
+    for r in &reports {
+        out.push_str(&r.to_string());
+        out.push('\n');
+    }
+    print(&out)?;
+    let failed = reports
+        .iter()
+        .filter(|r| matches!(r.outcome, SourceOutcome::Failed(_)))
+        .count();
+    if failed > 0 {
+        eprintln!(
+            "mentions: {failed} of {} sources failed; what the others brought is stored",
+            reports.len()
+        );
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}

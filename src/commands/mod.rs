@@ -1,0 +1,97 @@
+//! The commands behind the CLI, one file each: each loads what it needs,
+//! does its work and says how it ended. Output goes to stdout; a closed
+//! stdout is not an error. This file dispatches and holds what they share.
+
+mod alerts;
+mod check;
+mod crawl;
+mod report;
+mod run;
+mod sources;
+
+use crate::cli::{Cli, Command, LangArg};
+use crate::config::{Lang, Settings};
+use crate::report::Window;
+use crate::store::Store;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// How a command failed: `Usage` exits 2, `Runtime` exits 1.
+#[derive(Debug)]
+pub enum Failure {
+    Usage(String),
+    Runtime(String),
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
+    let config_path = cli
+        .config
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("config.toml"));
+    let settings = Settings::load(&config_path).map_err(|e| Failure::Usage(e.to_string()))?;
+    match cli.command {
+        Command::Check => check::check(&settings),
+        Command::Crawl { sources, topics } => crawl::crawl(settings, &sources, &topics),
+        Command::Report {
+            topic,
+            since,
+            from,
+            to,
+            format,
+            lang,
+            top,
+        } => {
+            let window = Window::from_args(
+                since.as_deref(),
+                from.as_deref(),
+                to.as_deref(),
+                chrono::Utc::now(),
+            )
+            .map_err(Failure::Usage)?;
+            let lang = match lang {
+                Some(LangArg::En) => Lang::En,
+                Some(LangArg::De) => Lang::De,
+                None => settings.report.language,
+            };
+            report::report(
+                &settings,
+                topic.as_deref(),
+                window,
+                format,
+                lang,
+                top.unwrap_or(settings.report.top_references),
+            )
+        }
+        Command::Sources { format } => sources::sources(&settings, format),
+        Command::Run => run::run(settings),
+        Command::Alerts { since } => alerts::alerts(&settings, since.as_deref()),
+    }
+}
+
+/// Writes to stdout; a closed pipe (`| head`) ends quietly.
+pub(crate) fn print(text: &str) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Failure::Runtime(format!("cannot write to stdout: {e}"))),
+    }
+}
+
+pub(crate) fn open_store(settings: &Settings) -> Result<Store, Failure> {
+    Store::open(&settings.database).map_err(|e| {
+        Failure::Usage(format!(
+            "{e} (set [database] path in {})",
+            settings.path.display()
+        ))
+    })
+}
+
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Runtime(format!("cannot start the async runtime: {e}")))
+}

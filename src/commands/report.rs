@@ -1,0 +1,28 @@
+//! `mentions report`: counts per kind for a window, as text, JSON or CSV.
+
+use super::{open_store, print, Failure};
+use crate::cli::Format;
+use crate::config::{Lang, Settings};
+use crate::report::{self, Window};
+use std::process::ExitCode;
+
+pub(super) fn report(
+    settings: &Settings,
+    topic: Option<&str>,
+    window: Window,
+    format: Format,
+    lang: Lang,
+    top: usize,
+) -> Result<ExitCode, Failure> {
+    let topics = report::select_topics(settings, topic).map_err(Failure::Usage)?;
+    let store = open_store(settings)?;
+    let reports = report::build(&store, settings, &topics, window, top)
+        .map_err(|e| Failure::Runtime(e.to_string()))?;
+    let text = match format {
+        Format::Text => report::render_text(&reports, lang),
+        Format::Json => report::render_json(&reports, topic.is_some()),
+        Format::Csv => report::render_csv(&reports),
+    };
+    print(&text)?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,154 @@
+//! `mentions run`: wires the service together — the database lock, the
+//! store, the HTTP client, the optional endpoint, signal handling — and
+//! hands control to the scheduler (`daemon`) until a stop signal. One daemon
+//! per database: a lock file beside it says who holds it.
+
+use super::{open_store, runtime, Failure};
+use crate::config::Settings;
+use crate::crawl::SharedStore;
+use crate::daemon::{self, Signal};
+use crate::http::HttpClient;
+use crate::live::LiveSettings;
+use crate::server;
+use chrono::Utc;
+use std::fs::File;
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+pub(super) fn run(settings: Settings) -> Result<ExitCode, Failure> {
+    let _lock = InstanceLock::acquire(&settings.database)?;
+    let store: SharedStore = Arc::new(Mutex::new(open_store(&settings)?));
+    let http = HttpClient::new(settings.http.clone()).map_err(|e| Failure::Usage(e.to_string()))?;
+    let listen = settings.server;
+    let live = LiveSettings::new(settings);
+    runtime()?.block_on(async move {
+        let (tx, signals) = tokio::sync::mpsc::unbounded_channel();
+        listen_for_signals(tx);
+        let healthy = Arc::new(AtomicBool::new(false));
+        let shutdown = CancellationToken::new();
+        let server = match listen {
+            Some(addr) => {
+                let handle = server::Handle {
+                    settings: live.clone(),
+                    healthy: Arc::clone(&healthy),
+                };
+                Some(
+                    server::spawn(addr, handle, shutdown.clone())
+                        .await
+                        .map_err(Failure::Usage)?,
+                )
+            }
+            None => None,
+        };
+        daemon::schedule_loop(live, http, store, healthy, signals, shutdown).await;
+        if let Some(server) = server {
+            let _ = tokio::time::timeout(Duration::from_secs(1), server).await;
+        }
+        Ok::<_, Failure>(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Forwards SIGTERM/SIGINT and SIGHUP to the scheduler. The handlers are
+/// installed before this returns, so no signal sent after start is missed.
+fn listen_for_signals(tx: tokio::sync::mpsc::UnboundedSender<Signal>) {
+    #[cfg(unix)]
+    let handlers = {
+        use tokio::signal::unix::{signal, SignalKind};
+        (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+            signal(SignalKind::interrupt()),
+        )
+    };
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        {
+            let (Ok(mut term), Ok(mut hup), Ok(mut int)) = handlers else {
+                let _ = tokio::signal::ctrl_c().await;
+                let _ = tx.send(Signal::Stop);
+                return;
+            };
+            loop {
+                let signal = tokio::select! {
+                    _ = term.recv() => Signal::Stop,
+                    _ = int.recv() => Signal::Stop,
+                    _ = hup.recv() => Signal::Reload,
+                };
+                if tx.send(signal).is_err() {
+                    return;
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            let _ = tx.send(Signal::Stop);
+        }
+    });
+}
+
+/// The lock file of a database: `mentions.db` → `mentions.db.lock`.
+fn lock_path(database: &Path) -> PathBuf {
+    let mut name = database.file_name().unwrap_or_default().to_os_string();
+    name.push(".lock");
+    database.with_file_name(name)
+}
+
+/// Holds the daemon lock for as long as it lives (the OS drops it on exit, even on kill -9).
+struct InstanceLock {
+    _file: File,
+}
+
+impl InstanceLock {
+    fn acquire(database: &Path) -> Result<InstanceLock, Failure> {
+        let path = lock_path(database);
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| {
+                Failure::Usage(format!("cannot open the lock file {}: {e}", path.display()))
+            })?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = file.read_to_string(&mut holder);
+                let holder = holder.trim();
+                let holder = if holder.is_empty() {
+                    "another process".to_owned()
+                } else {
+                    holder.to_owned()
+                };
+                return Err(Failure::Usage(format!(
+                    "{} is locked by {holder}: another `mentions run` uses this database; stop it first or give this one another [database] path",
+                    path.display()
+                )));
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(Failure::Usage(format!(
+                    "cannot lock {}: {e}",
+                    path.display()
+                )));
+            }
+        }
+        let note = format!(
+            "pid {} (mentions run, started {})\n",
+            std::process::id(),
+            Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        );
+        let _ = file.set_len(0);
+        let _ = file.rewind();
+        let _ = file.write_all(note.as_bytes());
+        let _ = file.flush();
+        Ok(InstanceLock { _file: file })
+    }
+}

@@ -1,0 +1,89 @@
+//! `mentions sources`: every configured source with its schedule and the
+//! health the store keeps for it, as a table, JSON or CSV.
+
+use super::{open_store, print, Failure};
+use crate::cli::Format;
+use crate::config::Settings;
+use crate::report;
+use crate::store::SourceHealth;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use std::process::ExitCode;
+
+/// The columns of the table and CSV, in order; the JSON objects' fields.
+const COLUMNS: [&str; 11] = [
+    "name",
+    "type",
+    "kind",
+    "enabled",
+    "schedule",
+    "next_run",
+    "last_run",
+    "last_success",
+    "last_error",
+    "consecutive_failures",
+    "mentions",
+];
+
+pub(super) fn sources(settings: &Settings, format: Format) -> Result<ExitCode, Failure> {
+    let store = open_store(settings)?;
+    let health = store
+        .source_health()
+        .map_err(|e| Failure::Runtime(e.to_string()))?;
+    print(&render(&rows(settings, &health, Utc::now()), format))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One JSON object per configured source, in config order.
+fn rows(settings: &Settings, health: &[SourceHealth], now: DateTime<Utc>) -> Vec<Value> {
+    settings
+        .sources
+        .iter()
+        .map(|s| {
+            let h = health.iter().find(|h| h.name == s.name);
+            let time = |t: Option<DateTime<Utc>>| {
+                t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            };
+            serde_json::json!({
+                "name": s.name,
+                "type": s.spec.type_name(),
+                "kind": s.kind.as_str(),
+                "enabled": s.enabled,
+                "schedule": s.schedule.text,
+                "next_run": if s.enabled { time(s.schedule.next_after(now, settings.timezone)) } else { None },
+                "last_run": time(h.and_then(|h| h.last_run)),
+                "last_success": time(h.and_then(|h| h.last_success)),
+                "last_error": h.and_then(|h| h.last_error.clone()),
+                "consecutive_failures": h.map_or(0, |h| h.consecutive_failures),
+                "mentions": h.map_or(0, |h| h.mentions),
+            })
+        })
+        .collect()
+}
+
+fn render(rows: &[Value], format: Format) -> String {
+    match format {
+        Format::Json => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&rows).unwrap_or_default()
+        ),
+        Format::Csv | Format::Text => {
+            let sep = if format == Format::Csv { "," } else { "\t" };
+            let mut out = COLUMNS.join(sep) + "\n";
+            for row in rows {
+                let cells: Vec<String> = COLUMNS
+                    .iter()
+                    .map(|c| match &row[*c] {
+                        Value::Null => "-".to_owned(),
+                        Value::String(s) if format == Format::Csv => report::csv_field(s),
+                        Value::String(s) => s.replace(['\t', '\n'], " "),
+                        v => v.to_string(),
+                    })
+                    .collect();
+                out.push_str(&cells.join(sep));
+                out.push('\n');
+            }
+            out
+        }
+    }
+}
