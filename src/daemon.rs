@@ -22,6 +22,24 @@ use tokio_util::sync::CancellationToken;
 const GRACE: Duration = Duration::from_secs(8);
 /// How often alerts are evaluated besides after each crawl.
 const ALERT_TICK: Duration = Duration::from_secs(60);
+/// How often the database file is checked to be still there.
+const DATABASE_TICK: Duration = Duration::from_secs(5);
+
+/// Which file a path names now (device and inode), to notice the database
+/// being deleted or replaced under the running service.
+fn file_identity(path: &std::path::Path) -> Option<(u64, u64)> {
+    let meta = std::fs::metadata(path).ok()?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        Some((meta.dev(), meta.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        Some((0, 0))
+    }
+}
 
 /// What the process asks of the scheduler (SIGTERM/SIGINT and SIGHUP).
 pub enum Signal {
@@ -103,6 +121,8 @@ pub async fn schedule_loop(
     let watchdog = sd_notify::watchdog_enabled().map(|d| d / 2);
     let mut watchdog_tick = tokio::time::interval(watchdog.unwrap_or(Duration::from_secs(3600)));
     let mut alert_tick = tokio::time::interval(ALERT_TICK);
+    let mut database_tick = tokio::time::interval(DATABASE_TICK);
+    let database = file_identity(&settings.database);
     healthy.store(true, Ordering::SeqCst);
     notify(sd_notify::NotifyState::Ready);
     loop {
@@ -137,6 +157,17 @@ pub async fn schedule_loop(
             Some(_) = tasks.join_next(), if !tasks.is_empty() => continue,
             _ = watchdog_tick.tick(), if watchdog.is_some() => {
                 notify(sd_notify::NotifyState::Watchdog);
+                continue;
+            }
+            _ = database_tick.tick() => {
+                let now = file_identity(&settings.database);
+                let sound = now.is_some() && now == database;
+                if healthy.swap(sound, Ordering::SeqCst) && !sound {
+                    tracing::error!(
+                        "the database {} was deleted or replaced while running; nothing written now is kept there. Restart mentions",
+                        settings.database.display()
+                    );
+                }
                 continue;
             }
             _ = alert_tick.tick(), if !settings.alerts.is_empty() => {

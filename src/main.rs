@@ -1,9 +1,10 @@
 //! The `mentions` binary: parse arguments, set up logging, run the command,
-//! map its outcome to an exit code (0 ok, 1 a source failed, 2 usage or config).
+//! map its outcome to an exit code (0 ok, 1 a source failed, 2 usage or
+//! config, 3 storage).
 
 use clap::Parser;
 use mentions::cli::{Cli, LogFormat};
-use mentions::commands::{self, Failure};
+use mentions::commands;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -17,13 +18,9 @@ fn main() -> ExitCode {
     init_logging(cli.log_format);
     match commands::run(cli) {
         Ok(code) => code,
-        Err(Failure::Usage(message)) => {
-            eprintln!("mentions: {message}");
-            ExitCode::from(2)
-        }
-        Err(Failure::Runtime(message)) => {
-            eprintln!("mentions: {message}");
-            ExitCode::from(1)
+        Err(failure) => {
+            eprintln!("mentions: {}", failure.message());
+            ExitCode::from(failure.exit_code())
         }
     }
 }

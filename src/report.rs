@@ -15,8 +15,13 @@ pub struct Window {
     pub to: DateTime<Utc>,
 }
 
+/// The longest `--since`: far enough for any archive, short enough that
+/// time arithmetic cannot overflow.
+const MAX_SINCE: chrono::Duration = chrono::Duration::days(36_500);
+
 impl Window {
-    /// From `--since DUR` or `--from TIME --to TIME`; `--since 24h` when neither.
+    /// From `--since DUR` or `--from TIME --to TIME`; `--since 24h` when
+    /// neither. `--since` reaches back at most 100 years.
     pub fn from_args(
         since: Option<&str>,
         from: Option<&str>,
@@ -48,10 +53,13 @@ impl Window {
                     .ok_or_else(|| {
                         format!("--since {text:?} is not a duration such as 90m, 48h or 7d")
                     })?;
-                Window {
-                    from: now - span,
-                    to: now,
-                }
+                let from = now
+                    .checked_sub_signed(span)
+                    .filter(|_| span <= MAX_SINCE)
+                    .ok_or_else(|| {
+                        format!("--since {text:?} reaches too far back; the longest is 36500d (100 years)")
+                    })?;
+                Window { from, to: now }
             }
         };
         if window.from >= window.to {

@@ -7,9 +7,13 @@ use std::process::ExitCode;
 
 pub(super) fn check(settings: &Settings) -> Result<ExitCode, Failure> {
     let store = open_store(settings)?;
-    let version = store
-        .schema_version()
-        .map_err(|e| Failure::Usage(e.to_string()))?;
+    let version = store.schema_version()?;
+    if let Err(problem) = store.quick_check()? {
+        return Err(Failure::Storage(format!(
+            "the database {} is damaged: {problem}; restore it from a backup",
+            settings.database.display()
+        )));
+    }
     let mut out = format!(
         "{}: OK\ndatabase: {} (schema version {version})\ntopics: {}\n",
         settings.path.display(),

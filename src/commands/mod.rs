@@ -12,16 +12,41 @@ mod sources;
 use crate::cli::{Cli, Command, LangArg};
 use crate::config::{Lang, Settings};
 use crate::report::Window;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// How a command failed: `Usage` exits 2, `Runtime` exits 1.
+/// How a command failed: `Usage` exits 2, `Runtime` exits 1, `Storage`
+/// (the database is missing, unreadable, corrupt or unwritable) exits 3.
 #[derive(Debug)]
 pub enum Failure {
     Usage(String),
     Runtime(String),
+    Storage(String),
+}
+
+impl Failure {
+    /// The process exit code for this failure.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Failure::Runtime(_) => 1,
+            Failure::Usage(_) => 2,
+            Failure::Storage(_) => 3,
+        }
+    }
+
+    pub fn message(&self) -> &str {
+        match self {
+            Failure::Usage(m) | Failure::Runtime(m) | Failure::Storage(m) => m,
+        }
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Failure {
+        Failure::Storage(e.to_string())
+    }
 }
 
 /// Runs the parsed command line.
@@ -80,13 +105,22 @@ pub(crate) fn print(text: &str) -> Result<(), Failure> {
     }
 }
 
+/// Opens (creating if needed) the database, for the commands that write:
+/// `run`, `crawl` and `check`.
 pub(crate) fn open_store(settings: &Settings) -> Result<Store, Failure> {
-    Store::open(&settings.database).map_err(|e| {
-        Failure::Usage(format!(
-            "{e} (set [database] path in {})",
-            settings.path.display()
-        ))
-    })
+    Store::open(&settings.database).map_err(|e| storage(settings, e))
+}
+
+/// Opens the existing database, for the commands that only read.
+pub(crate) fn open_existing_store(settings: &Settings) -> Result<Store, Failure> {
+    Store::open_existing(&settings.database).map_err(|e| storage(settings, e))
+}
+
+fn storage(settings: &Settings, e: StoreError) -> Failure {
+    Failure::Storage(format!(
+        "{e} (set [database] path in {})",
+        settings.path.display()
+    ))
 }
 
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {

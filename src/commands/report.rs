@@ -1,6 +1,6 @@
 //! `mentions report`: counts per kind for a window, as text, JSON or CSV.
 
-use super::{open_store, print, Failure};
+use super::{open_existing_store, print, Failure};
 use crate::cli::Format;
 use crate::config::{Lang, Settings};
 use crate::report::{self, Window};
@@ -15,9 +15,8 @@ pub(super) fn report(
     top: usize,
 ) -> Result<ExitCode, Failure> {
     let topics = report::select_topics(settings, topic).map_err(Failure::Usage)?;
-    let store = open_store(settings)?;
-    let reports = report::build(&store, settings, &topics, window, top)
-        .map_err(|e| Failure::Runtime(e.to_string()))?;
+    let store = open_existing_store(settings)?;
+    let reports = report::build(&store, settings, &topics, window, top)?;
     let text = match format {
         Format::Text => report::render_text(&reports, lang),
         Format::Json => report::render_json(&reports, topic.is_some()),

@@ -95,9 +95,26 @@ fn listen_for_signals(tx: tokio::sync::mpsc::UnboundedSender<Signal>) {
 
 /// The lock file of a database: `mentions.db` → `mentions.db.lock`.
 fn lock_path(database: &Path) -> PathBuf {
+    let database = resolved(database);
     let mut name = database.file_name().unwrap_or_default().to_os_string();
     name.push(".lock");
     database.with_file_name(name)
+}
+
+/// The database's real path, so a symlink to it takes the same lock: the
+/// file itself when it exists, else its resolved folder and name.
+fn resolved(database: &Path) -> PathBuf {
+    if let Ok(real) = std::fs::canonicalize(database) {
+        return real;
+    }
+    let folder = match database.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    match (std::fs::canonicalize(folder), database.file_name()) {
+        (Ok(folder), Some(name)) => folder.join(name),
+        _ => database.to_owned(),
+    }
 }
 
 /// Holds the daemon lock for as long as it lives (the OS drops it on exit, even on kill -9).

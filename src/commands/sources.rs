@@ -1,7 +1,7 @@
 //! `mentions sources`: every configured source with its schedule and the
 //! health the store keeps for it, as a table, JSON or CSV.
 
-use super::{open_store, print, Failure};
+use super::{open_existing_store, print, Failure};
 use crate::cli::Format;
 use crate::config::Settings;
 use crate::report;
@@ -26,10 +26,8 @@ const COLUMNS: [&str; 11] = [
 ];
 
 pub(super) fn sources(settings: &Settings, format: Format) -> Result<ExitCode, Failure> {
-    let store = open_store(settings)?;
-    let health = store
-        .source_health()
-        .map_err(|e| Failure::Runtime(e.to_string()))?;
+    let store = open_existing_store(settings)?;
+    let health = store.source_health()?;
     print(&render(&rows(settings, &health, Utc::now()), format))?;
     Ok(ExitCode::SUCCESS)
 }

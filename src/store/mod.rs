@@ -21,6 +21,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    #[error("the database {} does not exist; `mentions run`, `crawl` or `check` create it (check [database] path)", path.display())]
+    Missing { path: PathBuf },
     #[error("cannot open the database {}: {source}", path.display())]
     Open {
         path: PathBuf,
@@ -52,15 +54,29 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the database at `path` and migrates it.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        Store::open_with(path, OpenFlags::SQLITE_OPEN_CREATE)
+    }
+
+    /// Opens the database at `path` for a command that reads it: a missing
+    /// file is an error, never a new empty database (a mistyped path must
+    /// not report zeros).
+    pub fn open_existing(path: &Path) -> Result<Store, StoreError> {
+        if !path.exists() {
+            return Err(StoreError::Missing {
+                path: path.to_owned(),
+            });
+        }
+        Store::open_with(path, OpenFlags::empty())
+    }
+
+    fn open_with(path: &Path, create: OpenFlags) -> Result<Store, StoreError> {
         let open_err = |source| StoreError::Open {
             path: path.to_owned(),
             source,
         };
         let conn = Connection::open_with_flags(
             path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_CREATE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | create | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(open_err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
@@ -187,10 +203,25 @@ impl Store {
 
     /// Runs `PRAGMA integrity_check`; `Ok(())` when the answer is `ok`.
     pub fn integrity_check(&self) -> Result<Result<(), String>, StoreError> {
-        let answer: String = self
-            .conn
-            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
-        Ok(if answer == "ok" { Ok(()) } else { Err(answer) })
+        self.check("integrity_check")
+    }
+
+    /// SQLite's `quick_check`: the faster test `mentions check` runs.
+    pub fn quick_check(&self) -> Result<Result<(), String>, StoreError> {
+        self.check("quick_check")
+    }
+
+    /// Runs a checking pragma; Err holds its first findings.
+    fn check(&self, pragma: &str) -> Result<Result<(), String>, StoreError> {
+        let mut stmt = self.conn.prepare(&format!("PRAGMA {pragma}(5)"))?;
+        let rows: Vec<String> = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(if rows.len() == 1 && rows[0] == "ok" {
+            Ok(())
+        } else {
+            Err(rows.join("; "))
+        })
     }
 }
 

@@ -357,6 +357,36 @@ async fn a_second_daemon_on_the_same_database_exits_2_naming_the_holder() {
 
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_symlinked_database_path_takes_the_same_lock() {
+    let (server, dir, config) = one_feed_site().await;
+    let first = Daemon::start(&config);
+    assert!(
+        eventually(Duration::from_secs(5), || !server
+            .requests_to("/a.xml")
+            .is_empty())
+        .await
+    );
+    // Another folder whose mentions.db is a symlink to the first one's.
+    let other = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(
+        dir.path().join("mentions.db"),
+        other.path().join("mentions.db"),
+    )
+    .unwrap();
+    let other_config = other.path().join("config.toml");
+    std::fs::copy(&config, &other_config).unwrap();
+    let second = Daemon::start(&other_config);
+    let (code, stderr) = second
+        .wait(Duration::from_secs(5))
+        .expect("the second exits");
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains(&format!("pid {}", first.pid())), "{stderr}");
+    first.signal("TERM");
+    assert_eq!(first.wait(Duration::from_secs(10)).expect("exits").0, 0);
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn systemd_hears_ready_and_stopping() {
     use std::os::unix::net::UnixDatagram;
     let (_server, dir, config) = one_feed_site().await;

@@ -13,6 +13,7 @@ mod platforms;
 mod reddit_discourse;
 mod server;
 mod service;
+mod storage;
 mod telegram_forums;
 mod web;
 
