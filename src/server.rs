@@ -1,25 +1,46 @@
 //! The optional HTTP endpoint (`[server] listen`): `/healthz`, `/metrics`
 //! (Prometheus text) and `/api/report` (the JSON of `report --format json`).
-//! Every database read opens its own connection off the async threads, so
-//! the endpoint never waits for the crawler's connection.
+//!
+//! Clients are strangers: connections are capped (more wait in the kernel's
+//! backlog rather than costing file descriptors), a client must send its
+//! headers promptly and no connection lives long, database reads go through
+//! a small pool of read-only connections off the async threads, errors name
+//! no file paths, and error logs are rate-limited so a flood cannot fill
+//! the disk.
 
 use crate::live::LiveSettings;
 use crate::report::{self, Window};
-use crate::store::Store;
+use crate::store::{ReadPool, StoreError};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use serde::Deserialize;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 /// Content type of the Prometheus text exposition format.
 const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+/// Client connections served at once; well below the usual limit of 1,024
+/// open files, so crawls keep theirs.
+const MAX_CONNECTIONS: usize = 256;
+/// A client must send a request's headers within this time, the first and
+/// each one on a kept-alive connection.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+/// No connection is kept longer than this, busy or idle.
+const MAX_CONNECTION_TIME: Duration = Duration::from_secs(60);
+/// Read-only database connections shared by all requests.
+const READ_CONNECTIONS: usize = 4;
+/// At most one error log line per this interval; the rest are counted.
+const ERROR_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
 /// What the endpoint sees of the running service.
 #[derive(Clone)]
@@ -35,6 +56,47 @@ struct AppState {
     settings: LiveSettings,
     healthy: Arc<AtomicBool>,
     metrics: Option<&'static metrics_exporter_prometheus::PrometheusHandle>,
+    pool: ReadPool,
+    errors: Arc<ErrorLog>,
+}
+
+/// Error logging that a flood of failing requests cannot turn into a flood
+/// of log lines: one line per interval, saying how many were left out.
+#[derive(Default)]
+struct ErrorLog {
+    last: Mutex<Option<Instant>>,
+    suppressed: AtomicU64,
+}
+
+impl ErrorLog {
+    fn error(&self, message: &str) {
+        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        if last.is_some_and(|t| now.duration_since(t) < ERROR_LOG_INTERVAL) {
+            self.suppressed.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        *last = Some(now);
+        match self.suppressed.swap(0, Ordering::Relaxed) {
+            0 => tracing::error!("{message}"),
+            n => tracing::error!("{message} ({n} more errors in the last interval not logged)"),
+        }
+    }
+}
+
+/// What a client is told when the database cannot be read: no file paths.
+fn store_failure(errors: &ErrorLog, what: &str, e: &StoreError) -> Response {
+    errors.error(&format!("{what}: {e}"));
+    match e {
+        StoreError::Missing { .. } => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the database does not exist yet",
+        ),
+        _ => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the database cannot be read right now",
+        ),
+    }
 }
 
 /// Binds `addr` now (so a bad address fails at start) and serves until
@@ -48,21 +110,66 @@ pub async fn spawn(
         .await
         .map_err(|e| format!("cannot listen on {addr} ([server] listen): {e}"))?;
     let local = listener.local_addr().unwrap_or(addr);
+    let database = handle.settings.current().database.clone();
     let state = AppState {
         settings: handle.settings,
         healthy: handle.healthy,
         metrics: crate::telemetry::install(),
+        pool: ReadPool::new(&database, READ_CONNECTIONS),
+        errors: Arc::default(),
     };
+    let errors = Arc::clone(&state.errors);
     let app = router(state);
     tracing::info!("HTTP endpoint listening on http://{local}");
-    Ok(tokio::spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown.cancelled_owned())
-            .await;
-        if let Err(e) = served {
-            tracing::error!("HTTP endpoint on {local} stopped: {e}");
-        }
-    }))
+    Ok(tokio::spawn(serve(listener, app, errors, shutdown)))
+}
+
+/// Accepts connections while a slot is free and serves each with hyper's
+/// HTTP/1 under the header timeout and the connection time limit.
+async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    errors: Arc<ErrorLog>,
+    shutdown: CancellationToken,
+) {
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let slot = tokio::select! {
+            slot = Arc::clone(&slots).acquire_owned() => slot,
+            () = shutdown.cancelled() => break,
+        };
+        let Ok(slot) = slot else { break };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of descriptors, say: back off instead of spinning.
+                    errors.error(&format!("HTTP endpoint cannot accept a connection: {e}"));
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = shutdown.cancelled() => break,
+        };
+        let service = TowerToHyperService::new(app.clone());
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            let _slot = slot;
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .serve_connection(TokioIo::new(stream), service);
+            let mut connection = std::pin::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => {}
+                () = tokio::time::sleep(MAX_CONNECTION_TIME) => {}
+                () = shutdown.cancelled() => {
+                    connection.as_mut().graceful_shutdown();
+                    let _ = tokio::time::timeout(Duration::from_millis(500), connection).await;
+                }
+            }
+        });
+    }
 }
 
 fn router(state: AppState) -> Router {
@@ -90,25 +197,21 @@ async fn healthz(State(state): State<AppState>) -> Response {
 
 async fn metrics(State(state): State<AppState>) -> Response {
     let settings = state.settings.current();
-    let gauges = tokio::task::spawn_blocking(move || {
-        let store = Store::open(&settings.database)?;
-        let topics: Vec<&str> = settings.topics.iter().map(|t| t.name.as_str()).collect();
-        let sources: Vec<&str> = settings.sources.iter().map(|s| s.name.as_str()).collect();
-        crate::telemetry::database_gauges(&store, &topics, &sources)
-    })
-    .await;
-    let gauges = match gauges {
-        Ok(Ok(text)) => text,
-        Ok(Err(e)) => {
-            // The counters are still worth serving when the database is busy or gone.
-            tracing::warn!("metrics: cannot read the database: {e}");
-            String::new()
-        }
-        Err(e) => {
-            tracing::error!("metrics: database task ended abnormally: {e}");
-            String::new()
-        }
-    };
+    let gauges = state
+        .pool
+        .read(move |store| {
+            let topics: Vec<&str> = settings.topics.iter().map(|t| t.name.as_str()).collect();
+            let sources: Vec<&str> = settings.sources.iter().map(|s| s.name.as_str()).collect();
+            crate::telemetry::database_gauges(store, &topics, &sources)
+        })
+        .await;
+    let gauges = gauges.unwrap_or_else(|e| {
+        // The counters are still worth serving when the database is busy or gone.
+        state
+            .errors
+            .error(&format!("metrics: cannot read the database: {e}"));
+        String::new()
+    });
     let body = crate::telemetry::render(state.metrics, &gauges);
     (
         StatusCode::OK,
@@ -165,32 +268,26 @@ async fn api_report(
     };
     let topics: Vec<String> = match report::select_topics(&settings, params.topic.as_deref()) {
         Ok(topics) => topics.into_iter().map(str::to_owned).collect(),
-        Err(e) => return error(StatusCode::NOT_FOUND, &e),
+        Err(_) => {
+            let name = params.topic.as_deref().unwrap_or_default();
+            return error(StatusCode::NOT_FOUND, &format!("no topic named {name:?}"));
+        }
     };
     let single = params.topic.is_some();
-    let built = tokio::task::spawn_blocking(move || {
-        let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
-        let store = Store::open(&settings.database)?;
-        report::build(&store, &settings, &topics, window, top)
-    })
-    .await;
+    let built = state
+        .pool
+        .read(move |store| {
+            let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
+            report::build(store, &settings, &topics, window, top)
+        })
+        .await;
     match built {
-        Ok(Ok(reports)) => (
+        Ok(reports) => (
             StatusCode::OK,
             [(header::CONTENT_TYPE, "application/json")],
             report::render_json(&reports, single),
         )
             .into_response(),
-        Ok(Err(e)) => {
-            tracing::error!("api/report: {e}");
-            error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())
-        }
-        Err(e) => {
-            tracing::error!("api/report: the database task ended abnormally: {e}");
-            error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "the report could not be built",
-            )
-        }
+        Err(e) => store_failure(&state.errors, "api/report", &e),
     }
 }

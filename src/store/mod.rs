@@ -4,10 +4,12 @@
 
 mod alerts;
 mod mentions;
+mod pool;
 mod stats;
 
 pub use alerts::{FiredAlert, NewAlert, PendingDelivery};
 pub use mentions::{CommitStats, CrawlBatch, NewMention, SourceOutcome};
+pub use pool::ReadPool;
 pub use stats::{KindCounts, Reference, SourceHealth};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};

@@ -22,8 +22,21 @@ struct Daemon {
 
 impl Daemon {
     fn start(config: &Path, log: PathBuf) -> Daemon {
+        Daemon::start_with(Command::new(env!("CARGO_BIN_EXE_mentions")), config, log)
+    }
+
+    /// Under `ulimit -n files`, as systemd's default of 1,024 open files would.
+    fn start_limited(config: &Path, log: PathBuf, files: u32) -> Daemon {
+        let mut sh = Command::new("sh");
+        sh.arg("-c")
+            .arg(format!("ulimit -n {files} && exec \"$0\" \"$@\""))
+            .arg(env!("CARGO_BIN_EXE_mentions"));
+        Daemon::start_with(sh, config, log)
+    }
+
+    fn start_with(mut command: Command, config: &Path, log: PathBuf) -> Daemon {
         let stderr = std::fs::File::create(&log).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_mentions"))
+        let child = command
             .arg("--config")
             .arg(config)
             .arg("run")
@@ -358,4 +371,181 @@ schedule = "*/1 * * * * *"
     .unwrap();
     assert_eq!(code.0, Some(0), "{}", code.1);
     assert!(get(&format!("{base}/healthz")).await.is_none());
+}
+
+/// A config with the endpoint on `port` and one feed on `site`, crawled every second.
+fn endpoint_config(dir: &Path, site: &TestServer, port: u16) -> PathBuf {
+    let a = site.url("");
+    site.route(
+        "/robots.txt",
+        Route::ok("text/plain", fixture("robots.txt", &a, &a)),
+    );
+    site.route(
+        "/politik/rss.xml",
+        Route::ok("application/rss+xml", fixture("rss-latin1.xml", &a, &a)),
+    );
+    write_config(
+        dir,
+        &format!(
+            r#"
+[crawler]
+user_agent = "mentions-test/1.0 (+https://example.org/bot)"
+timeout = "5s"
+
+[server]
+listen = "127.0.0.1:{port}"
+
+[[topic]]
+name = "nk-ru"
+query = '{QUERY}'
+
+[[source]]
+name = "politik-rss"
+type = "feed"
+url = "{a}/politik/rss.xml"
+schedule = "*/1 * * * * *"
+"#
+        ),
+    )
+}
+
+/// Polls `url` until it answers `status` or `limit` passes.
+async fn wait_for(url: &str, status: u16, limit: Duration, daemon: &mut Daemon) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        daemon.assert_running();
+        if get(url).await.is_some_and(|(s, _, _)| s == status) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_clients_and_a_flood_of_requests_cannot_take_the_service_down() {
+    let site = TestServer::start().await;
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let config = endpoint_config(dir.path(), &site, port);
+    let base = format!("http://127.0.0.1:{port}");
+    let mut daemon = Daemon::start_limited(&config, dir.path().join("daemon.log"), 1024);
+    assert!(
+        wait_for(
+            &format!("{base}/healthz"),
+            200,
+            Duration::from_secs(10),
+            &mut daemon
+        )
+        .await,
+        "{}",
+        daemon.log()
+    );
+
+    // 1,000 clients that connect and say nothing: more than the process may
+    // have files open.
+    let idle: Vec<std::net::TcpStream> = (0..1000)
+        .map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).unwrap())
+        .collect();
+    let fetched_before = site.requests_to("/politik/rss.xml").len();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Crawls go on: the feed is fetched every second and nothing fails for files.
+    assert!(
+        site.requests_to("/politik/rss.xml").len() >= fetched_before + 2,
+        "{}",
+        daemon.log()
+    );
+    // The idle clients are dropped after the header timeout, and health answers again.
+    assert!(
+        wait_for(
+            &format!("{base}/healthz"),
+            200,
+            Duration::from_secs(40),
+            &mut daemon
+        )
+        .await,
+        "{}",
+        daemon.log()
+    );
+    drop(idle);
+
+    // 300 report requests at once: every one answered, none an error.
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let url = format!("{base}/api/report?topic=nk-ru&from={FROM}&to={TO}");
+    let requests: Vec<_> = (0..300)
+        .map(|_| {
+            let (client, url) = (client.clone(), url.clone());
+            tokio::spawn(async move { client.get(&url).send().await.map(|r| r.status().as_u16()) })
+        })
+        .collect();
+    let mut statuses = std::collections::BTreeMap::new();
+    for r in requests {
+        let status = r.await.unwrap().map_err(|e| e.to_string());
+        *statuses.entry(status).or_insert(0) += 1;
+    }
+    assert_eq!(statuses.get(&Ok(200)), Some(&300), "{statuses:?}");
+
+    let log = daemon.log();
+    assert!(!log.contains("Too many open files"), "{log}");
+    assert!(
+        log.lines().count() < 400,
+        "{} log lines",
+        log.lines().count()
+    );
+    assert_eq!(daemon.terminate(Duration::from_secs(10)), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vanished_database_makes_health_bad_and_errors_name_no_paths() {
+    let site = TestServer::start().await;
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let config = endpoint_config(dir.path(), &site, port);
+    let base = format!("http://127.0.0.1:{port}");
+    let mut daemon = Daemon::start(&config, dir.path().join("daemon.log"));
+    assert!(
+        wait_for(
+            &format!("{base}/healthz"),
+            200,
+            Duration::from_secs(10),
+            &mut daemon
+        )
+        .await
+    );
+    let url = format!("{base}/api/report?topic=nk-ru&from={FROM}&to={TO}");
+    assert!(wait_for(&url, 200, Duration::from_secs(10), &mut daemon).await);
+
+    for file in ["mentions.db", "mentions.db-wal", "mentions.db-shm"] {
+        let _ = std::fs::remove_file(dir.path().join(file));
+    }
+    assert!(
+        wait_for(
+            &format!("{base}/healthz"),
+            503,
+            Duration::from_secs(10),
+            &mut daemon
+        )
+        .await,
+        "{}",
+        daemon.log()
+    );
+    let log = daemon.log();
+    assert!(log.contains("deleted or replaced"), "{log}");
+    // A reader that fails says so without naming files.
+    let dir_name = dir.path().display().to_string();
+    let (status, _, body) = get(&url).await.unwrap();
+    if status != 200 {
+        assert_eq!(status, 503, "{body}");
+    }
+    assert!(!body.contains(&dir_name), "{body}");
+    let (_, _, body) = get(&format!("{base}/api/report?topic=nope")).await.unwrap();
+    assert!(
+        !body.contains(&dir_name) && !body.contains("config.toml"),
+        "{body}"
+    );
+    assert_eq!(daemon.terminate(Duration::from_secs(10)), Some(0));
 }
