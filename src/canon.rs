@@ -33,6 +33,9 @@ pub fn canonical(url: &Url) -> Url {
     // http(s) when parsing; the rest is ours.
     let mut url = url.clone();
     url.set_fragment(None);
+    // User info is never part of an identity (nor sent: see http::guard).
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
     if url.path().to_ascii_lowercase().contains(";jsessionid=") {
         let path = strip_jsessionid(url.path());
         url.set_path(&path);
@@ -102,6 +105,12 @@ pub fn host(url: &Url) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn user_info_is_no_part_of_an_identity() {
+        let u = Url::parse("https://user:secret@news.example.org/a?x=1").unwrap();
+        assert_eq!(canonical(&u).as_str(), "https://news.example.org/a?x=1");
+    }
 
     fn c(s: &str) -> String {
         match canonical_str(s, None) {

@@ -5,6 +5,7 @@
 //! concurrency limits, and the robots.txt check.
 
 use super::error::FetchError;
+use super::guard::{Guard, Refused};
 use super::limiter::HostLimiter;
 use super::robots::{self, RobotsCache, MAX_ROBOTS_BYTES};
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -12,6 +13,7 @@ use http::header::{
     HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH,
     LAST_MODIFIED, RETRY_AFTER,
 };
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -38,6 +40,10 @@ pub struct HttpSettings {
     pub per_host_concurrency: usize,
     pub respect_robots_txt: bool,
     pub proxy: Option<Url>,
+    /// Hosts named by configured URLs: fetched whatever their addresses.
+    pub trusted_hosts: BTreeSet<String>,
+    /// Lifts the private-network check (`[crawler] allow_private_networks`).
+    pub allow_private_networks: bool,
 }
 
 impl Default for HttpSettings {
@@ -52,6 +58,8 @@ impl Default for HttpSettings {
             per_host_concurrency: 2,
             respect_robots_txt: true,
             proxy: None,
+            trusted_hosts: BTreeSet::new(),
+            allow_private_networks: false,
         }
     }
 }
@@ -73,6 +81,8 @@ pub struct Request {
     pub body: Option<Vec<u8>>,
     pub robots: bool,
     pub validators: Option<Validators>,
+    /// False for log-in requests, whose credentials must not follow a redirect.
+    pub follow_redirects: bool,
 }
 
 impl Request {
@@ -85,6 +95,7 @@ impl Request {
             body: None,
             robots: true,
             validators: None,
+            follow_redirects: true,
         }
     }
 
@@ -122,6 +133,12 @@ impl Request {
     /// Adds one request header (an `Authorization` value is never logged).
     pub fn header(mut self, name: HeaderName, value: impl Into<String>) -> Request {
         self.headers.push((name, value.into()));
+        self
+    }
+
+    /// Follows no redirect: a log-in's password goes only where it was sent.
+    pub fn without_redirects(mut self) -> Request {
+        self.follow_redirects = false;
         self
     }
 
@@ -165,6 +182,9 @@ pub struct HttpClient {
 
 struct Inner {
     client: reqwest::Client,
+    /// The same, following no redirects.
+    direct: reqwest::Client,
+    guard: Arc<Guard>,
     settings: HttpSettings,
     global: Semaphore,
     hosts: HostLimiter,
@@ -206,10 +226,46 @@ impl HttpClient {
         settings: HttpSettings,
         system_proxy: bool,
     ) -> Result<HttpClient, FetchError> {
+        let guard = Arc::new(Guard::new(
+            &settings.trusted_hosts,
+            settings.allow_private_networks,
+        ));
+        let client = HttpClient::reqwest(
+            &settings,
+            &guard,
+            system_proxy,
+            redirects(&settings, &guard),
+        )?;
+        let direct = HttpClient::reqwest(
+            &settings,
+            &guard,
+            system_proxy,
+            reqwest::redirect::Policy::none(),
+        )?;
+        Ok(HttpClient {
+            inner: Arc::new(Inner {
+                client,
+                direct,
+                guard,
+                global: Semaphore::new(settings.concurrency.clamp(1, Semaphore::MAX_PERMITS)),
+                hosts: HostLimiter::new(settings.per_host_concurrency),
+                robots: RobotsCache::new(&settings.user_agent),
+                settings,
+            }),
+        })
+    }
+
+    fn reqwest(
+        settings: &HttpSettings,
+        guard: &Arc<Guard>,
+        system_proxy: bool,
+        redirects: reqwest::redirect::Policy,
+    ) -> Result<reqwest::Client, FetchError> {
         let mut builder = reqwest::Client::builder()
             .user_agent(settings.user_agent.clone())
             .timeout(settings.timeout)
-            .redirect(reqwest::redirect::Policy::limited(settings.max_redirects))
+            .redirect(redirects)
+            .dns_resolver(guard.resolver())
             .gzip(true)
             .brotli(true)
             .deflate(true);
@@ -222,17 +278,8 @@ impl HttpClient {
         } else if !system_proxy {
             builder = builder.no_proxy();
         }
-        let client = builder.build().map_err(|e| FetchError::Setup {
+        builder.build().map_err(|e| FetchError::Setup {
             reason: innermost(&e),
-        })?;
-        Ok(HttpClient {
-            inner: Arc::new(Inner {
-                client,
-                global: Semaphore::new(settings.concurrency.clamp(1, Semaphore::MAX_PERMITS)),
-                hosts: HostLimiter::new(settings.per_host_concurrency),
-                robots: RobotsCache::new(&settings.user_agent),
-                settings,
-            }),
         })
     }
 
@@ -314,6 +361,12 @@ impl HttpClient {
 
     /// One attempt, holding a per-host and a global slot throughout.
     async fn attempt(&self, req: &Request, limit: BodyLimit) -> Result<Fetched, Failure> {
+        self.inner.guard.check_url(&req.url).map_err(|refused| {
+            Failure::Final(Box::new(FetchError::Refused {
+                url: req.url.clone(),
+                reason: refused.to_string(),
+            }))
+        })?;
         let host = req.url.host_str().unwrap_or_default().to_ascii_lowercase();
         let _host_slot = self.inner.hosts.acquire(&host).await;
         // Never closed, so this only fails in theory; then the attempt runs unthrottled.
@@ -386,11 +439,18 @@ impl HttpClient {
                 headers.insert(IF_MODIFIED_SINCE, lm);
             }
         }
-        let mut builder = self
-            .inner
-            .client
-            .request(req.method.clone(), req.url.clone())
-            .headers(headers);
+        let mut url = req.url.clone();
+        if !self.inner.guard.trusts(url.host_str().unwrap_or_default()) {
+            // User info in a URL from content is dropped, never sent.
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+        }
+        let client = if req.follow_redirects {
+            &self.inner.client
+        } else {
+            &self.inner.direct
+        };
+        let mut builder = client.request(req.method.clone(), url).headers(headers);
         if let Some(body) = &req.body {
             builder = builder.body(body.clone());
         }
@@ -441,7 +501,12 @@ impl HttpClient {
     /// Maps a reqwest error to a `FetchError`, marking transient ones retryable.
     fn classify(&self, url: &Url, e: &reqwest::Error) -> Failure {
         let reason = innermost(e);
-        if e.is_redirect() {
+        if let Some(refused) = source_of::<Refused>(e) {
+            Failure::Final(Box::new(FetchError::Refused {
+                url: url.clone(),
+                reason: refused.to_string(),
+            }))
+        } else if e.is_redirect() {
             Failure::Final(Box::new(FetchError::TooManyRedirects {
                 url: url.clone(),
                 max: self.inner.settings.max_redirects,
@@ -542,6 +607,44 @@ fn parse_http_date(s: &str) -> Option<DateTime<Utc>> {
         .iter()
         .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
         .map(|d| d.and_utc())
+}
+
+/// The redirect policy: at most `max_redirects` hops, none to a private
+/// IP literal, none carrying user info to a host the config does not name.
+fn redirects(settings: &HttpSettings, guard: &Arc<Guard>) -> reqwest::redirect::Policy {
+    let max = settings.max_redirects;
+    let guard = Arc::clone(guard);
+    reqwest::redirect::Policy::custom(move |attempt| {
+        if attempt.previous().len() > max {
+            return attempt.error(TooManyHops);
+        }
+        if let Err(refused) = guard.check_url(attempt.url()) {
+            return attempt.error(refused);
+        }
+        let url = attempt.url();
+        let credentials = !url.username().is_empty() || url.password().is_some();
+        if credentials && !guard.trusts(url.host_str().unwrap_or_default()) {
+            return attempt.stop();
+        }
+        attempt.follow()
+    })
+}
+
+/// The redirect limit was reached (classified as `TooManyRedirects`).
+#[derive(Debug, thiserror::Error)]
+#[error("too many redirects")]
+struct TooManyHops;
+
+/// The first error of type `E` in `e`'s chain of sources.
+fn source_of<E: std::error::Error + 'static>(e: &reqwest::Error) -> Option<&E> {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = next {
+        if let Some(found) = err.downcast_ref::<E>() {
+            return Some(found);
+        }
+        next = err.source();
+    }
+    None
 }
 
 #[cfg(test)]
@@ -953,6 +1056,105 @@ mod tests {
         let moved = c.fetch(Request::api_get(url(addr, "/old"))).await.unwrap();
         assert_eq!(moved.final_url, url(addr, "/new"));
         assert_eq!(moved.body, b"moved here");
+    }
+
+    /// A server on `ip` answering every path with "secret", counting requests.
+    async fn internal(ip: &str) -> (SocketAddr, Arc<AtomicUsize>) {
+        let hits = Arc::new(AtomicUsize::new(0));
+        let app = Router::new()
+            .fallback(|State(hits): State<Arc<AtomicUsize>>| async move {
+                hits.fetch_add(1, Ordering::SeqCst);
+                "secret"
+            })
+            .with_state(hits.clone());
+        let listener = tokio::net::TcpListener::bind((ip, 0)).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (addr, hits)
+    }
+
+    #[tokio::test]
+    async fn content_cannot_send_the_crawler_to_private_addresses() {
+        let (inside, hits) = internal("127.0.0.2").await;
+        let port = inside.port();
+        let targets = [
+            format!("http://127.0.0.2:{port}/secret"),
+            format!("http://localhost:{port}/secret"),
+            format!("http://2130706434:{port}/secret"),
+            format!("http://0x7f000002:{port}/secret"),
+            format!("http://user:pass@127.0.0.2:{port}/secret"),
+        ];
+        let app = Router::new().route(
+            "/go/{n}",
+            get(
+                |axum::extract::Path(n): axum::extract::Path<usize>,
+                 State(targets): State<Vec<String>>| async move {
+                    Redirect::temporary(&targets[n])
+                },
+            ),
+        );
+        let addr = serve(app.with_state(targets.to_vec())).await;
+        // Only the configured site's host is trusted, as a config names it.
+        let c = client(HttpSettings {
+            allow_private_networks: false,
+            trusted_hosts: ["127.0.0.1".to_owned()].into(),
+            ..settings()
+        });
+        for (n, target) in targets.iter().enumerate() {
+            // Followed as a redirect…
+            let err = c
+                .fetch(Request::api_get(url(addr, &format!("/go/{n}"))))
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(err, FetchError::Refused { .. }),
+                "{target}: {err:?}"
+            );
+            assert!(err.to_string().contains("allow_private_networks"), "{err}");
+            // …or fetched directly, as an item's link would be.
+            let err = c
+                .fetch(Request::api_get(Url::parse(target).unwrap()))
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(err, FetchError::Refused { .. }),
+                "{target}: {err:?}"
+            );
+        }
+        assert_eq!(hits.load(Ordering::SeqCst), 0);
+
+        // allow_private_networks lifts it.
+        let open = client(HttpSettings {
+            allow_private_networks: true,
+            ..settings()
+        });
+        let page = open
+            .fetch(Request::api_get(url(addr, "/go/0")))
+            .await
+            .unwrap();
+        assert_eq!(page.body, b"secret");
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn log_in_requests_follow_no_redirect() {
+        let (inside, hits) = internal("127.0.0.1").await;
+        let app = Router::new().route(
+            "/login",
+            axum::routing::post(move || async move {
+                Redirect::temporary(&format!("http://{inside}/steal"))
+            }),
+        );
+        let addr = serve(app).await;
+        let c = client(settings());
+        let login =
+            Request::post_form(url(addr, "/login"), &[("password", "x")]).without_redirects();
+        let err = c.fetch(login).await.unwrap_err();
+        assert!(
+            matches!(err, FetchError::Status { status: 307, .. }),
+            "{err:?}"
+        );
+        assert_eq!(hits.load(Ordering::SeqCst), 0);
     }
 
     #[tokio::test]

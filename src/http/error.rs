@@ -9,6 +9,9 @@ pub enum FetchError {
     RobotsDisallowed { host: String, url: Url },
     #[error("robots.txt of {host} could not be read ({reason}); the host is skipped for now")]
     RobotsUnavailable { host: String, reason: String },
+    /// The private-network check refused the address (see `guard`).
+    #[error("{url}: not fetched: {reason}")]
+    Refused { url: Url, reason: String },
     #[error("{url} answered HTTP {status}")]
     Status { url: Url, status: u16 },
     #[error("{url}: body larger than the {limit}-byte limit (max_body)")]

@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod error;
+pub mod guard;
 pub mod limiter;
 pub mod ratelimit;
 pub mod robots;
@@ -25,6 +26,8 @@ pub(crate) mod testing {
         HttpSettings {
             timeout: Duration::from_secs(2),
             retries: 0,
+            // Test servers listen on 127.0.0.1.
+            allow_private_networks: true,
             ..HttpSettings::default()
         }
     }
