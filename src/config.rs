@@ -10,6 +10,7 @@ use crate::query::Query;
 use crate::schedule::Schedule;
 use crate::sources::html::{SelectorSpec, Selectors};
 use crate::sources::platform::{PlatformSpec, Secret};
+use crate::sources::types;
 use crate::sources::Kind;
 use crate::units::{parse_duration, parse_size};
 use serde::Deserialize;
@@ -141,47 +142,6 @@ pub struct ConfigError {
 const DEFAULT_SCHEDULE: &str = "0 */15 * * * *";
 const DEFAULT_DATABASE: &str = "mentions.db";
 const DEFAULT_LOOKBACK: Duration = Duration::from_secs(7 * 24 * 3600);
-const SOURCE_TYPES: &str =
-    "feed, sitemap, html, mastodon, bluesky, reddit, lemmy, discourse, hackernews, telegram";
-const COMMON_SOURCE_KEYS: [&str; 8] = [
-    "name",
-    "type",
-    "kind",
-    "schedule",
-    "topics",
-    "enabled",
-    "lookback",
-    "max_pages",
-];
-const FEED_KEYS: [&str; 2] = ["url", "full_text"];
-const HTML_KEYS: [&str; 8] = [
-    "url", "item", "title", "link", "date", "text", "author", "next",
-];
-const MASTODON_KEYS: [&str; 3] = ["url", "hashtags", "access_token"];
-const BLUESKY_KEYS: [&str; 4] = ["url", "search", "identifier", "app_password"];
-const REDDIT_KEYS: [&str; 5] = ["url", "search", "subreddit", "client_id", "client_secret"];
-const SEARCH_KEYS: [&str; 2] = ["url", "search"];
-const TELEGRAM_KEYS: [&str; 2] = ["url", "channels"];
-
-/// Which source types a key belongs to, for the error about a misplaced key.
-fn key_owners(key: &str) -> String {
-    let mut owners: Vec<&str> = Vec::new();
-    for (types, keys) in [
-        ("feed and sitemap", &FEED_KEYS[..]),
-        ("html", &HTML_KEYS[..]),
-        ("mastodon", &MASTODON_KEYS[..]),
-        ("bluesky", &BLUESKY_KEYS[..]),
-        ("reddit", &REDDIT_KEYS[..]),
-        ("lemmy, discourse and hackernews", &SEARCH_KEYS[..]),
-        ("telegram", &TELEGRAM_KEYS[..]),
-    ] {
-        if keys.contains(&key) {
-            owners.push(types);
-        }
-    }
-    owners.join(", ")
-}
-
 impl Settings {
     /// Reads, expands, parses and validates the config at `path`.
     pub fn load(path: &Path) -> Result<Settings, ConfigError> {
@@ -936,30 +896,25 @@ impl Cx<'_> {
                 entry.span(),
                 &format!("source \"{name}\""),
                 "type",
-                &format!("set it to one of {SOURCE_TYPES}"),
+                &format!("set it to one of {}", types::type_names()),
             ));
         };
-        let type_keys: &[&str] = match type_name.get_ref().as_str() {
-            "feed" | "sitemap" => &FEED_KEYS,
-            "html" => &HTML_KEYS,
-            "mastodon" => &MASTODON_KEYS,
-            "bluesky" => &BLUESKY_KEYS,
-            "reddit" => &REDDIT_KEYS,
-            "lemmy" | "discourse" | "hackernews" => &SEARCH_KEYS,
-            "telegram" => &TELEGRAM_KEYS,
-            other => {
-                return Err(self.at(
-                    type_name.span(),
-                    owner,
-                    "type",
-                    format!("unknown type \"{other}\"; expected one of {SOURCE_TYPES}"),
-                ))
-            }
+        let Some(source_type) = types::source_type(type_name.get_ref()) else {
+            return Err(self.at(
+                type_name.span(),
+                owner,
+                "type",
+                format!(
+                    "unknown type \"{}\"; expected one of {}",
+                    type_name.get_ref(),
+                    types::type_names()
+                ),
+            ));
         };
-        let type_name = type_name.get_ref().as_str();
+        let type_name = source_type.name;
         for (key, span) in s.present_keys() {
-            if !COMMON_SOURCE_KEYS.contains(&key) && !type_keys.contains(&key) {
-                let belongs = format!("{} sources", key_owners(key));
+            if !source_type.accepts(key) {
+                let belongs = format!("{} sources", types::key_owners(key));
                 return Err(self.at(
                     span,
                     owner,
@@ -983,11 +938,7 @@ impl Cx<'_> {
                     ),
                 )
             })?,
-            None => match type_name {
-                "mastodon" | "bluesky" | "telegram" => Kind::Social,
-                "reddit" | "lemmy" | "discourse" | "hackernews" => Kind::Forum,
-                _ => Kind::Web,
-            },
+            None => source_type.kind,
         };
         let schedule = match &s.schedule {
             Some(text) => self.schedule(text, owner, "schedule")?,
@@ -1032,28 +983,20 @@ impl Cx<'_> {
         };
         let max_pages = match &s.max_pages {
             Some(n) => self.count(n, 1, owner, "max_pages")?,
-            None if type_name == "html" => 1,
-            None => 10,
+            None => source_type.max_pages,
         };
-        let default_url = match type_name {
-            "bluesky" => Some("https://public.api.bsky.app"),
-            "reddit" => Some("https://www.reddit.com"),
-            "hackernews" => Some("https://hn.algolia.com"),
-            "telegram" => Some("https://t.me"),
-            _ => None,
-        };
-        let url = match (&s.url, default_url) {
+        let url = match (&s.url, source_type.default_url) {
             (Some(url), _) => self.http_url(url, owner, "url")?,
             (None, Some(default)) => Url::parse(default).map_err(|e| ConfigError {
                 message: format!("built-in URL {default}: {e}"),
             })?,
             (None, None) => {
-                let hint = if type_name == "mastodon" || type_name == "lemmy" {
-                    "add the instance's address, e.g. https://mastodon.social"
-                } else {
-                    "add the address to read"
-                };
-                return Err(self.missing(entry.span(), &format!("source \"{name}\""), "url", hint));
+                return Err(self.missing(
+                    entry.span(),
+                    &format!("source \"{name}\""),
+                    "url",
+                    source_type.url_hint,
+                ));
             }
         };
         let full_text = s.full_text.as_ref().map(|b| *b.get_ref()).unwrap_or(false);
