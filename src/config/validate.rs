@@ -30,12 +30,14 @@ impl Cx<'_> {
         };
         let topics = self.topics(&raw.topic)?;
         let mut sources: Vec<SourceConfig> = Vec::with_capacity(raw.source.len());
-        let mut source_lines: HashMap<String, usize> = HashMap::new();
+        // Where each name was first given; its line is only counted for the message.
+        let mut source_starts: HashMap<String, usize> = HashMap::new();
         for (i, raw_source) in raw.source.iter().enumerate() {
             let source = self.source(i, raw_source, &topics, &schedule)?;
             let span = raw_source.get_ref().name.as_ref().map(Spanned::span);
             let start = span.clone().unwrap_or(raw_source.span()).start;
-            if let Some(line) = source_lines.get(&source.name) {
+            if let Some(&first) = source_starts.get(&source.name) {
+                let line = line_col(self.text, first).0;
                 return Err(self.at(
                     span.unwrap_or(raw_source.span()),
                     Some(&format!("source \"{}\"", source.name)),
@@ -45,7 +47,7 @@ impl Cx<'_> {
                     ),
                 ));
             }
-            source_lines.insert(source.name.clone(), line_col(self.text, start).0);
+            source_starts.insert(source.name.clone(), start);
             sources.push(source);
         }
         let alerts = raw
@@ -202,13 +204,15 @@ impl Cx<'_> {
 
     fn topics(&self, raw: &[Spanned<RawTopic>]) -> Result<Vec<Topic>, ConfigError> {
         let mut topics: Vec<Topic> = Vec::with_capacity(raw.len());
-        let mut lines: HashMap<String, usize> = HashMap::new();
+        // Where each name was first given; its line is only counted for the message.
+        let mut starts: HashMap<String, usize> = HashMap::new();
         for (i, entry) in raw.iter().enumerate() {
             let t = entry.get_ref();
             let unnamed = format!("topic #{}", i + 1);
             let name = self.name(&t.name, entry.span(), &unnamed)?;
             let owner = format!("topic \"{name}\"");
-            if let Some(line) = lines.get(&name) {
+            if let Some(&first) = starts.get(&name) {
+                let line = line_col(self.text, first).0;
                 let span = t.name.as_ref().map(Spanned::span).unwrap_or(entry.span());
                 return Err(self.at(
                     span,
@@ -230,7 +234,7 @@ impl Cx<'_> {
                 .map(Spanned::span)
                 .unwrap_or(entry.span())
                 .start;
-            lines.insert(name.clone(), line_col(self.text, start).0);
+            starts.insert(name.clone(), start);
             topics.push(Topic {
                 name,
                 text: query.get_ref().clone(),
