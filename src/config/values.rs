@@ -154,6 +154,7 @@ impl Cx<'_> {
     }
 }
 
+/// The topics one may name instead, for a message about an unknown one.
 fn known_topics(topics: &[Topic]) -> String {
     if topics.is_empty() {
         "no [[topic]] is defined".to_owned()
