@@ -48,7 +48,7 @@ impl Window {
             }
             (since, None, None) => {
                 let text = since.unwrap_or("24h");
-                let span = crate::config::parse_duration(text)
+                let span = crate::units::parse_duration(text)
                     .and_then(|d| chrono::Duration::from_std(d).ok())
                     .ok_or_else(|| {
                         format!("--since {text:?} is not a duration such as 90m, 48h or 7d")

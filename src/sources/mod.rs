@@ -14,6 +14,7 @@ pub mod platform;
 pub mod reddit;
 pub mod sitemap;
 pub mod telegram;
+pub mod types;
 
 use chrono::{DateTime, Utc};
 
