@@ -110,6 +110,24 @@ pub enum SourceSpec {
 }
 
 impl SourceSpec {
+    /// The configured `url` (for platforms, the instance or API base).
+    pub fn url(&self) -> &Url {
+        match self {
+            SourceSpec::Feed { url, .. }
+            | SourceSpec::Sitemap { url, .. }
+            | SourceSpec::Html { url, .. } => url,
+            SourceSpec::Platform(p) => match p {
+                PlatformSpec::Mastodon { url, .. }
+                | PlatformSpec::Bluesky { url, .. }
+                | PlatformSpec::Reddit { url, .. }
+                | PlatformSpec::Lemmy { url, .. }
+                | PlatformSpec::Discourse { url, .. }
+                | PlatformSpec::HackerNews { url, .. }
+                | PlatformSpec::Telegram { url, .. } => url,
+            },
+        }
+    }
+
     /// The `type` as written in the config.
     pub fn type_name(&self) -> &'static str {
         match self {

@@ -44,6 +44,7 @@ pub(super) struct RawCrawler {
     pub(super) timezone: Option<Spanned<String>>,
     pub(super) respect_robots_txt: Option<bool>,
     pub(super) proxy: Option<Spanned<String>>,
+    pub(super) allow_private_networks: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]

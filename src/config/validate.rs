@@ -22,7 +22,7 @@ impl Cx<'_> {
     /// Checks every section and builds the settings.
     pub(super) fn validate(&self, raw: RawConfig, path: &Path) -> Result<Settings, ConfigError> {
         let database = self.database(&raw.database, path)?;
-        let (http, schedule, timezone) = self.crawler(&raw.crawler)?;
+        let (mut http, schedule, timezone) = self.crawler(&raw.crawler)?;
         let report = self.report(&raw.report)?;
         let server = match &raw.server {
             Some(server) => Some(self.server(server)?),
@@ -56,6 +56,15 @@ impl Cx<'_> {
             .enumerate()
             .map(|(i, a)| self.alert(i, a, &topics))
             .collect::<Result<Vec<_>, _>>()?;
+        // The config is trusted: the hosts it names may be private (see http::guard).
+        let named = sources
+            .iter()
+            .map(|s| s.spec.url())
+            .chain(alerts.iter().map(|a| &a.webhook))
+            .chain(http.proxy.as_ref());
+        http.trusted_hosts = named
+            .filter_map(|u| u.host_str().map(str::to_owned))
+            .collect();
         Ok(Settings {
             path: path.to_path_buf(),
             database,
@@ -130,6 +139,9 @@ impl Cx<'_> {
         }
         if let Some(p) = &raw.proxy {
             http.proxy = Some(self.http_url(p, None, "crawler.proxy")?);
+        }
+        if let Some(b) = raw.allow_private_networks {
+            http.allow_private_networks = b;
         }
         let schedule = match &raw.schedule {
             Some(s) => self.schedule(s, None, "crawler.schedule")?,

@@ -167,3 +167,90 @@ query = "nordkorea* AND russland*"
         "peak RSS {peak_kib} KiB"
     );
 }
+
+/// A full-text feed whose item links, directly or through a redirect, point
+/// at hosts the config does not name on this machine: nothing there is
+/// fetched, user info is never sent or stored, and no internal text becomes
+/// an excerpt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn content_cannot_point_the_crawler_at_private_addresses() {
+    let server = TestServer::start().await;
+    let a = server.url("");
+    // `localhost` reaches the same server, but the config names only 127.0.0.1.
+    let inside = server.url_as_localhost("");
+    let internal = |p: &str| format!("{inside}/internal/{p}.html");
+    let with_user = internal("b").replace("http://", "http://admin:hunter2@");
+    let items = [
+        ("a", internal("a")),
+        ("b", with_user.clone()),
+        ("c", format!("{a}/jump")),
+    ];
+    let entries: Vec<String> = items
+        .iter()
+        .map(|(id, link)| {
+            format!(
+                r#"{{"id": "{id}", "url": "{link}", "title": "Nordkorea und Russland: Meldung {id}", "content_text": "Kurz.", "date_published": "2026-11-24T10:00:00Z"}}"#
+            )
+        })
+        .collect();
+    server.route("/robots.txt", Route::status(404));
+    server.route(
+        "/feed.json",
+        Route::ok(
+            "application/feed+json",
+            format!(
+                r#"{{"version": "https://jsonfeed.org/version/1.1", "title": "x", "items": [{}]}}"#,
+                entries.join(",")
+            ),
+        ),
+    );
+    server.route(
+        "/jump",
+        Route::status(302).behave(Behavior::Redirect(internal("c"))),
+    );
+    for p in ["a", "b", "c"] {
+        server.route(
+            &format!("/internal/{p}.html"),
+            Route::ok(
+                "text/html",
+                "<html><body><article><p>INTERNAL SECRET Nordkorea Russland</p></article></body></html>",
+            ),
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "[crawler]\nuser_agent = \"mentions-test/1.0\"\ntimeout = \"5s\"\nretries = 0\n\n\
+             [[topic]]\nname = \"nk\"\nquery = \"nordkorea AND russland\"\n\n\
+             [[source]]\nname = \"voll\"\ntype = \"feed\"\nurl = \"{a}/feed.json\"\nfull_text = true\nlookback = \"36500d\"\n"
+        ),
+    );
+    let crawl = crate::mentions(&config, &["crawl"]).await;
+    assert_eq!(crawl.code, 0, "{crawl:?}");
+    for p in ["a", "b", "c"] {
+        assert!(
+            server
+                .requests_to(&format!("/internal/{p}.html"))
+                .is_empty(),
+            "{p} was fetched"
+        );
+    }
+    // The items still count on their own text; no internal text, no user info stored.
+    let db = rusqlite::Connection::open(dir.path().join("mentions.db")).unwrap();
+    let rows: Vec<(String, String)> = db
+        .prepare("SELECT identity, excerpt FROM mention ORDER BY identity")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    for (identity, excerpt) in &rows {
+        assert!(!excerpt.contains("INTERNAL"), "{excerpt}");
+        assert!(
+            !identity.contains("hunter2") && !identity.contains("admin"),
+            "{identity}"
+        );
+    }
+}
