@@ -10,15 +10,18 @@ use crate::sources::{
     bluesky, discourse, feed, fulltext, hackernews, html, lemmy, mastodon, reddit, sitemap,
     telegram, Item, Kind,
 };
-use crate::store::{CommitStats, CrawlBatch, NewMention, SourceOutcome, Store, StoreError};
+use crate::store::{with_store, CommitStats, CrawlBatch, NewMention, SourceOutcome, StoreError};
 use crate::text;
 use chrono::Utc;
 use futures_util::StreamExt;
 use std::collections::HashSet;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use url::Url;
+
+/// The shared database connection, where the crawl's callers look for it.
+pub use crate::store::SharedStore;
 
 /// Longest excerpt stored per mention, in characters.
 pub const EXCERPT_CHARS: usize = 280;
@@ -61,25 +64,6 @@ impl std::fmt::Display for SourceReport {
         }
         Ok(())
     }
-}
-
-/// The database connection shared by the crawl tasks of one process.
-pub type SharedStore = Arc<Mutex<Store>>;
-
-async fn with_store<T, F>(store: &SharedStore, f: F) -> Result<T, StoreError>
-where
-    T: Send + 'static,
-    F: FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
-{
-    let store = Arc::clone(store);
-    tokio::task::spawn_blocking(move || {
-        let mut guard = store
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        f(&mut guard)
-    })
-    .await
-    .unwrap_or_else(|join| Err(StoreError::Task(join.to_string())))
 }
 
 /// Crawls `sources` (indices into `settings.sources`) for `topics` (indices

@@ -4,10 +4,12 @@
 
 mod alerts;
 mod mentions;
+mod shared;
 mod stats;
 
 pub use alerts::{FiredAlert, NewAlert, PendingDelivery};
 pub use mentions::{CommitStats, CrawlBatch, NewMention, SourceOutcome};
+pub use shared::{with_store, SharedStore};
 pub use stats::{KindCounts, Reference, SourceHealth};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
