@@ -14,6 +14,7 @@ pub mod config;
 pub mod crawl;
 pub mod daemon;
 pub mod http;
+pub mod identify;
 pub mod query;
 pub mod report;
 pub mod schedule;
