@@ -10,7 +10,7 @@ mod common;
 
 use common::*;
 use mentions::config::Topic;
-use mentions::crawl::queue_items;
+use mentions::identify::queue_items;
 use mentions::query::Query;
 use mentions::sources::{feed, Kind};
 use mentions::store::{CommitStats, CrawlBatch, Store};

@@ -11,9 +11,8 @@
 //! with backoff until it is delivered or `MAX_ATTEMPTS` is reached.
 
 use crate::config::{AlertConfig, AlertTrigger, Settings};
-use crate::crawl::SharedStore;
 use crate::http::{HttpClient, HttpSettings, Request};
-use crate::store::{FiredAlert, NewAlert, Store, StoreError};
+use crate::store::{with_store, FiredAlert, NewAlert, SharedStore, Store, StoreError};
 use chrono::{DateTime, SecondsFormat, Utc};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -199,20 +198,6 @@ fn evaluate(
         payload: payload.to_string(),
     };
     Ok(store.record_alert(&alert)?.map(|_| alert))
-}
-
-async fn with_store<T, F>(store: &SharedStore, f: F) -> Result<T, StoreError>
-where
-    T: Send + 'static,
-    F: FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
-{
-    let store = std::sync::Arc::clone(store);
-    tokio::task::spawn_blocking(move || {
-        let mut guard = store.lock().unwrap_or_else(|p| p.into_inner());
-        f(&mut guard)
-    })
-    .await
-    .unwrap_or_else(|join| Err(StoreError::Task(join.to_string())))
 }
 
 /// Evaluates every configured alert at `now`; fires and records those that crossed.

@@ -1,31 +1,32 @@
 //! One pass of one source through the stages: fetch → parse → (full text) →
 //! match → identify → store. `crawl_pass` runs many sources with bounded
-//! concurrency; each source's result is committed in one transaction.
+//! concurrency; `crawl_source` wires the store into the source's context,
+//! lets the source read (`sources`), evaluates what it read (full text,
+//! identification) and commits the result in one transaction.
 
-use crate::canon;
 use crate::config::{Settings, SourceConfig, SourceSpec, Topic};
-use crate::http::{FetchError, Fetched, HttpClient, Request};
-use crate::sources::platform::{Context, PlatformSpec};
+use crate::http::{FetchError, HttpClient, Request, Validators};
+use crate::identify::{identify, item_key, queue_items};
+use crate::sources::context::Context;
+use crate::sources::paging::Harvest;
+use crate::sources::platform::PlatformSpec;
 use crate::sources::{
-    bluesky, discourse, feed, fulltext, hackernews, html, lemmy, mastodon, reddit, sitemap,
-    telegram, Item, Kind,
+    bluesky, discourse, fulltext, hackernews, lemmy, mastodon, reddit, telegram, web, Item,
 };
-use crate::store::{CommitStats, CrawlBatch, NewMention, SourceOutcome, Store, StoreError};
-use crate::text;
+use crate::store::{with_store, CommitStats, CrawlBatch, SourceOutcome, StoreError};
 use chrono::Utc;
 use futures_util::StreamExt;
 use std::collections::HashSet;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use url::Url;
 
-/// Longest excerpt stored per mention, in characters.
-pub const EXCERPT_CHARS: usize = 280;
+/// The shared database connection, where the crawl's callers look for it.
+pub use crate::store::SharedStore;
+
 /// Full-text pages fetched at once for one source (the client's host limits still apply).
 const PAGE_FETCHES_PER_SOURCE: usize = 4;
-/// How deep sitemap indexes are followed.
-const MAX_SITEMAP_DEPTH: usize = 2;
 
 /// What the crawl of one source did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,25 +62,6 @@ impl std::fmt::Display for SourceReport {
         }
         Ok(())
     }
-}
-
-/// The database connection shared by the crawl tasks of one process.
-pub type SharedStore = Arc<Mutex<Store>>;
-
-async fn with_store<T, F>(store: &SharedStore, f: F) -> Result<T, StoreError>
-where
-    T: Send + 'static,
-    F: FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
-{
-    let store = Arc::clone(store);
-    tokio::task::spawn_blocking(move || {
-        let mut guard = store
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        f(&mut guard)
-    })
-    .await
-    .unwrap_or_else(|join| Err(StoreError::Task(join.to_string())))
 }
 
 /// Crawls `sources` (indices into `settings.sources`) for `topics` (indices
@@ -162,25 +144,53 @@ pub async fn crawl_source(
         source.kind,
         Utc::now(),
     );
-    let mut job = Job {
-        source,
-        topics: &topics,
-        http,
-        store,
-        batch: &mut batch,
-        fetches: 0,
-        not_modified: 0,
+    let source_name = source.name.as_str();
+    let known = move |items: Vec<Item>| -> Pin<Box<dyn Future<Output = Vec<bool>> + Send + '_>> {
+        let keys: Vec<u64> = items.iter().map(item_key).collect();
+        let name = source_name.to_owned();
+        Box::pin(async move {
+            let n = keys.len();
+            with_store(store, move |s| s.seen(&name, &keys))
+                .await
+                .unwrap_or_else(|_| vec![false; n])
+        })
     };
-    let (items, error) = match job.read().await {
-        Ok(items) => (items, None),
-        Err((items, e)) => (items, Some(e)),
-    };
-    let read = items.len();
-    if let Err(e) = job.evaluate(items, &topics).await {
+    let validators =
+        move |url: String| -> Pin<Box<dyn Future<Output = Option<Validators>> + Send + '_>> {
+            let name = source_name.to_owned();
+            Box::pin(async move {
+                with_store(store, move |s| s.validators(&name, &url))
+                    .await
+                    .unwrap_or_else(|e| {
+                        tracing::warn!("cannot read stored validators: {e}");
+                        None
+                    })
+            })
+        };
+    let mut ctx = Context::new(http, source_name, &known);
+    ctx.lookback = source.lookback;
+    ctx.max_pages = source.max_pages.max(1);
+    ctx.validators = Some(&validators);
+    if let SourceSpec::Platform(spec) = &source.spec {
+        ctx.search_terms = search_terms(spec, &topics);
+        let name = source.name.clone();
+        ctx.cursor = with_store(store, move |s| s.cursor(&name))
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!("cannot read the stored cursor: {e}");
+                None
+            });
+    }
+
+    let harvest = read(&ctx, &source.spec).await;
+    batch.cursor = harvest.cursor;
+    batch.validators = ctx.take_validators();
+    let read = harvest.items.len();
+    if let Err(e) = evaluate(&ctx, source, &mut batch, harvest.items, &topics, store).await {
         tracing::error!(source = %source.name, "cannot read source state: {e}");
     }
-    let not_modified = job.fetches > 0 && job.fetches == job.not_modified;
-    if let Some(e) = error {
+    let not_modified = ctx.not_modified();
+    if let Some(e) = harvest.error {
         tracing::warn!(source = %source.name, "{e}");
         batch.outcome = SourceOutcome::Failed(e);
     }
@@ -215,333 +225,128 @@ pub async fn crawl_source(
     }
 }
 
-/// Items read so far, and why reading stopped early.
-type Partial = (Vec<Item>, String);
-
-struct Job<'a> {
-    source: &'a SourceConfig,
-    topics: &'a [&'a Topic],
-    http: &'a HttpClient,
-    store: &'a SharedStore,
-    batch: &'a mut CrawlBatch,
-    fetches: usize,
-    not_modified: usize,
+/// What a platform source sends to its search: the configured `search`,
+/// else the positive terms of the source's topics, each once.
+fn search_terms(spec: &PlatformSpec, topics: &[&Topic]) -> Vec<String> {
+    match spec.search() {
+        Some(search) => vec![search.to_owned()],
+        None => {
+            let mut terms: Vec<String> = Vec::new();
+            for t in topics.iter().flat_map(|t| t.query.positive_terms()) {
+                if !terms.contains(&t) {
+                    terms.push(t);
+                }
+            }
+            terms
+        }
+    }
 }
 
-impl Job<'_> {
-    /// Fetches one document with the stored validators; None when not modified.
-    async fn fetch_text(&mut self, url: &Url) -> Result<Option<(String, Url)>, FetchError> {
-        let name = self.source.name.clone();
-        let key = url.to_string();
-        let validators = with_store(self.store, move |s| s.validators(&name, &key))
-            .await
-            .unwrap_or_else(|e| {
-                tracing::warn!("cannot read stored validators: {e}");
-                None
-            });
-        let mut req = Request::get(url.clone());
-        req.validators = validators;
-        self.fetches += 1;
-        let fetched = self.http.fetch(req).await;
-        crate::telemetry::record_fetch(&self.source.name, &fetched);
-        let fetched: Fetched = fetched?;
-        if fetched.not_modified() {
-            self.not_modified += 1;
-            return Ok(None);
-        }
-        if fetched.validators.etag.is_some() || fetched.validators.last_modified.is_some() {
-            self.batch
-                .validators
-                .push((url.to_string(), fetched.validators.clone()));
-        }
-        let text = crate::charset::decode(&fetched.body, fetched.content_type());
-        Ok(Some((text, fetched.final_url)))
-    }
-
-    async fn read(&mut self) -> Result<Vec<Item>, Partial> {
-        match &self.source.spec {
-            SourceSpec::Feed { url, .. } => {
-                let Some((body, base)) = self
-                    .fetch_text(url)
-                    .await
-                    .map_err(|e| (vec![], e.to_string()))?
-                else {
-                    return Ok(vec![]);
-                };
-                feed::parse(&body, &base).map_err(|e| (vec![], format!("{url}: {e}")))
-            }
-            SourceSpec::Sitemap { url, .. } => self.read_sitemap(url.clone()).await,
-            SourceSpec::Html { url, selectors } => self.read_html(url.clone(), selectors).await,
-            SourceSpec::Platform(spec) => self.read_platform(spec).await,
-        }
-    }
-
-    async fn read_platform(&mut self, spec: &PlatformSpec) -> Result<Vec<Item>, Partial> {
-        let search_terms = match spec.search() {
-            Some(search) => vec![search.to_owned()],
-            None => {
-                let mut terms: Vec<String> = Vec::new();
-                for t in self.topics.iter().flat_map(|t| t.query.positive_terms()) {
-                    if !terms.contains(&t) {
-                        terms.push(t);
-                    }
-                }
-                terms
-            }
-        };
-        let name = self.source.name.clone();
-        let cursor = with_store(self.store, move |s| s.cursor(&name))
-            .await
-            .unwrap_or_else(|e| {
-                tracing::warn!("cannot read the stored cursor: {e}");
-                None
-            });
-        let store = self.store;
-        let source_name = self.source.name.as_str();
-        let known =
-            move |items: Vec<Item>| -> Pin<Box<dyn Future<Output = Vec<bool>> + Send + '_>> {
-                let keys: Vec<u64> = items
-                    .iter()
-                    .map(|i| seen_key(&identity_before_fetch(i)))
-                    .collect();
-                let name = source_name.to_owned();
-                Box::pin(async move {
-                    let n = keys.len();
-                    with_store(store, move |s| s.seen(&name, &keys))
-                        .await
-                        .unwrap_or_else(|_| vec![false; n])
-                })
-            };
-        let ctx = Context {
-            http: self.http,
-            source: &self.source.name,
-            lookback: self.source.lookback,
-            max_pages: self.source.max_pages.max(1),
-            search_terms,
-            cursor,
-            now: Utc::now(),
-            known: &known,
-        };
-        let harvest = match spec {
+/// Has the source read what it brings in this crawl.
+async fn read(ctx: &Context<'_>, spec: &SourceSpec) -> Harvest {
+    match spec {
+        SourceSpec::Feed { url, .. } => web::read_feed(ctx, url).await,
+        SourceSpec::Sitemap { url, .. } => web::read_sitemap(ctx, url).await,
+        SourceSpec::Html { url, selectors } => web::read_html(ctx, url, selectors).await,
+        SourceSpec::Platform(spec) => match spec {
             PlatformSpec::Mastodon {
                 url,
                 hashtags,
                 access_token,
-            } => mastodon::read(&ctx, url, hashtags, access_token.as_ref()).await,
+            } => mastodon::read(ctx, url, hashtags, access_token.as_ref()).await,
             PlatformSpec::Bluesky { url, login, .. } => {
-                bluesky::read(&ctx, url, login.as_ref()).await
+                bluesky::read(ctx, url, login.as_ref()).await
             }
             PlatformSpec::Reddit {
                 url,
                 subreddit,
                 credentials,
                 ..
-            } => reddit::read(&ctx, url, subreddit.as_deref(), credentials.as_ref()).await,
-            PlatformSpec::Lemmy { url, .. } => lemmy::read(&ctx, url).await,
-            PlatformSpec::Discourse { url, .. } => discourse::read(&ctx, url).await,
-            PlatformSpec::HackerNews { url, .. } => hackernews::read(&ctx, url).await,
-            PlatformSpec::Telegram { url, channels } => telegram::read(&ctx, url, channels).await,
-        };
-        self.batch.cursor = harvest.cursor;
-        match harvest.error {
-            None => Ok(harvest.items),
-            Some(e) => Err((harvest.items, e)),
-        }
-    }
-
-    async fn read_sitemap(&mut self, root: Url) -> Result<Vec<Item>, Partial> {
-        let mut items = Vec::new();
-        let mut queue = vec![(root.clone(), 0usize)];
-        let mut fetched = 0u32;
-        let mut first_error = None;
-        while let Some((url, depth)) = queue.pop() {
-            if fetched > self.source.max_pages.max(1) {
-                break;
-            }
-            fetched += 1;
-            let result = match self.fetch_text(&url).await {
-                Ok(Some((body, base))) => {
-                    sitemap::parse(&body, &base).map_err(|e| format!("{url}: {e}"))
-                }
-                Ok(None) => continue,
-                Err(e) => Err(e.to_string()),
-            };
-            match result {
-                Ok(sitemap::Sitemap::Urls(found)) => items.extend(found),
-                Ok(sitemap::Sitemap::Index(children)) if depth < MAX_SITEMAP_DEPTH => {
-                    // Newest first: push in reverse so the newest is popped first.
-                    let take = self.source.max_pages.max(1) as usize;
-                    for child in children.into_iter().take(take).rev() {
-                        queue.push((child, depth + 1));
-                    }
-                }
-                Ok(sitemap::Sitemap::Index(_)) => {}
-                Err(e) if url == root => return Err((items, e)),
-                Err(e) => {
-                    first_error.get_or_insert(e);
-                }
-            }
-        }
-        match first_error {
-            Some(e) => Err((items, e)),
-            None => Ok(items),
-        }
-    }
-
-    async fn read_html(
-        &mut self,
-        start: Url,
-        selectors: &html::Selectors,
-    ) -> Result<Vec<Item>, Partial> {
-        let mut items: Vec<Item> = Vec::new();
-        let mut visited = HashSet::new();
-        let mut next = Some(start);
-        let mut pages = 0;
-        while let Some(url) = next.take() {
-            if pages >= self.source.max_pages.max(1) || !visited.insert(url.clone()) {
-                break;
-            }
-            pages += 1;
-            let page = match self.fetch_text(&url).await {
-                Ok(Some((body, base))) => html::parse(&body, &base, selectors)
-                    .map_err(|e| (std::mem::take(&mut items), format!("{url}: {e}")))?,
-                Ok(None) => break,
-                Err(e) if pages == 1 => return Err((items, e.to_string())),
-                Err(e) => return Err((items, e.to_string())),
-            };
-            // Stop paging once a page brings nothing this source has not seen.
-            let keys: Vec<u64> = page
-                .items
-                .iter()
-                .map(|i| seen_key(&identity_before_fetch(i)))
-                .collect();
-            let name = self.source.name.clone();
-            let known = with_store(self.store, move |s| s.seen(&name, &keys))
-                .await
-                .unwrap_or_default();
-            let all_known = !page.items.is_empty()
-                && known.len() == page.items.len()
-                && known.iter().all(|&k| k);
-            let oldest_too_old = page
-                .items
-                .iter()
-                .filter_map(|i| i.published)
-                .min()
-                .is_some_and(|t| older_than(t, self.source.lookback));
-            let empty = page.items.is_empty();
-            items.extend(page.items);
-            if all_known || oldest_too_old || empty {
-                break;
-            }
-            next = page.next;
-        }
-        Ok(items)
-    }
-
-    /// Matches items against the topics and queues mentions into the batch.
-    async fn evaluate(&mut self, items: Vec<Item>, topics: &[&Topic]) -> Result<(), StoreError> {
-        if items.is_empty() {
-            return Ok(());
-        }
-        let full_text = matches!(
-            self.source.spec,
-            SourceSpec::Feed {
-                full_text: true,
-                ..
-            } | SourceSpec::Sitemap {
-                full_text: true,
-                ..
-            }
-        );
-        if !full_text {
-            queue_items(self.batch, items, self.source.kind, topics);
-            return Ok(());
-        }
-        let keys: Vec<u64> = items
-            .iter()
-            .map(|i| seen_key(&identity_before_fetch(i)))
-            .collect();
-        let known = {
-            let (name, keys) = (self.source.name.clone(), keys.clone());
-            with_store(self.store, move |s| s.seen(&name, &keys)).await?
-        };
-        // An item listed twice in one document is evaluated once.
-        let mut this_crawl = HashSet::new();
-        let fresh: Vec<(Item, u64)> = items
-            .into_iter()
-            .zip(keys)
-            .zip(known)
-            .filter(|((_, key), known)| !known && this_crawl.insert(*key))
-            .map(|(pair, _)| pair)
-            .collect();
-
-        let http = self.http;
-        let lookback = self.source.lookback;
-        let source = self.source.name.as_str();
-        let evaluated: Vec<(Item, Option<fulltext::Article>, u64, bool)> =
-            futures_util::stream::iter(fresh)
-                .map(|(item, key)| async move {
-                    // Old entries of long sitemaps are not worth a page fetch each.
-                    let too_old = item.published.is_some_and(|t| older_than(t, lookback));
-                    let (article, done) = if too_old {
-                        (None, true)
-                    } else {
-                        fetch_article(http, source, &item).await
-                    };
-                    (item, article, key, done)
-                })
-                .buffered(PAGE_FETCHES_PER_SOURCE)
-                .collect()
-                .await;
-
-        for (item, article, key, done) in evaluated {
-            if done {
-                self.batch.seen.push(key);
-            }
-            self.batch
-                .mentions
-                .extend(identify(&item, article.as_ref(), self.source.kind, topics));
-        }
-        Ok(())
+            } => reddit::read(ctx, url, subreddit.as_deref(), credentials.as_ref()).await,
+            PlatformSpec::Lemmy { url, .. } => lemmy::read(ctx, url).await,
+            PlatformSpec::Discourse { url, .. } => discourse::read(ctx, url).await,
+            PlatformSpec::HackerNews { url, .. } => hackernews::read(ctx, url).await,
+            PlatformSpec::Telegram { url, channels } => telegram::read(ctx, url, channels).await,
+        },
     }
 }
 
-/// The evaluation of a source without full-text fetches, as one pure step:
-/// items listed twice count once, every item's key is recorded as seen, and
-/// matching items become mentions in `batch`. Crawls and benchmarks share it.
-pub fn queue_items(batch: &mut CrawlBatch, items: Vec<Item>, kind: Kind, topics: &[&Topic]) {
+/// Matches items against the topics and queues mentions into the batch;
+/// with `full_text`, fetches each new item's page first.
+async fn evaluate(
+    ctx: &Context<'_>,
+    source: &SourceConfig,
+    batch: &mut CrawlBatch,
+    items: Vec<Item>,
+    topics: &[&Topic],
+    store: &SharedStore,
+) -> Result<(), StoreError> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    let full_text = matches!(
+        source.spec,
+        SourceSpec::Feed {
+            full_text: true,
+            ..
+        } | SourceSpec::Sitemap {
+            full_text: true,
+            ..
+        }
+    );
+    if !full_text {
+        queue_items(batch, items, source.kind, topics);
+        return Ok(());
+    }
+    let keys: Vec<u64> = items.iter().map(item_key).collect();
+    let known = {
+        let (name, keys) = (source.name.clone(), keys.clone());
+        with_store(store, move |s| s.seen(&name, &keys)).await?
+    };
+    // An item listed twice in one document is evaluated once.
     let mut this_crawl = HashSet::new();
-    for item in items {
-        let key = seen_key(&identity_before_fetch(&item));
-        if !this_crawl.insert(key) {
-            continue;
-        }
-        batch.seen.push(key);
-        batch.mentions.extend(identify(&item, None, kind, topics));
-    }
-}
+    let fresh: Vec<(Item, u64)> = items
+        .into_iter()
+        .zip(keys)
+        .zip(known)
+        .filter(|((_, key), known)| !known && this_crawl.insert(*key))
+        .map(|(pair, _)| pair)
+        .collect();
 
-/// Whether `t` lies further back than `lookback` from now.
-fn older_than(t: chrono::DateTime<Utc>, lookback: std::time::Duration) -> bool {
-    Utc::now()
-        .signed_duration_since(t)
-        .to_std()
-        .is_ok_and(|age| age > lookback)
+    let evaluated: Vec<(Item, Option<fulltext::Article>, u64, bool)> =
+        futures_util::stream::iter(fresh)
+            .map(|(item, key)| async move {
+                // Old entries of long sitemaps are not worth a page fetch each.
+                let too_old = item.published.is_some_and(|t| ctx.too_old(t));
+                let (article, done) = if too_old {
+                    (None, true)
+                } else {
+                    fetch_article(ctx, &item).await
+                };
+                (item, article, key, done)
+            })
+            .buffered(PAGE_FETCHES_PER_SOURCE)
+            .collect()
+            .await;
+
+    for (item, article, key, done) in evaluated {
+        if done {
+            batch.seen.push(key);
+        }
+        batch
+            .mentions
+            .extend(identify(&item, article.as_ref(), source.kind, topics));
+    }
+    Ok(())
 }
 
 /// Fetches and extracts an item's page. The flag says whether the item is
 /// settled (fetched, or refused by robots.txt) rather than worth a retry.
-async fn fetch_article(
-    http: &HttpClient,
-    source: &str,
-    item: &Item,
-) -> (Option<fulltext::Article>, bool) {
+async fn fetch_article(ctx: &Context<'_>, item: &Item) -> (Option<fulltext::Article>, bool) {
     let Some(url) = item.url.as_deref().and_then(|u| Url::parse(u).ok()) else {
         return (None, true);
     };
-    let fetched = http.fetch(Request::get(url.clone())).await;
-    crate::telemetry::record_fetch(source, &fetched);
-    match fetched {
+    match ctx.fetch(Request::get(url.clone())).await {
         Ok(page) => {
             let body = crate::charset::decode(&page.body, page.content_type());
             (Some(fulltext::extract(&body, &page.final_url)), true)
@@ -555,133 +360,4 @@ async fn fetch_article(
             (None, false)
         }
     }
-}
-
-/// The identity an item has before its page is fetched: platform id,
-/// canonical link, or a hash of its text.
-fn identity_before_fetch(item: &Item) -> String {
-    if let Some(id) = &item.platform_id {
-        return id.clone();
-    }
-    match item
-        .url
-        .as_deref()
-        .and_then(|u| canon::canonical_str(u, None))
-    {
-        Some(url) => url.to_string(),
-        None => content_identity(&item.title, &item.text),
-    }
-}
-
-fn content_identity(title: &str, body: &str) -> String {
-    let normalized = text::normalize(&format!("{title}\n{body}"));
-    format!(
-        "text:{:016x}",
-        xxhash_rust::xxh3::xxh3_64(normalized.as_bytes())
-    )
-}
-
-fn seen_key(identity: &str) -> u64 {
-    xxhash_rust::xxh3::xxh3_64(identity.as_bytes())
-}
-
-/// Matches one item against the topics and identifies it (SPEC §4).
-pub fn identify(
-    item: &Item,
-    article: Option<&fulltext::Article>,
-    kind: Kind,
-    topics: &[&Topic],
-) -> Vec<NewMention> {
-    let body = match article {
-        Some(a) if !a.text.is_empty() => a.text.as_str(),
-        _ => item.text.as_str(),
-    };
-    let title = if item.title.is_empty() {
-        article.and_then(|a| a.title.as_deref()).unwrap_or("")
-    } else {
-        item.title.as_str()
-    };
-    let normalized = text::normalize(&format!("{title}\n{body}"));
-    let tokens: Vec<&str> = text::token_slices(&normalized).collect();
-    let matching: Vec<&&Topic> = topics.iter().filter(|t| t.query.matches(&tokens)).collect();
-    if matching.is_empty() {
-        return Vec::new();
-    }
-    let link = item
-        .url
-        .as_deref()
-        .and_then(|u| canon::canonical_str(u, None));
-    let (identity, url, host) = if let Some(id) = &item.platform_id {
-        (id.clone(), item.url.clone(), None)
-    } else {
-        let canonical = article
-            .and_then(|a| a.canonical.as_ref())
-            .map(canon::canonical)
-            .or(link);
-        match canonical {
-            Some(c) => {
-                let host = c.host_str().map(str::to_owned);
-                (c.to_string(), None, host)
-            }
-            None => (content_identity(title, body), None, None),
-        }
-    };
-    let published = item.published.or_else(|| article.and_then(|a| a.published));
-    let lang = item
-        .lang
-        .clone()
-        .or_else(|| article.and_then(|a| a.lang.clone()))
-        .or_else(|| detect_language(title, body));
-    let simhash = text::fingerprint(&tokens);
-    let excerpt = text::excerpt(body, EXCERPT_CHARS);
-    matching
-        .into_iter()
-        .map(|topic| NewMention {
-            topic: topic.name.clone(),
-            kind,
-            identity: identity.clone(),
-            url: url.clone(),
-            host: host.clone(),
-            title: title.to_owned(),
-            excerpt: excerpt.clone(),
-            author: item.author.clone(),
-            lang: lang.clone(),
-            published,
-            simhash,
-        })
-        .collect()
-}
-
-/// ISO 639-1 code of the text's language when the detector is confident.
-fn detect_language(title: &str, body: &str) -> Option<String> {
-    let sample: String = format!("{title} {body}").chars().take(1000).collect();
-    let info = whatlang::detect(&sample)?;
-    if !info.is_reliable() {
-        return None;
-    }
-    let code = info.lang().code();
-    let short = match code {
-        "eng" => "en",
-        "deu" => "de",
-        "fra" => "fr",
-        "spa" => "es",
-        "ita" => "it",
-        "nld" => "nl",
-        "por" => "pt",
-        "rus" => "ru",
-        "ukr" => "uk",
-        "pol" => "pl",
-        "tur" => "tr",
-        "swe" => "sv",
-        "dan" => "da",
-        "nob" => "no",
-        "fin" => "fi",
-        "ces" => "cs",
-        "jpn" => "ja",
-        "kor" => "ko",
-        "cmn" => "zh",
-        "ara" => "ar",
-        other => other,
-    };
-    Some(short.to_owned())
 }

@@ -7,9 +7,10 @@
 //! nothing of the command line: `commands::run` wires it up.
 
 use crate::config::Settings;
-use crate::crawl::{self, SharedStore};
+use crate::crawl;
 use crate::http::HttpClient;
 use crate::live::LiveSettings;
+use crate::store::SharedStore;
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};

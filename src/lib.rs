@@ -15,6 +15,7 @@ pub mod config;
 pub mod crawl;
 pub mod daemon;
 pub mod http;
+pub mod identify;
 pub mod live;
 pub mod query;
 pub mod report;

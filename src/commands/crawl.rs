@@ -3,8 +3,9 @@
 
 use super::{open_store, print, runtime, Failure};
 use crate::config::Settings;
-use crate::crawl::{self, SharedStore};
+use crate::crawl;
 use crate::http::HttpClient;
+use crate::store::SharedStore;
 use crate::store::SourceOutcome;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};

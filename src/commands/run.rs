@@ -5,11 +5,11 @@
 
 use super::{open_store, runtime, Failure};
 use crate::config::Settings;
-use crate::crawl::SharedStore;
 use crate::daemon::{self, Signal};
 use crate::http::HttpClient;
 use crate::live::LiveSettings;
 use crate::server;
+use crate::store::SharedStore;
 use chrono::Utc;
 use std::fs::File;
 use std::io::{Read, Seek, Write};

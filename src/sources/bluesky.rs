@@ -5,14 +5,14 @@
 //! token cache and renewed with `refreshSession` (or a new login) when the
 //! server answers 400 (`ExpiredToken`) or 401.
 
-use super::platform::{cached_token, forget_token, store_token, Context, Harvest, Secret, Token};
+use super::context::Context;
+use super::paging::{Harvest, Listing, Page as Paged, Pager};
+use super::platform::{cached_token, forget_token, store_token, Secret, Token};
 use super::{dates, Item};
-use crate::http::{ratelimit, FetchError, Fetched, Request};
+use crate::http::{FetchError, Fetched, Request};
 use crate::text::collapse_ws;
 use http::header::AUTHORIZATION;
-use http::HeaderMap;
 use serde::Deserialize;
-use std::collections::HashSet;
 use url::Url;
 
 /// Bluesky's largest page.
@@ -250,7 +250,11 @@ async fn create_session(
 ) -> Result<Token, String> {
     let url = xrpc(base, "com.atproto.server.createSession");
     let body = serde_json::json!({"identifier": identifier, "password": password.expose()});
-    match ctx.fetch(Request::post_json(url, &body)).await {
+    // The password goes only where it was sent: no redirects.
+    match ctx
+        .fetch(Request::post_json(url, &body).without_redirects())
+        .await
+    {
         Ok(f) => token_from(&f.body).ok_or_else(|| {
             format!("Bluesky login as {identifier} brought no access token from {base}")
         }),
@@ -275,7 +279,8 @@ async fn refresh_session(ctx: &Context<'_>, base: &Url, refresh: &Secret) -> Res
         method: http::Method::POST,
         ..Request::api_get(url)
     }
-    .header(AUTHORIZATION, format!("Bearer {}", refresh.expose()));
+    .header(AUTHORIZATION, format!("Bearer {}", refresh.expose()))
+    .without_redirects();
     let fetched = ctx.fetch(req).await.map_err(|e| e.to_string())?;
     token_from(&fetched.body).ok_or_else(|| "the answer has no access token".to_owned())
 }
@@ -332,77 +337,69 @@ async fn fetch_page(
     })
 }
 
-/// Whether the page has dated items and every one is past the lookback.
-fn all_too_old(ctx: &Context<'_>, items: &[Item]) -> bool {
-    let mut dated = items.iter().filter_map(|i| i.published).peekable();
-    dated.peek().is_some() && dated.all(|t| ctx.too_old(t))
+/// One term's search, paged by `cursor` (None on the first page).
+struct Search<'s, 'l> {
+    base: &'s Url,
+    term: &'s str,
+    session: &'s mut Option<Session<'l>>,
+}
+
+impl Listing for Search<'_, '_> {
+    type Cursor = Option<String>;
+    type Error = String;
+
+    async fn page(
+        &mut self,
+        ctx: &Context<'_>,
+        cursor: &Option<String>,
+    ) -> Result<Paged<Option<String>>, String> {
+        let endpoint = search_url(self.base, self.term, cursor.as_deref());
+        let fetched = fetch_page(ctx, &endpoint, self.session, cursor.is_none()).await?;
+        let page = parse(&fetched.body)
+            .map_err(|e| format!("{endpoint}: not a Bluesky search answer ({e})"))?;
+        Ok(Paged::new(page.items, page.cursor.map(Some)).with_headers(fetched.headers))
+    }
 }
 
 pub async fn read(ctx: &Context<'_>, url: &Url, login: Option<&(String, Secret)>) -> Harvest {
-    let mut harvest = Harvest::default();
     if ctx.search_terms.is_empty() {
-        harvest.error = Some(
-            "nothing to search for: set search for this source or give its topics a positive term"
-                .to_owned(),
-        );
-        return harvest;
+        return Harvest {
+            error: Some(
+                "nothing to search for: set search for this source or give its topics a positive term"
+                    .to_owned(),
+            ),
+            ..Harvest::default()
+        };
     }
     let mut session = match login {
         Some((identifier, password)) => match Session::open(ctx, url, identifier, password).await {
             Ok(s) => Some(s),
             Err(e) => {
-                harvest.error = Some(e);
-                return harvest;
+                return Harvest {
+                    error: Some(e),
+                    ..Harvest::default()
+                }
             }
         },
         None => None,
     };
-    let mut seen: HashSet<String> = HashSet::new();
-    let mut last_headers: Option<HeaderMap> = None;
-    'terms: for term in &ctx.search_terms {
-        let mut cursor: Option<String> = None;
-        for page_no in 0..ctx.max_pages.max(1) {
-            if let Some(headers) = last_headers.take() {
-                if let Err(e) = ratelimit::throttle(&headers).await {
-                    harvest.error = Some(e);
-                    break 'terms;
-                }
-            }
-            let endpoint = search_url(url, term, cursor.as_deref());
-            let fetched = match fetch_page(ctx, &endpoint, &mut session, page_no == 0).await {
-                Ok(f) => f,
-                Err(e) => {
-                    harvest.error = Some(e);
-                    break 'terms;
-                }
-            };
-            let page = match parse(&fetched.body) {
-                Ok(p) => p,
-                Err(e) => {
-                    harvest.error = Some(format!("{endpoint}: not a Bluesky search answer ({e})"));
-                    break 'terms;
-                }
-            };
-            last_headers = Some(fetched.headers);
-            let nothing_new = ctx.all_known(&page.items).await;
-            let too_old = all_too_old(ctx, &page.items);
-            let empty = page.items.is_empty();
-            for item in page.items {
-                if let Some(id) = &item.platform_id {
-                    if seen.insert(id.clone()) {
-                        harvest.items.push(item);
-                    }
-                }
-            }
-            // A cursor that does not move would page forever.
-            let next = page.cursor.filter(|c| Some(c) != cursor.as_ref());
-            if empty || nothing_new || too_old || next.is_none() {
-                break;
-            }
-            cursor = next;
+    let mut pager = Pager::new(ctx);
+    let mut error = None;
+    for term in &ctx.search_terms {
+        let mut search = Search {
+            base: url,
+            term,
+            session: &mut session,
+        };
+        if let Err(e) = pager.run(&mut search, None).await {
+            error = Some(e);
+            break;
         }
     }
-    harvest
+    Harvest {
+        error,
+        ..pager.into_harvest()
+    }
 }
 
 #[cfg(test)]
@@ -410,15 +407,15 @@ mod tests {
     use super::*;
     use crate::http::testing::serve;
     use crate::http::HttpClient;
-    use crate::sources::platform::testing::{self, all_known, nothing_known};
-    use crate::sources::platform::KnownFn;
+    use crate::sources::context::testing::{self, all_known, nothing_known};
+    use crate::sources::context::KnownFn;
     use axum::extract::{Query, State};
     use axum::http::{HeaderMap as Headers, StatusCode};
     use axum::response::{IntoResponse, Response};
     use axum::routing::{get, post};
     use axum::{Json, Router};
     use chrono::{DateTime, Utc};
-    use std::collections::HashMap;
+    use std::collections::{HashMap, HashSet};
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
@@ -820,6 +817,34 @@ mod tests {
         );
         assert!(!e.contains("not-the-app-password"));
         assert!(searches(&s).is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_redirected_login_does_not_send_the_password_on() {
+        let stolen = Arc::new(Mutex::new(Vec::<String>::new()));
+        let app = Router::new()
+            .route(
+                "/xrpc/com.atproto.server.createSession",
+                post(|| async { axum::response::Redirect::temporary("/elsewhere/createSession") }),
+            )
+            .route(
+                "/elsewhere/createSession",
+                post(
+                    |State(stolen): State<Arc<Mutex<Vec<String>>>>, body: String| async move {
+                        stolen.lock().unwrap().push(body);
+                        StatusCode::OK
+                    },
+                ),
+            )
+            .with_state(stolen.clone());
+        let url = Url::parse(&format!("http://{}", serve(app).await)).unwrap();
+        let http = client();
+        let ctx = context(&http, &nothing_known, &["nordkorea"]);
+        let h = read(&ctx, &url, Some(&login())).await;
+        let e = h.error.unwrap();
+        assert!(e.contains("HTTP 307"), "{e}");
+        assert!(!e.contains(PASSWORD), "{e}");
+        assert!(stolen.lock().unwrap().is_empty());
     }
 
     #[tokio::test]

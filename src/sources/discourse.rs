@@ -11,84 +11,112 @@
 //! (with a non-default port) + `/` + post id; link
 //! `{url}/t/{slug}/{topic_id}/{post_number}`.
 
-use super::platform::{Context, Harvest};
+use super::context::Context;
+use super::paging::{Harvest, Listing, Page as Paged, Pager, RateLimited};
 use super::{dates, Item, ParseError};
-use crate::http::{ratelimit, FetchError, Request};
+use crate::http::{FetchError, Request};
 use crate::text::{collapse_ws, html_to_text};
-use http::HeaderMap;
 use serde::Deserialize;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use url::Url;
 
 /// Discourse refuses `page` above this.
 const MAX_PAGE: u32 = 10;
 
 pub async fn read(ctx: &Context<'_>, url: &Url) -> Harvest {
-    let mut harvest = Harvest::default();
     let forum = Forum::new(url);
-    let mut seen = HashSet::new();
-    let mut last_headers: Option<HeaderMap> = None;
+    let mut pager = Pager::new(ctx);
+    let mut error = None;
     for term in ctx
         .search_terms
         .iter()
         .map(|t| t.trim())
         .filter(|t| !t.is_empty())
     {
-        let query = format!("{term} order:latest");
-        let pages = ctx.max_pages.min(MAX_PAGE);
-        for page_no in 1..=pages {
-            if let Some(headers) = &last_headers {
-                if let Err(e) = ratelimit::throttle(headers).await {
-                    harvest.error = Some(e);
-                    return harvest;
-                }
+        let mut search = Search {
+            forum: &forum,
+            term,
+            query: format!("{term} order:latest"),
+        };
+        match pager.run(&mut search, 1).await {
+            Ok(_) => {}
+            // A term this forum refuses (too short, say) does not stop the others.
+            Err(Failure::Term(e)) => {
+                error.get_or_insert(e);
             }
-            let Some(url) = forum.search_url(&query, page_no) else {
-                harvest.error = Some(format!("{} cannot take a search path", forum.base));
-                return harvest;
-            };
-            let fetched = match ctx.fetch(Request::api_get(url)).await {
-                Ok(f) => f,
-                Err(e) => {
-                    let fatal = !matches!(e, FetchError::Status { status, .. } if (400..500).contains(&status) && status != 429);
-                    harvest.error.get_or_insert_with(|| sentence(&e, term));
-                    if fatal {
-                        return harvest;
-                    }
-                    // A term this forum refuses (too short, say) does not stop the others.
-                    break;
-                }
-            };
-            let page = match parse_search(&fetched.body, &forum) {
-                Ok(p) => p,
-                Err(e) => {
-                    harvest
-                        .error
-                        .get_or_insert_with(|| format!("search for {term}: {e}"));
-                    break;
-                }
-            };
-            last_headers = Some(fetched.headers);
-            // Known to the store, not merely found by an earlier term of this crawl.
-            let nothing_new = page.items.is_empty() || ctx.all_known(&page.items).await;
-            let too_old = page
-                .items
-                .iter()
-                .filter_map(|i| i.published)
-                .min()
-                .is_some_and(|t| ctx.too_old(t));
-            let fresh = page.items.into_iter().filter(|i| {
-                i.platform_id
-                    .as_ref()
-                    .is_some_and(|id| seen.insert(id.clone()))
-            });
-            harvest.items.extend(fresh);
-            if nothing_new || too_old || !page.more {
+            Err(Failure::Fatal(e)) => {
+                error.get_or_insert(e);
+                break;
+            }
+            Err(Failure::RateLimited(e)) => {
+                error = Some(e);
                 break;
             }
         }
     }
-    harvest
+    Harvest {
+        error,
+        ..pager.into_harvest()
+    }
+}
+
+/// Why one term's search ended early.
+enum Failure {
+    /// This term only; the next term is still asked.
+    Term(String),
+    /// The forum is failing; no further term is asked.
+    Fatal(String),
+    RateLimited(String),
+}
+
+impl From<RateLimited> for Failure {
+    fn from(r: RateLimited) -> Failure {
+        Failure::RateLimited(r.0)
+    }
+}
+
+/// One term's search, paged by page number (from 1).
+struct Search<'f> {
+    forum: &'f Forum,
+    term: &'f str,
+    query: String,
+}
+
+impl Listing for Search<'_> {
+    type Cursor = u32;
+    type Error = Failure;
+
+    /// Discourse refuses `page` above `MAX_PAGE`.
+    fn max_pages(&self, configured: u32) -> u32 {
+        configured.clamp(1, MAX_PAGE)
+    }
+
+    async fn page(&mut self, ctx: &Context<'_>, page_no: &u32) -> Result<Paged<u32>, Failure> {
+        let Some(url) = self.forum.search_url(&self.query, *page_no) else {
+            return Err(Failure::Fatal(format!(
+                "{} cannot take a search path",
+                self.forum.base
+            )));
+        };
+        let fetched = match ctx.fetch(Request::api_get(url)).await {
+            Ok(f) => f,
+            Err(e) => {
+                let sentence = sentence(&e, self.term);
+                return Err(match e {
+                    FetchError::Status { status, .. }
+                        if (400..500).contains(&status) && status != 429 =>
+                    {
+                        Failure::Term(sentence)
+                    }
+                    _ => Failure::Fatal(sentence),
+                });
+            }
+        };
+        let page = parse_search(&fetched.body, self.forum)
+            .map_err(|e| Failure::Term(format!("search for {}: {e}", self.term)))?;
+        let next = page.more.then_some(page_no + 1);
+        Ok(Paged::new(page.items, next).with_headers(fetched.headers))
+    }
 }
 
 fn sentence(e: &FetchError, term: &str) -> String {
@@ -261,8 +289,8 @@ fn item(post: Post, topics: &HashMap<u64, Topic>, forum: &Forum) -> Item {
 mod tests {
     use super::*;
     use crate::http::{HttpClient, HttpSettings};
-    use crate::sources::platform::testing::{self, all_known, nothing_known};
-    use crate::sources::platform::KnownFn;
+    use crate::sources::context::testing::{self, all_known, nothing_known};
+    use crate::sources::context::KnownFn;
     use crate::sources::reddit::stub::{json, serve, Reply, Seen};
     use chrono::{TimeZone, Utc};
     use std::time::Duration;
@@ -277,6 +305,8 @@ mod tests {
             HttpSettings {
                 retries,
                 timeout: Duration::from_secs(5),
+                // Test servers listen on 127.0.0.1.
+                allow_private_networks: true,
                 ..HttpSettings::default()
             },
             false,

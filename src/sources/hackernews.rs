@@ -4,14 +4,13 @@
 //! hits), so each search term runs as its own search, paged by `page` until
 //! `nbPages`, newer than the lookback through `numericFilters`.
 
-use super::platform::{Context, Harvest};
+use super::context::Context;
+use super::paging::{Harvest, Listing, Page as Paged, Pager};
 use super::{dates, Item};
-use crate::http::{ratelimit, Request};
+use crate::http::Request;
 use crate::text::{collapse_ws, html_to_text};
 use chrono::{DateTime, Utc};
-use http::HeaderMap;
 use serde::Deserialize;
-use std::collections::HashSet;
 use url::Url;
 
 /// Where an item lives on Hacker News itself, whatever API host is configured.
@@ -115,68 +114,62 @@ pub fn search_url(base: &Url, term: &str, page: u32, since: i64) -> Url {
     url
 }
 
-/// Whether the page has dated items and every one is past the lookback.
-fn all_too_old(ctx: &Context<'_>, items: &[Item]) -> bool {
-    let mut dated = items.iter().filter_map(|i| i.published).peekable();
-    dated.peek().is_some() && dated.all(|t| ctx.too_old(t))
+/// One term's search, paged by page number (from 0).
+struct Search<'s> {
+    base: &'s Url,
+    term: &'s str,
+    /// Unix seconds: only hits created after this.
+    since: i64,
+}
+
+impl Listing for Search<'_> {
+    type Cursor = u32;
+    type Error = String;
+
+    async fn page(&mut self, ctx: &Context<'_>, page_no: &u32) -> Result<Paged<u32>, String> {
+        let endpoint = search_url(self.base, self.term, *page_no, self.since);
+        let fetched = ctx
+            .fetch(Request::api_get(endpoint.clone()))
+            .await
+            .map_err(|e| e.to_string())?;
+        let page = parse(&fetched.body)
+            .map_err(|e| format!("{endpoint}: not a Hacker News search answer ({e})"))?;
+        let next = (page_no + 1 < page.pages).then_some(page_no + 1);
+        Ok(Paged::new(page.items, next).with_headers(fetched.headers))
+    }
 }
 
 pub async fn read(ctx: &Context<'_>, url: &Url) -> Harvest {
-    let mut harvest = Harvest::default();
     if ctx.search_terms.is_empty() {
-        harvest.error = Some(
-            "nothing to search for: set search for this source or give its topics a positive term"
-                .to_owned(),
-        );
-        return harvest;
+        return Harvest {
+            error: Some(
+                "nothing to search for: set search for this source or give its topics a positive term"
+                    .to_owned(),
+            ),
+            ..Harvest::default()
+        };
     }
     let since = chrono::Duration::from_std(ctx.lookback)
         .ok()
         .and_then(|d| ctx.now.checked_sub_signed(d))
         .map_or(0, |t| t.timestamp().max(0));
-    let mut seen: HashSet<String> = HashSet::new();
-    let mut last_headers: Option<HeaderMap> = None;
-    'terms: for term in &ctx.search_terms {
-        for page_no in 0..ctx.max_pages.max(1) {
-            if let Some(headers) = last_headers.take() {
-                if let Err(e) = ratelimit::throttle(&headers).await {
-                    harvest.error = Some(e);
-                    break 'terms;
-                }
-            }
-            let endpoint = search_url(url, term, page_no, since);
-            let fetched = match ctx.fetch(Request::api_get(endpoint.clone())).await {
-                Ok(f) => f,
-                Err(e) => {
-                    harvest.error = Some(e.to_string());
-                    break 'terms;
-                }
-            };
-            let page = match parse(&fetched.body) {
-                Ok(p) => p,
-                Err(e) => {
-                    harvest.error =
-                        Some(format!("{endpoint}: not a Hacker News search answer ({e})"));
-                    break 'terms;
-                }
-            };
-            last_headers = Some(fetched.headers);
-            let nothing_new = ctx.all_known(&page.items).await;
-            let too_old = all_too_old(ctx, &page.items);
-            let empty = page.items.is_empty();
-            for item in page.items {
-                if let Some(id) = &item.platform_id {
-                    if seen.insert(id.clone()) {
-                        harvest.items.push(item);
-                    }
-                }
-            }
-            if empty || nothing_new || too_old || page_no + 1 >= page.pages {
-                break;
-            }
+    let mut pager = Pager::new(ctx);
+    let mut error = None;
+    for term in &ctx.search_terms {
+        let mut search = Search {
+            base: url,
+            term,
+            since,
+        };
+        if let Err(e) = pager.run(&mut search, 0).await {
+            error = Some(e);
+            break;
         }
     }
-    harvest
+    Harvest {
+        error,
+        ..pager.into_harvest()
+    }
 }
 
 #[cfg(test)]
@@ -184,8 +177,8 @@ mod tests {
     use super::*;
     use crate::http::testing::serve;
     use crate::http::HttpClient;
-    use crate::sources::platform::testing::{self, all_known, nothing_known};
-    use crate::sources::platform::KnownFn;
+    use crate::sources::context::testing::{self, all_known, nothing_known};
+    use crate::sources::context::KnownFn;
     use axum::extract::{Query, State};
     use axum::http::StatusCode;
     use axum::response::{IntoResponse, Response};

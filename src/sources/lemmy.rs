@@ -5,13 +5,12 @@
 //! become items identified by their `ap_id`; their Markdown becomes plain
 //! text.
 
+use super::context::Context;
 use super::dates::parse_date;
-use super::platform::{Context, Harvest};
+use super::paging::{Harvest, Listing, Page as Paged, Pager};
 use super::Item;
-use crate::http::{ratelimit, Request};
-use http::HeaderMap;
+use crate::http::Request;
 use serde::Deserialize;
-use std::collections::HashSet;
 use url::Url;
 
 /// Posts (and comments) per page: Lemmy's maximum.
@@ -23,30 +22,26 @@ pub async fn read(ctx: &Context<'_>, url: &Url) -> Harvest {
 
 /// `read` with a page size of `limit`, so tests can page with few items.
 async fn read_paged(ctx: &Context<'_>, url: &Url, limit: usize) -> Harvest {
-    let mut harvest = Harvest::default();
-    let mut seen = HashSet::new();
-    let mut last_headers: Option<HeaderMap> = None;
+    let mut pager = Pager::new(ctx);
+    let mut error = None;
     for term in &ctx.search_terms {
         let q = search_text(term);
         if q.is_empty() {
             continue;
         }
-        if let Err(e) = search(
-            ctx,
-            url,
-            &q,
-            limit,
-            &mut seen,
-            &mut last_headers,
-            &mut harvest,
-        )
-        .await
-        {
-            harvest.error = Some(e);
+        let run = match Search::new(url, q, limit) {
+            Ok(mut search) => pager.run(&mut search, 1).await.map(|_| ()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = run {
+            error = Some(e);
             break;
         }
     }
-    harvest
+    Harvest {
+        error,
+        ..pager.into_harvest()
+    }
 }
 
 /// Lemmy matches `q` as a substring (ILIKE) with spaces as wildcards, so
@@ -58,67 +53,74 @@ fn search_text(term: &str) -> String {
         .join(" ")
 }
 
-/// One search term, page by page.
-async fn search(
-    ctx: &Context<'_>,
-    instance: &Url,
-    q: &str,
+/// One search term, paged by page number (from 1).
+struct Search {
+    /// `/api/v3/search` of the instance.
+    base: Url,
+    q: String,
     limit: usize,
-    seen: &mut HashSet<String>,
-    last_headers: &mut Option<HeaderMap>,
-    harvest: &mut Harvest,
-) -> Result<(), String> {
-    let mut base = instance.clone();
-    base.set_query(None);
-    base.set_fragment(None);
-    base.path_segments_mut()
-        .map_err(|()| format!("{instance} is not an instance address"))?
-        .pop_if_empty()
-        .extend(["api", "v3", "search"]);
-    for page in 1..=ctx.max_pages {
-        if let Some(headers) = last_headers.take() {
-            ratelimit::throttle(&headers).await?;
-        }
-        let mut url = base.clone();
+}
+
+impl Search {
+    fn new(instance: &Url, q: String, limit: usize) -> Result<Search, String> {
+        let mut base = instance.clone();
+        base.set_query(None);
+        base.set_fragment(None);
+        base.path_segments_mut()
+            .map_err(|()| format!("{instance} is not an instance address"))?
+            .pop_if_empty()
+            .extend(["api", "v3", "search"]);
+        Ok(Search { base, q, limit })
+    }
+}
+
+impl Listing for Search {
+    type Cursor = u32;
+    type Error = String;
+
+    async fn page(&mut self, ctx: &Context<'_>, page: &u32) -> Result<Paged<u32>, String> {
+        let mut url = self.base.clone();
         url.query_pairs_mut()
-            .append_pair("q", q)
+            .append_pair("q", &self.q)
             .append_pair("type_", "All")
             .append_pair("listing_type", "All")
             .append_pair("sort", "New")
             .append_pair("page", &page.to_string())
-            .append_pair("limit", &limit.to_string());
+            .append_pair("limit", &self.limit.to_string());
         let fetched = ctx
             .fetch(Request::api_get(url).header(http::header::ACCEPT, "application/json"))
             .await
             .map_err(|e| e.to_string())?;
-        *last_headers = Some(fetched.headers.clone());
-        let page = parse_search(&fetched.body).map_err(|e| format!("{base}: {e}"))?;
-        let mut all: Vec<Item> = Vec::with_capacity(page.posts.len() + page.comments.len());
-        all.extend(page.posts.iter().cloned());
-        all.extend(page.comments.iter().cloned());
-        let nothing_new = ctx.all_known(&all).await;
-        // Posts and comments are two lists paged together: go on while either may hold more.
-        let more = |list: &[Item], raw: usize| {
-            raw >= limit
-                && !list
-                    .iter()
-                    .filter_map(|i| i.published)
-                    .min()
-                    .is_some_and(|t| ctx.too_old(t))
+        let found = parse_search(&fetched.body).map_err(|e| format!("{}: {e}", self.base))?;
+        // Posts and comments are two lists paged together: there is a next
+        // page while either list is full, and it reaches back only as far as
+        // the full list that reaches back least.
+        let full: Vec<&[Item]> = [
+            (&found.posts, found.raw_posts),
+            (&found.comments, found.raw_comments),
+        ]
+        .into_iter()
+        .filter(|(_, raw)| *raw >= self.limit)
+        .map(|(list, _)| list.as_slice())
+        .collect();
+        let oldest_of = |list: &[Item]| list.iter().filter_map(|i| i.published).min();
+        let oldest = if full.is_empty() {
+            None
+        } else {
+            full.iter()
+                .map(|list| oldest_of(list))
+                .collect::<Option<Vec<_>>>()
+                .and_then(|each| each.into_iter().max())
         };
-        let go_on = more(&page.posts, page.raw_posts) || more(&page.comments, page.raw_comments);
-        for item in all {
-            if let Some(id) = &item.platform_id {
-                if seen.insert(id.clone()) {
-                    harvest.items.push(item);
-                }
-            }
-        }
-        if nothing_new || !go_on {
-            break;
-        }
+        let next = (!full.is_empty()).then_some(page + 1);
+        let entries = found.raw_posts + found.raw_comments;
+        let mut items = found.posts;
+        items.extend(found.comments);
+        let mut paged = Paged::new(items, next).with_headers(fetched.headers);
+        paged.entries = entries;
+        paged.oldest = oldest;
+        Ok(paged)
     }
-    Ok(())
 }
 
 /// One search page: its posts and comments as items, and how many entries
@@ -468,7 +470,7 @@ fn link_end(chars: &[char], open: usize) -> Option<(usize, usize)> {
 mod tests {
     use super::*;
     use crate::http::HttpClient;
-    use crate::sources::platform::testing;
+    use crate::sources::context::testing;
     use axum::extract::{Request as AxumRequest, State};
     use axum::response::{IntoResponse, Response};
     use chrono::{DateTime, Utc};
@@ -709,7 +711,7 @@ mod tests {
     fn ctx<'a>(http: &'a HttpClient, known: &'a KnownFn<'a>, terms: &[&str]) -> Context<'a> {
         testing::context(http, known, "lemmy", terms, 36500)
     }
-    use crate::sources::platform::KnownFn;
+    use crate::sources::context::KnownFn;
 
     fn target(q: &str, page: u32, limit: usize) -> String {
         format!(

@@ -4,15 +4,16 @@
 //! search knows no `OR`. Statuses become items identified by their `uri`; a
 //! boost becomes the status it boosts.
 
+use super::context::Context;
 use super::dates::parse_date;
-use super::platform::{Context, Harvest, Secret};
+use super::paging::{Harvest, Listing, Page, Pager};
+use super::platform::Secret;
 use super::Item;
-use crate::http::{ratelimit, FetchError, Fetched, Request};
+use crate::http::{FetchError, Fetched, Request};
 use crate::text::html_to_text;
 use http::header::AUTHORIZATION;
 use http::HeaderMap;
 use serde::Deserialize;
-use std::collections::HashSet;
 use url::Url;
 
 /// Statuses per page: the most either endpoint hands out.
@@ -24,153 +25,132 @@ pub async fn read(
     hashtags: &[String],
     token: Option<&Secret>,
 ) -> Harvest {
-    let mut run = Run {
-        ctx,
-        instance: url,
-        token,
-        seen: HashSet::new(),
-        last_headers: None,
-        harvest: Harvest::default(),
-    };
-    if let Err(e) = run.all(hashtags).await {
-        run.harvest.error = Some(e);
+    let mut pager = Pager::new(ctx);
+    let error = all(&mut pager, url, hashtags, token).await.err();
+    Harvest {
+        error,
+        ..pager.into_harvest()
     }
-    run.harvest
 }
 
-/// One crawl of one instance.
-struct Run<'c, 'a> {
-    ctx: &'c Context<'a>,
+/// Every hashtag timeline, then (with a token) every search.
+async fn all(
+    pager: &mut Pager<'_, '_>,
+    instance: &Url,
+    hashtags: &[String],
+    token: Option<&Secret>,
+) -> Result<(), String> {
+    for tag in hashtags {
+        let tag = tag.trim().trim_start_matches('#');
+        if tag.is_empty() {
+            continue;
+        }
+        let mut first = endpoint(instance, &["api", "v1", "timelines", "tag", tag])?;
+        first
+            .query_pairs_mut()
+            .append_pair("limit", &LIMIT.to_string());
+        let mut listing = Statuses {
+            instance,
+            token,
+            paging: Next::Link,
+        };
+        pager.run(&mut listing, first).await?;
+    }
+    // Mastodon answers status searches only to a logged-in user.
+    if token.is_some() {
+        for term in &pager.context().search_terms {
+            let term = term.trim();
+            if term.is_empty() {
+                continue;
+            }
+            let mut first = endpoint(instance, &["api", "v2", "search"])?;
+            first
+                .query_pairs_mut()
+                .append_pair("q", term)
+                .append_pair("type", "statuses")
+                .append_pair("limit", &LIMIT.to_string());
+            let mut listing = Statuses {
+                instance,
+                token,
+                paging: Next::Offset,
+            };
+            pager.run(&mut listing, first).await?;
+        }
+    }
+    Ok(())
+}
+
+/// One timeline or search of one instance; a page is known by its URL.
+struct Statuses<'c> {
     instance: &'c Url,
     token: Option<&'c Secret>,
-    /// Platform ids already returned in this crawl.
-    seen: HashSet<String>,
-    /// Headers of the previous response, for the rate-limit budget.
-    last_headers: Option<HeaderMap>,
-    harvest: Harvest,
+    paging: Next,
 }
 
 /// How the next page of a listing is found.
 enum Next {
     /// Follow the `Link` header's `rel="next"`.
     Link,
-    /// `/api/v2/search`: add `LIMIT` to `offset`.
-    Offset(usize),
+    /// `/api/v2/search`: add `LIMIT` to `offset` while pages are full.
+    Offset,
 }
 
-impl Run<'_, '_> {
-    async fn all(&mut self, hashtags: &[String]) -> Result<(), String> {
-        for tag in hashtags {
-            let tag = tag.trim().trim_start_matches('#');
-            if tag.is_empty() {
-                continue;
-            }
-            let mut first = endpoint(self.instance, &["api", "v1", "timelines", "tag", tag])?;
-            first
-                .query_pairs_mut()
-                .append_pair("limit", &LIMIT.to_string());
-            self.listing(first, Next::Link).await?;
-        }
-        // Mastodon answers status searches only to a logged-in user.
-        if self.token.is_some() {
-            for term in &self.ctx.search_terms {
-                let term = term.trim();
-                if term.is_empty() {
-                    continue;
-                }
-                let mut first = endpoint(self.instance, &["api", "v2", "search"])?;
-                first
-                    .query_pairs_mut()
-                    .append_pair("q", term)
-                    .append_pair("type", "statuses")
-                    .append_pair("limit", &LIMIT.to_string());
-                self.listing(first, Next::Offset(0)).await?;
-            }
-        }
-        Ok(())
-    }
+impl Listing for Statuses<'_> {
+    type Cursor = Url;
+    type Error = String;
 
-    /// Reads one timeline or search page by page until a stop rule says so.
-    async fn listing(&mut self, first: Url, mut paging: Next) -> Result<(), String> {
-        let mut next = Some(first);
-        let mut pages = 0u32;
-        while let Some(url) = next.take() {
-            if pages >= self.ctx.max_pages {
-                break;
-            }
-            pages += 1;
-            let fetched = self.fetch(&url).await?;
-            let page = match paging {
-                Next::Link => parse_statuses(&fetched.body),
-                Next::Offset(_) => parse_search(&fetched.body),
-            }
-            .map_err(|e| format!("{}: {e}", without_query(&url)))?;
-            let count = page.len();
-            let nothing_new = self.ctx.all_known(&page).await;
-            let oldest_too_old = page
-                .iter()
-                .filter_map(|i| i.published)
-                .min()
-                .is_some_and(|t| self.ctx.too_old(t));
-            for item in page {
-                if let Some(id) = &item.platform_id {
-                    if self.seen.insert(id.clone()) {
-                        self.harvest.items.push(item);
-                    }
-                }
-            }
-            if count == 0 || nothing_new || oldest_too_old {
-                break;
-            }
-            next = match &mut paging {
-                Next::Link => next_link(&fetched.headers).and_then(|n| {
-                    let n = url.join(&n).ok()?;
-                    // The token and the budget belong to this instance only.
-                    if n.origin() == self.instance.origin() {
-                        Some(n)
-                    } else {
-                        tracing::warn!(
-                            source = self.ctx.source,
-                            "next page on another host ignored"
-                        );
-                        None
-                    }
-                }),
-                Next::Offset(offset) if count >= LIMIT => {
-                    *offset += LIMIT;
-                    let mut n = url.clone();
-                    let pairs: Vec<(String, String)> = url
-                        .query_pairs()
-                        .filter(|(k, _)| k != "offset")
-                        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                        .collect();
-                    n.query_pairs_mut()
-                        .clear()
-                        .extend_pairs(pairs)
-                        .append_pair("offset", &offset.to_string());
+    async fn page(&mut self, ctx: &Context<'_>, url: &Url) -> Result<Page<Url>, String> {
+        let fetched = self.fetch(ctx, url).await?;
+        let items = match self.paging {
+            Next::Link => parse_statuses(&fetched.body),
+            Next::Offset => parse_search(&fetched.body),
+        }
+        .map_err(|e| format!("{}: {e}", without_query(url)))?;
+        let next = match self.paging {
+            Next::Link => next_link(&fetched.headers).and_then(|n| {
+                let n = url.join(&n).ok()?;
+                // The token and the budget belong to this instance only.
+                if n.origin() == self.instance.origin() {
                     Some(n)
+                } else {
+                    tracing::warn!(source = ctx.source, "next page on another host ignored");
+                    None
                 }
-                Next::Offset(_) => None,
-            };
-        }
-        Ok(())
+            }),
+            Next::Offset if items.len() >= LIMIT => {
+                let offset: usize = url
+                    .query_pairs()
+                    .find(|(k, _)| k == "offset")
+                    .and_then(|(_, v)| v.parse().ok())
+                    .unwrap_or(0);
+                let mut n = url.clone();
+                let pairs: Vec<(String, String)> = url
+                    .query_pairs()
+                    .filter(|(k, _)| k != "offset")
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect();
+                n.query_pairs_mut()
+                    .clear()
+                    .extend_pairs(pairs)
+                    .append_pair("offset", &(offset + LIMIT).to_string());
+                Some(n)
+            }
+            Next::Offset => None,
+        };
+        Ok(Page::new(items, next).with_headers(fetched.headers))
     }
+}
 
-    /// One API request, after waiting for the rate-limit budget.
-    async fn fetch(&mut self, url: &Url) -> Result<Fetched, String> {
-        if let Some(headers) = self.last_headers.take() {
-            ratelimit::throttle(&headers).await?;
-        }
+impl Statuses<'_> {
+    /// One API request, with the token when there is one.
+    async fn fetch(&self, ctx: &Context<'_>, url: &Url) -> Result<Fetched, String> {
         let mut req =
             Request::api_get(url.clone()).header(http::header::ACCEPT, "application/json");
         if let Some(token) = self.token {
             req = req.header(AUTHORIZATION, format!("Bearer {}", token.expose()));
         }
-        match self.ctx.fetch(req).await {
-            Ok(f) => {
-                self.last_headers = Some(f.headers.clone());
-                Ok(f)
-            }
+        match ctx.fetch(req).await {
+            Ok(f) => Ok(f),
             Err(FetchError::Status { status, .. }) if status == 401 || status == 403 => {
                 let host = self.instance.host_str().unwrap_or("the instance");
                 Err(if self.token.is_some() {
@@ -334,11 +314,11 @@ fn language(tag: &str) -> Option<String> {
 mod tests {
     use super::*;
     use crate::http::{HttpClient, HttpSettings};
-    use crate::sources::platform::testing;
+    use crate::sources::context::testing;
     use axum::extract::{Request as AxumRequest, State};
     use axum::response::{IntoResponse, Response};
     use chrono::{DateTime, Utc};
-    use std::collections::HashMap;
+    use std::collections::{HashMap, HashSet};
     use std::future::Future;
     use std::pin::Pin;
     use std::sync::{Arc, Mutex};
@@ -593,7 +573,7 @@ mod tests {
         (mock, Url::parse(&format!("http://{addr}")).unwrap())
     }
 
-    use crate::sources::platform::KnownFn;
+    use crate::sources::context::KnownFn;
 
     /// A `known` that has seen none of the items.
     macro_rules! known_none {
@@ -886,6 +866,7 @@ mod tests {
         mock.route("/api/v1/timelines/tag/other", 500, &[], "{}");
         let http = HttpClient::new(HttpSettings {
             retries: 0,
+            allow_private_networks: true,
             ..Default::default()
         })
         .unwrap();

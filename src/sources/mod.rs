@@ -2,6 +2,7 @@
 //! over decoded text so fixtures test them without a network.
 
 pub mod bluesky;
+pub mod context;
 pub mod dates;
 pub mod discourse;
 pub mod feed;
@@ -10,11 +11,13 @@ pub mod hackernews;
 pub mod html;
 pub mod lemmy;
 pub mod mastodon;
+pub mod paging;
 pub mod platform;
 pub mod reddit;
 pub mod sitemap;
 pub mod telegram;
 pub mod types;
+pub mod web;
 
 use chrono::{DateTime, Utc};
 

@@ -17,14 +17,14 @@
 //! author, `created_utc`; its identity is `reddit:` + fullname and its link
 //! the configured host + `permalink`.
 
-use super::platform::{cached_token, forget_token, store_token, Context, Harvest, Secret, Token};
+use super::context::Context;
+use super::paging::{self, Harvest, Page as Paged, Pager};
+use super::platform::{cached_token, forget_token, store_token, Secret, Token};
 use super::{Item, ParseError};
-use crate::http::{ratelimit, FetchError, Request};
+use crate::http::{FetchError, Fetched, Request};
 use chrono::{DateTime, Utc};
 use http::header::AUTHORIZATION;
-use http::HeaderMap;
 use serde::Deserialize;
-use std::collections::HashSet;
 use url::Url;
 
 /// Reddit ignores what a query has past this many characters.
@@ -42,14 +42,12 @@ pub async fn read(
     subreddit: Option<&str>,
     credentials: Option<&(String, Secret)>,
 ) -> Harvest {
-    let mut harvest = Harvest::default();
     let queries = or_queries(&ctx.search_terms);
     if queries.is_empty() {
-        return harvest;
+        return Harvest::default();
     }
     let ends = endpoints(url, credentials.is_some());
     let mut reader = Reader {
-        ctx,
         site: url,
         ends: &ends,
         subreddit,
@@ -59,16 +57,21 @@ pub async fn read(
             token: None,
             renewed: false,
         }),
-        last_headers: None,
-        seen: HashSet::new(),
+        query: String::new(),
     };
-    for query in &queries {
-        if let Err(e) = reader.search(query, &mut harvest.items).await {
-            harvest.error = Some(e);
+    let mut pager = Pager::new(ctx);
+    let mut error = None;
+    for query in queries {
+        reader.query = query;
+        if let Err(e) = pager.run(&mut reader, None).await {
+            error = Some(e);
             break;
         }
     }
-    harvest
+    Harvest {
+        error,
+        ..pager.into_harvest()
+    }
 }
 
 /// Where a source's requests go.
@@ -321,62 +324,48 @@ struct Auth<'a> {
     renewed: bool,
 }
 
-struct Reader<'c, 'a> {
-    ctx: &'c Context<'a>,
+struct Reader<'c> {
     site: &'c Url,
     ends: &'c Endpoints,
     subreddit: Option<&'c str>,
     auth: Option<Auth<'c>>,
-    /// Rate-limit headers of the last API answer.
-    last_headers: Option<HeaderMap>,
-    /// Fullnames read in this crawl, so a post repeated on a later page is kept once.
-    seen: HashSet<String>,
+    /// The query being paged through.
+    query: String,
 }
 
-impl Reader<'_, '_> {
-    /// Pages through one query; `Err` is the sentence for the source's error.
-    async fn search(&mut self, query: &str, out: &mut Vec<Item>) -> Result<(), String> {
-        let mut after: Option<String> = None;
-        for _ in 0..self.ctx.max_pages {
-            let url = search_url(&self.ends.api, self.subreddit, query, after.as_deref())
-                .ok_or_else(|| format!("{} cannot take a search path", self.ends.api))?;
-            let body = self.get(url).await?;
-            let page = parse_listing(&body, self.site).map_err(|e| e.to_string())?;
-            // Known to the store, not merely repeated from an earlier page of this crawl.
-            let nothing_new = page.items.is_empty() || self.ctx.all_known(&page.items).await;
-            let too_old = page
-                .items
-                .iter()
-                .filter_map(|i| i.published)
-                .min()
-                .is_some_and(|t| self.ctx.too_old(t));
-            let fresh = page.items.into_iter().filter(|i| {
-                i.platform_id
-                    .as_ref()
-                    .is_some_and(|id| self.seen.insert(id.clone()))
-            });
-            out.extend(fresh);
-            // An `after` that does not move would page forever.
-            if nothing_new || too_old || page.after.is_none() || page.after == after {
-                break;
-            }
-            after = page.after;
-        }
-        Ok(())
-    }
+impl paging::Listing for Reader<'_> {
+    /// The fullname passed as `after`; None on the first page.
+    type Cursor = Option<String>;
+    type Error = String;
 
-    /// One API GET, logged in when the source has credentials; returns the body.
-    async fn get(&mut self, url: Url) -> Result<Vec<u8>, String> {
+    async fn page(
+        &mut self,
+        ctx: &Context<'_>,
+        after: &Option<String>,
+    ) -> Result<Paged<Option<String>>, String> {
+        let url = search_url(
+            &self.ends.api,
+            self.subreddit,
+            &self.query,
+            after.as_deref(),
+        )
+        .ok_or_else(|| format!("{} cannot take a search path", self.ends.api))?;
+        let fetched = self.get(ctx, url).await?;
+        let page = parse_listing(&fetched.body, self.site).map_err(|e| e.to_string())?;
+        Ok(Paged::new(page.items, page.after.map(Some)).with_headers(fetched.headers))
+    }
+}
+
+impl Reader<'_> {
+    /// One API GET, logged in when the source has credentials.
+    async fn get(&mut self, ctx: &Context<'_>, url: Url) -> Result<Fetched, String> {
         loop {
-            if let Some(headers) = &self.last_headers {
-                ratelimit::throttle(headers).await?;
-            }
             let mut req = Request::api_get(url.clone());
             if self.auth.is_some() {
-                let token = self.token().await?;
+                let token = self.token(ctx).await?;
                 req = req.header(AUTHORIZATION, format!("Bearer {}", token.expose()));
             }
-            match self.ctx.fetch(req).await {
+            match ctx.fetch(req).await {
                 Ok(fetched) => {
                     if let Some(sub) = self.subreddit {
                         // Reddit redirects a search in an unknown subreddit to its subreddit search.
@@ -384,8 +373,7 @@ impl Reader<'_, '_> {
                             return Err(format!("r/{sub} does not exist"));
                         }
                     }
-                    self.last_headers = Some(fetched.headers);
-                    return Ok(fetched.body);
+                    return Ok(fetched);
                 }
                 Err(FetchError::Status { status: 401, .. })
                     if self.auth.as_ref().is_some_and(|a| !a.renewed) =>
@@ -427,7 +415,7 @@ impl Reader<'_, '_> {
     }
 
     /// The access token: this crawl's, the process-wide cached one, or a new one.
-    async fn token(&mut self) -> Result<Secret, String> {
+    async fn token(&mut self, ctx: &Context<'_>) -> Result<Secret, String> {
         let Some(auth) = &mut self.auth else {
             return Err("no credentials".into());
         };
@@ -438,7 +426,7 @@ impl Reader<'_, '_> {
             auth.token = Some(t.value.clone());
             return Ok(t.value);
         }
-        let token = login(self.ctx, &self.ends.token, auth.credentials).await?;
+        let token = login(ctx, &self.ends.token, auth.credentials).await?;
         store_token(&auth.key, token.clone());
         auth.token = Some(token.value.clone());
         Ok(token.value)
@@ -453,8 +441,10 @@ async fn login(
     (client_id, secret): &(String, Secret),
 ) -> Result<Token, String> {
     let basic = base64(format!("{client_id}:{}", secret.expose()).as_bytes());
+    // The secret goes only where it was sent: no redirects.
     let req = Request::post_form(token_url.clone(), &[("grant_type", "client_credentials")])
-        .header(AUTHORIZATION, format!("Basic {basic}"));
+        .header(AUTHORIZATION, format!("Basic {basic}"))
+        .without_redirects();
     let fetched = ctx.fetch(req).await.map_err(|e| match e {
         FetchError::Status {
             status: status @ (400 | 401 | 403),
@@ -603,8 +593,8 @@ mod tests {
     use super::stub::{json, serve, Reply, Seen};
     use super::*;
     use crate::http::HttpClient;
-    use crate::sources::platform::testing::{self, all_known, nothing_known};
-    use crate::sources::platform::KnownFn;
+    use crate::sources::context::testing::{self, all_known, nothing_known};
+    use crate::sources::context::KnownFn;
     use chrono::TimeZone;
     use std::time::Duration;
 

@@ -3,9 +3,10 @@
 //! identified as `telegram:channel/id`; its text is the bubble's own text
 //! div only, so a reply's quoted message and a link preview never count.
 
-use super::platform::{Context, Harvest};
+use super::context::Context;
+use super::paging::{Harvest, Listing, Page as Paged, Pager, RateLimited};
 use super::Item;
-use crate::http::{ratelimit, Request};
+use crate::http::Request;
 use chrono::{DateTime, Utc};
 use ego_tree::NodeRef;
 use scraper::{ElementRef, Html, Node, Selector};
@@ -214,59 +215,77 @@ pub fn page_url(base: &Url, channel: &str, before: Option<u64>) -> Option<Url> {
 }
 
 pub async fn read(ctx: &Context<'_>, url: &Url, channels: &[String]) -> Harvest {
-    let mut harvest = Harvest::default();
+    let mut pager = Pager::new(ctx);
     let mut errors: Vec<String> = Vec::new();
     for channel in channels {
-        if let Err(e) = read_channel(ctx, url, channel, &mut harvest.items).await {
+        let mut listing = Channel { base: url, channel };
+        if let Err(e) = pager.run(&mut listing, None).await {
+            let e = match e {
+                Failure::Said(e) => e,
+                Failure::RateLimited(e) => format!("telegram channel \"{channel}\": {e}."),
+            };
             tracing::warn!(source = ctx.source, channel = %channel, "{e}");
             errors.push(e);
         }
     }
-    if !errors.is_empty() {
-        harvest.error = Some(errors.join(" "));
+    Harvest {
+        error: (!errors.is_empty()).then(|| errors.join(" ")),
+        ..pager.into_harvest()
     }
-    harvest
 }
 
-/// Pages back through one channel until a stop rule (SPEC §2) holds.
-async fn read_channel(
-    ctx: &Context<'_>,
-    base: &Url,
-    channel: &str,
-    items: &mut Vec<Item>,
-) -> Result<(), String> {
-    let mut before: Option<u64> = None;
-    for page_no in 1..=ctx.max_pages.max(1) {
-        let Some(url) = page_url(base, channel, before) else {
-            return Err(format!(
+/// Why a channel could not be read to the end.
+enum Failure {
+    /// A sentence naming the channel.
+    Said(String),
+    RateLimited(String),
+}
+
+impl From<RateLimited> for Failure {
+    fn from(r: RateLimited) -> Failure {
+        Failure::RateLimited(r.0)
+    }
+}
+
+/// One channel, paged back by `before` (None on the newest page).
+struct Channel<'s> {
+    base: &'s Url,
+    channel: &'s str,
+}
+
+impl Listing for Channel<'_> {
+    type Cursor = Option<u64>;
+    type Error = Failure;
+
+    async fn page(
+        &mut self,
+        ctx: &Context<'_>,
+        before: &Option<u64>,
+    ) -> Result<Paged<Option<u64>>, Failure> {
+        let (base, channel) = (self.base, self.channel);
+        let Some(url) = page_url(base, channel, *before) else {
+            return Err(Failure::Said(format!(
                 "telegram channel \"{channel}\": {base} cannot take a path; set url to a host such as https://t.me."
-            ));
+            )));
         };
         let fetched = ctx
             .fetch(Request::api_get(url.clone()))
             .await
-            .map_err(|e| format!("telegram channel \"{channel}\": {e}."))?;
+            .map_err(|e| Failure::Said(format!("telegram channel \"{channel}\": {e}.")))?;
         let body = crate::charset::decode(&fetched.body, fetched.content_type());
         let page = parse_page(&body);
-        if page_no == 1 && page.messages == 0 && !page.has_history {
-            return Err(format!(
+        if before.is_none() && page.messages == 0 && !page.has_history {
+            return Err(Failure::Said(format!(
                 "telegram channel \"{channel}\" has no public preview at {url}; check that the name is a public channel (not a group, a user or a private channel)."
-            ));
+            )));
         }
-        let all_known = ctx.all_known(&page.items).await;
-        let too_old = page.oldest.is_some_and(|t| ctx.too_old(t));
-        let next = page.next_before(before);
-        items.extend(page.items);
-        let Some(next) = next else { break };
-        if all_known || too_old || page_no >= ctx.max_pages {
-            break;
-        }
-        ratelimit::throttle(&fetched.headers)
-            .await
-            .map_err(|e| format!("telegram channel \"{channel}\": {e}."))?;
-        before = Some(next);
+        let next = page.next_before(*before).map(Some);
+        let mut paged = Paged::new(page.items, next).with_headers(fetched.headers);
+        // Messages without text count too: they date the page and make it non-empty.
+        paged.entries = page.messages;
+        paged.oldest = page.oldest;
+        Ok(paged)
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -274,7 +293,7 @@ mod tests {
     use super::*;
     use crate::http::testing::serve;
     use crate::http::{HttpClient, HttpSettings};
-    use crate::sources::platform::KnownFn;
+    use crate::sources::context::KnownFn;
     use axum::extract::{Path, Query, State};
     use axum::http::StatusCode;
     use axum::response::{IntoResponse, Redirect, Response};
@@ -568,6 +587,7 @@ mod tests {
         HttpClient::new(HttpSettings {
             retries,
             timeout: Duration::from_secs(5),
+            allow_private_networks: true,
             ..Default::default()
         })
         .unwrap()
@@ -598,16 +618,11 @@ mod tests {
     }
 
     fn ctx<'a>(http: &'a HttpClient, known: &'a KnownFn<'a>, max_pages: u32) -> Context<'a> {
-        Context {
-            http,
-            source: "tg",
-            lookback: Duration::from_secs(7 * 86_400),
-            max_pages,
-            search_terms: vec![],
-            cursor: None,
-            now: utc("2026-11-25T12:00:00Z"),
-            known,
-        }
+        let mut ctx = Context::new(http, "tg", known);
+        ctx.lookback = Duration::from_secs(7 * 86_400);
+        ctx.max_pages = max_pages;
+        ctx.now = utc("2026-11-25T12:00:00Z");
+        ctx
     }
 
     fn channels(names: &[&str]) -> Vec<String> {

@@ -5,11 +5,13 @@
 mod alerts;
 mod mentions;
 mod pool;
+mod shared;
 mod stats;
 
 pub use alerts::{FiredAlert, NewAlert, PendingDelivery};
 pub use mentions::{CommitStats, CrawlBatch, NewMention, SourceOutcome};
 pub use pool::ReadPool;
+pub use shared::{with_store, SharedStore};
 pub use stats::{KindCounts, Reference, SourceHealth};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 const PAGE1: &str = include_str!("../fixtures/telegram/channel_page1.html");
 const PAGE2: &str = include_str!("../fixtures/telegram/channel_page2.html");
 const PHPBB_START0: &str = include_str!("../fixtures/html/phpbb33_search_posts.html");
-const PHPBB_START25: &str = include_str!("../fixtures/telegram/phpbb33_search_posts_start25.html");
+const PHPBB_START25: &str = include_str!("../fixtures/html/phpbb33_search_posts_start25.html");
 /// The session id written into the recorded phpBB pages.
 const RECORDED_SID: &str = "9b1f4c2ad07e83b56f1a2c4e8d9b0a17";
 
