@@ -10,6 +10,7 @@
 
 use crate::live::LiveSettings;
 use crate::report::{self, Window};
+use crate::sources::platform::Secret;
 use crate::store::{ReadPool, StoreError};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -49,6 +50,8 @@ pub struct Handle {
     pub settings: LiveSettings,
     /// True while the scheduler runs.
     pub healthy: Arc<AtomicBool>,
+    /// `[server] token`: asked of every request but `/healthz`.
+    pub token: Option<Secret>,
 }
 
 #[derive(Clone)]
@@ -58,6 +61,7 @@ struct AppState {
     metrics: Option<&'static metrics_exporter_prometheus::PrometheusHandle>,
     pool: ReadPool,
     errors: Arc<ErrorLog>,
+    token: Option<Secret>,
 }
 
 /// Error logging that a flood of failing requests cannot turn into a flood
@@ -117,6 +121,7 @@ pub async fn spawn(
         metrics: crate::telemetry::install(),
         pool: ReadPool::new(&database, READ_CONNECTIONS),
         errors: Arc::default(),
+        token: handle.token,
     };
     let errors = Arc::clone(&state.errors);
     let app = router(state);
@@ -173,12 +178,53 @@ async fn serve(
 }
 
 fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
+    let guarded = Router::new()
         .route("/metrics", get(metrics))
         .route("/api/report", get(api_report))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such endpoint") })
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            require_token,
+        ));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .merge(guarded)
         .with_state(state)
+}
+
+/// With `[server] token` set, a request needs `Authorization: Bearer <token>`.
+async fn require_token(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let Some(token) = &state.token else {
+        return next.run(request).await;
+    };
+    let offered = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if token_matches(offered, token) {
+        return next.run(request).await;
+    }
+    let mut refused = error(
+        StatusCode::UNAUTHORIZED,
+        "this endpoint needs Authorization: Bearer <[server] token>",
+    );
+    refused.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        header::HeaderValue::from_static("Bearer"),
+    );
+    refused
+}
+
+/// Compares in constant time, so the answer's timing says nothing of the token.
+fn token_matches(offered: &str, token: &Secret) -> bool {
+    use subtle::ConstantTimeEq;
+    offered.as_bytes().ct_eq(token.expose().as_bytes()).into()
 }
 
 /// A JSON error body: `{"error": "..."}`.

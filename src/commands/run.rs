@@ -24,21 +24,31 @@ pub(super) fn run(settings: Settings) -> Result<ExitCode, Failure> {
     let _lock = InstanceLock::acquire(&settings.database)?;
     let store: SharedStore = Arc::new(Mutex::new(open_store(&settings)?));
     let http = HttpClient::new(settings.http.clone()).map_err(|e| Failure::Usage(e.to_string()))?;
-    let listen = settings.server;
+    if let Some(server) = &settings.server {
+        if !server.listen.ip().is_loopback() && server.token.is_none() {
+            return Err(Failure::Usage(format!(
+                "{}: [server] listen = \"{}\" is reachable from other machines, so the endpoint needs a token: set [server] token = \"${{MENTIONS_TOKEN}}\" or listen on 127.0.0.1",
+                settings.path.display(),
+                server.listen
+            )));
+        }
+    }
+    let server_settings = settings.server.clone();
     let live = LiveSettings::new(settings);
     runtime()?.block_on(async move {
         let (tx, signals) = tokio::sync::mpsc::unbounded_channel();
         listen_for_signals(tx);
         let healthy = Arc::new(AtomicBool::new(false));
         let shutdown = CancellationToken::new();
-        let server = match listen {
-            Some(addr) => {
+        let server = match server_settings {
+            Some(config) => {
                 let handle = server::Handle {
                     settings: live.clone(),
                     healthy: Arc::clone(&healthy),
+                    token: config.token,
                 };
                 Some(
-                    server::spawn(addr, handle, shutdown.clone())
+                    server::spawn(config.listen, handle, shutdown.clone())
                         .await
                         .map_err(Failure::Usage)?,
                 )

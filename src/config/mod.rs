@@ -22,7 +22,7 @@ use crate::http::HttpSettings;
 use crate::query::Query;
 use crate::schedule::Schedule;
 use crate::sources::html::Selectors;
-use crate::sources::platform::PlatformSpec;
+use crate::sources::platform::{PlatformSpec, Secret};
 use crate::sources::Kind;
 use expand::expand_table;
 use locate::{Cx, Index};
@@ -55,10 +55,18 @@ pub struct Settings {
     pub report: ReportSettings,
     pub topics: Vec<Topic>,
     pub sources: Vec<SourceConfig>,
-    /// `[server] listen`: where the HTTP endpoint listens; off when None.
-    pub server: Option<SocketAddr>,
+    /// `[server]`: the HTTP endpoint; off when None.
+    pub server: Option<ServerSettings>,
     /// `[[alert]]` entries.
     pub alerts: Vec<AlertConfig>,
+}
+
+/// `[server]`: where the endpoint listens and the token it asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerSettings {
+    pub listen: SocketAddr,
+    /// `Authorization: Bearer <token>` for everything but `/healthz`.
+    pub token: Option<Secret>,
 }
 
 #[derive(Debug, Clone)]
@@ -278,7 +286,10 @@ mod tests {
         assert_eq!(s.timezone, Some(chrono_tz::Europe::Berlin));
         assert_eq!(s.report.language, Lang::De);
         assert_eq!(s.report.top_references, 5);
-        assert_eq!(s.server, Some("127.0.0.1:9464".parse().expect("addr")));
+        assert_eq!(
+            s.server.as_ref().map(|s| s.listen),
+            Some("127.0.0.1:9464".parse().expect("addr"))
+        );
 
         let names: Vec<&str> = s.topics.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(names, ["nordkorea-russland", "bahnstreik"]);

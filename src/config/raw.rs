@@ -58,6 +58,7 @@ pub(super) struct RawReport {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawServer {
     pub(super) listen: Option<Spanned<String>>,
+    pub(super) token: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]

@@ -5,11 +5,13 @@
 use super::locate::{line_col, Cx};
 use super::raw::{RawAlert, RawConfig, RawCrawler, RawDatabase, RawReport, RawServer, RawTopic};
 use super::{
-    AlertConfig, AlertTrigger, ConfigError, Lang, ReportSettings, Settings, SourceConfig, Topic,
+    AlertConfig, AlertTrigger, ConfigError, Lang, ReportSettings, ServerSettings, Settings,
+    SourceConfig, Topic,
 };
 use crate::http::HttpSettings;
 use crate::query::Query;
 use crate::schedule::Schedule;
+use crate::sources::platform::Secret;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -191,7 +193,7 @@ impl Cx<'_> {
         })
     }
 
-    fn server(&self, raw: &Spanned<RawServer>) -> Result<SocketAddr, ConfigError> {
+    fn server(&self, raw: &Spanned<RawServer>) -> Result<ServerSettings, ConfigError> {
         let Some(listen) = &raw.get_ref().listen else {
             return Err(self.err(
                 Some(raw.span()),
@@ -201,7 +203,7 @@ impl Cx<'_> {
                 "missing key `listen`; add e.g. listen = \"127.0.0.1:9464\" or remove [server]",
             ));
         };
-        listen.get_ref().trim().parse::<SocketAddr>().map_err(|_| {
+        let addr = listen.get_ref().trim().parse::<SocketAddr>().map_err(|_| {
             self.at(
                 listen.span(),
                 None,
@@ -211,6 +213,23 @@ impl Cx<'_> {
                     listen.get_ref()
                 ),
             )
+        })?;
+        let token = match &raw.get_ref().token {
+            Some(t) if t.get_ref().trim().len() < 16 => {
+                return Err(self.at(
+                    t.span(),
+                    None,
+                    "server.token",
+                    "is shorter than 16 characters; use a long random value, e.g. from \
+                     `openssl rand -hex 32`, through ${MENTIONS_TOKEN}",
+                ))
+            }
+            Some(t) => Some(Secret::new(t.get_ref().trim())),
+            None => None,
+        };
+        Ok(ServerSettings {
+            listen: addr,
+            token,
         })
     }
 

@@ -549,3 +549,78 @@ async fn a_vanished_database_makes_health_bad_and_errors_name_no_paths() {
     );
     assert_eq!(daemon.terminate(Duration::from_secs(10)), Some(0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_guards_everything_but_health() {
+    let site = TestServer::start().await;
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let config = endpoint_config(dir.path(), &site, port);
+    let token = "a-long-random-token-0123456789";
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "[server]\n",
+        "[server]\ntoken = \"${MENTIONS_TEST_TOKEN}\"\n",
+    );
+    std::fs::write(&config, text).unwrap();
+    let log = dir.path().join("daemon.log");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mentions"));
+    command.env("MENTIONS_TEST_TOKEN", token);
+    let mut daemon = Daemon::start_with(command, &config, log);
+    let base = format!("http://127.0.0.1:{port}");
+    assert!(
+        wait_for(
+            &format!("{base}/healthz"),
+            200,
+            Duration::from_secs(10),
+            &mut daemon
+        )
+        .await,
+        "{}",
+        daemon.log()
+    );
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let status = |path: &'static str, auth: Option<String>| {
+        let (client, base) = (client.clone(), base.clone());
+        async move {
+            let mut req = client.get(format!("{base}{path}"));
+            if let Some(auth) = auth {
+                req = req.header("authorization", auth);
+            }
+            req.send().await.unwrap().status().as_u16()
+        }
+    };
+    for path in ["/metrics", "/api/report?topic=nk-ru"] {
+        assert_eq!(status(path, None).await, 401, "{path}");
+        assert_eq!(
+            status(path, Some("Bearer wrong".into())).await,
+            401,
+            "{path}"
+        );
+        assert_eq!(
+            status(path, Some(format!("Bearer {token}x"))).await,
+            401,
+            "{path}"
+        );
+        assert_eq!(
+            status(path, Some(format!("Bearer {token}"))).await,
+            200,
+            "{path}"
+        );
+    }
+    assert_eq!(status("/healthz", None).await, 200);
+    assert!(!daemon.log().contains(token), "the token is logged");
+    assert_eq!(daemon.terminate(Duration::from_secs(10)), Some(0));
+}
+
+#[test]
+fn listening_beyond_loopback_without_a_token_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        "[server]\nlisten = \"0.0.0.0:0\"\n\n[[topic]]\nname = \"nk\"\nquery = \"nordkorea\"\n",
+    );
+    let run = crate::mentions_blocking(&config, &["run".to_owned()]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("[server] token"), "{}", run.stderr);
+    assert!(run.stderr.contains("0.0.0.0:0"), "{}", run.stderr);
+}
