@@ -76,6 +76,12 @@ pub struct Counts {
     pub forum: u64,
 }
 
+impl From<KindCounts> for Counts {
+    fn from(KindCounts { web, social, forum }: KindCounts) -> Counts {
+        Counts { web, social, forum }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReferenceLine {
     pub domain: String,
@@ -106,6 +112,9 @@ pub struct TopicReport {
     pub to: String,
     pub counts: Counts,
     pub total: u64,
+    /// Of `counts`, the mentions whose source gave no readable date: their
+    /// time is when they were first seen (a first crawl of an old backlog).
+    pub undated: Counts,
     pub references: Vec<ReferenceLine>,
     pub sources: Vec<SourceLine>,
     #[serde(skip)]
@@ -146,6 +155,7 @@ pub fn build(
         let topic_index = settings.topics.iter().position(|t| t.name == topic);
         let (KindCounts { web, social, forum }, by_source) =
             store.window_summary(topic, window.from, window.to)?;
+        let undated = store.undated_counts(topic, window.from, window.to)?.into();
         let references = store
             .references(topic, window.from, window.to, top)?
             .into_iter()
@@ -176,6 +186,7 @@ pub fn build(
             to: rfc3339(window.to),
             counts: Counts { web, social, forum },
             total: web + social + forum,
+            undated,
             references,
             sources,
             window: Some(window),
@@ -312,6 +323,11 @@ mod tests {
                 forum: 63,
             },
             total: 159,
+            undated: Counts {
+                web: 2,
+                social: 0,
+                forum: 0,
+            },
             references: ["www.merkur.de", "www.sueddeutsche.de", "jacobin.de"]
                 .iter()
                 .map(|d| ReferenceLine {
@@ -360,6 +376,10 @@ mod tests {
         assert_eq!(v["from"], "2026-11-23T16:00:00Z");
         assert_eq!(v["counts"]["forum"], 63);
         assert_eq!(v["total"], 159);
+        assert_eq!(
+            v["undated"],
+            serde_json::json!({"web": 2, "social": 0, "forum": 0})
+        );
         assert_eq!(v["references"][0]["domain"], "www.merkur.de");
         let many: serde_json::Value =
             serde_json::from_str(&render_json(&[sample(), sample()], false)).unwrap();

@@ -120,6 +120,36 @@ impl Store {
         Ok(self.window_summary(topic, from, to)?.0)
     }
 
+    /// Per kind, the mentions of `topic` in `[from, to)` whose source gave
+    /// no readable date (their time is when they were first seen).
+    pub fn undated_counts(
+        &self,
+        topic: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<KindCounts, StoreError> {
+        let mut counts = KindCounts::default();
+        let Some(id) = self.topic_key(topic)? else {
+            return Ok(counts);
+        };
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT kind, COUNT(*) FROM mention INDEXED BY mention_undated
+             WHERE topic_id = ?1 AND at >= ?2 AND at < ?3 AND published_at IS NULL
+             GROUP BY kind",
+        )?;
+        let mut rows = stmt.query((id, from.timestamp(), to.timestamp()))?;
+        while let Some(row) = rows.next()? {
+            let n = row.get::<_, i64>(1)? as u64;
+            match Kind::from_code(row.get(0)?) {
+                Some(Kind::Web) => counts.web += n,
+                Some(Kind::Social) => counts.social += n,
+                Some(Kind::Forum) => counts.forum += n,
+                None => {}
+            }
+        }
+        Ok(counts)
+    }
+
     /// Per kind and per source name, the mentions of `topic` in `[from, to)`,
     /// from one pass over the count tables (a report needs both).
     pub fn window_summary(

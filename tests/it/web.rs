@@ -299,3 +299,57 @@ async fn web_sources_count_each_mention_once() {
         "topic,from,to,web,social,forum,total\nnk-ru,2026-11-01T00:00:00Z,2026-12-01T00:00:00Z,11,0,0,11\n"
     );
 }
+
+/// Items without a readable date count at the time they were first seen,
+/// and the JSON report says how many of each kind that was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn items_without_a_readable_date_are_counted_as_undated() {
+    let server = TestServer::start().await;
+    let base = server.url("");
+    let yesterday = (chrono::Utc::now() - chrono::Duration::days(1)).to_rfc2822();
+    server.route("/robots.txt", Route::status(404));
+    server.route(
+        "/feed.xml",
+        Route::ok(
+            "application/rss+xml",
+            format!(
+                r#"<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>x</title><link>{base}/</link><description>x</description>
+<item><title>Nordkorea und Russland: datiert</title><link>{base}/a.html</link><pubDate>{yesterday}</pubDate></item>
+<item><title>Nordkorea und Russland: ohne Datum</title><link>{base}/b.html</link></item>
+<item><title>Nordkorea und Russland: unlesbar</title><link>{base}/c.html</link><pubDate>irgendwann, keine Ahnung</pubDate></item>
+<item><title>Wetter: ohne Datum</title><link>{base}/d.html</link></item>
+</channel></rss>"#
+            ),
+        ),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "[[topic]]\nname = \"nk\"\nquery = \"nordkorea AND russland\"\n\n[[source]]\nname = \"f\"\ntype = \"feed\"\nurl = \"{base}/feed.xml\"\n"
+        ),
+    );
+    let crawl = mentions(&config, &["crawl"]).await;
+    assert_eq!(crawl.code, 0, "{crawl:?}");
+    // A window that ends after now: undated items are timed at the crawl.
+    let to = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    let from = (chrono::Utc::now() - chrono::Duration::days(7)).to_rfc3339();
+    let report = mentions(
+        &config,
+        &[
+            "report", "--topic", "nk", "--from", &from, "--to", &to, "--format", "json",
+        ],
+    )
+    .await
+    .json();
+    assert_eq!(
+        report["counts"],
+        serde_json::json!({"web": 3, "social": 0, "forum": 0}),
+        "{report:#}\n{crawl:?}"
+    );
+    assert_eq!(
+        report["undated"],
+        serde_json::json!({"web": 2, "social": 0, "forum": 0})
+    );
+}
