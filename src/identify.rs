@@ -112,8 +112,7 @@ pub fn identify(
     let lang = item
         .lang
         .clone()
-        .or_else(|| article.and_then(|a| a.lang.clone()))
-        .or_else(|| detect_language(title, body));
+        .or_else(|| article.and_then(|a| a.lang.clone()));
     let simhash = text::fingerprint(&tokens);
     let excerpt = text::excerpt(body, EXCERPT_CHARS);
     matching
@@ -132,38 +131,4 @@ pub fn identify(
             simhash,
         })
         .collect()
-}
-
-/// ISO 639-1 code of the text's language when the detector is confident.
-pub fn detect_language(title: &str, body: &str) -> Option<String> {
-    let sample: String = format!("{title} {body}").chars().take(1000).collect();
-    let info = whatlang::detect(&sample)?;
-    if !info.is_reliable() {
-        return None;
-    }
-    let code = info.lang().code();
-    let short = match code {
-        "eng" => "en",
-        "deu" => "de",
-        "fra" => "fr",
-        "spa" => "es",
-        "ita" => "it",
-        "nld" => "nl",
-        "por" => "pt",
-        "rus" => "ru",
-        "ukr" => "uk",
-        "pol" => "pl",
-        "tur" => "tr",
-        "swe" => "sv",
-        "dan" => "da",
-        "nob" => "no",
-        "fin" => "fi",
-        "ces" => "cs",
-        "jpn" => "ja",
-        "kor" => "ko",
-        "cmn" => "zh",
-        "ara" => "ar",
-        other => other,
-    };
-    Some(short.to_owned())
 }

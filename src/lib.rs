@@ -16,6 +16,7 @@ pub mod crawl;
 pub mod daemon;
 pub mod http;
 pub mod identify;
+pub mod lang;
 pub mod live;
 pub mod query;
 pub mod report;

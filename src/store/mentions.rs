@@ -127,6 +127,7 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
             published_at, first_seen, at, simhash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     )?;
+    let mut set_lang = tx.prepare_cached("UPDATE mention SET lang = ?1 WHERE id = ?2")?;
     let mut near = tx.prepare_cached(
         "SELECT simhash FROM simhash_band
          WHERE topic_id = ?1 AND host_id = ?2 AND band IN (?3, ?4, ?5, ?6)",
@@ -197,6 +198,12 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
             continue;
         }
         stats.new += 1;
+        if m.lang.is_none() {
+            // Only new mentions are worth the detector's time.
+            if let Some(lang) = crate::lang::detect(&m.title, &m.excerpt) {
+                set_lang.execute((lang, tx.last_insert_rowid()))?;
+            }
+        }
         if let Some(host_id) = host_id {
             add_bands.execute(rusqlite::params![
                 topic_id,
@@ -369,6 +376,35 @@ mod tests {
                 duplicates: 1
             }
         );
+    }
+
+    #[test]
+    fn the_language_of_new_mentions_only_is_detected() {
+        let mut store = Store::open_in_memory().unwrap();
+        let german = |identity: &str, lang: Option<&str>| {
+            NewMention {
+            title: "Russland und Nordkorea vertiefen ihre Zusammenarbeit".into(),
+            excerpt: "Die Regierung in Moskau hat am Dienstag bestätigt, dass weitere Soldaten verlegt wurden.".into(),
+            lang: lang.map(Into::into),
+            ..mention("a", identity, None, 0)
+        }
+        };
+        store
+            .commit(&batch(vec![
+                german("https://x.org/1", None),
+                german("https://x.org/2", Some("fr")),
+            ]))
+            .unwrap();
+        let langs: Vec<Option<String>> = store
+            .conn
+            .prepare("SELECT lang FROM mention ORDER BY identity")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        // Detected where the source said nothing; a declared language stands.
+        assert_eq!(langs, [Some("de".to_owned()), Some("fr".to_owned())]);
     }
 
     #[test]
