@@ -62,6 +62,27 @@ pub fn content_identity(title: &str, body: &str) -> String {
     )
 }
 
+/// Longest title made from an untitled item's text, in characters.
+const MADE_TITLE_CHARS: usize = 80;
+
+/// A readable title from the first words of `text`: its first sentence when
+/// that is short, else the words that fit in 80 characters, with "…".
+pub fn title_from_text(text: &str) -> String {
+    let text = text.trim();
+    let sentence_end = text
+        .char_indices()
+        .take_while(|(i, _)| *i <= MADE_TITLE_CHARS)
+        .find(|(i, c)| {
+            matches!(c, '.' | '!' | '?')
+                && text[i + c.len_utf8()..].starts_with(char::is_whitespace)
+        })
+        .map(|(i, c)| i + c.len_utf8());
+    match sentence_end {
+        Some(end) if end >= 20 => text[..end].to_owned(),
+        _ => text::excerpt(text, MADE_TITLE_CHARS),
+    }
+}
+
 /// The key an identity is remembered by in a source's "seen" list.
 pub fn seen_key(identity: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(identity.as_bytes())
@@ -114,6 +135,12 @@ pub fn identify(
         .clone()
         .or_else(|| article.and_then(|a| a.lang.clone()));
     let simhash = text::fingerprint(&tokens);
+    // Comments and some RSS 0.92 items have no title: show their first words.
+    let shown_title = if title.trim().is_empty() {
+        title_from_text(body)
+    } else {
+        title.to_owned()
+    };
     let excerpt = text::excerpt(body, EXCERPT_CHARS);
     matching
         .into_iter()
@@ -123,7 +150,7 @@ pub fn identify(
             identity: identity.clone(),
             url: url.clone(),
             host: host.clone(),
-            title: title.to_owned(),
+            title: shown_title.clone(),
             excerpt: excerpt.clone(),
             author: item.author.clone(),
             lang: lang.clone(),
@@ -131,4 +158,45 @@ pub fn identify(
             simhash,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::Query;
+
+    #[test]
+    fn untitled_items_get_a_title_from_their_first_words() {
+        assert_eq!(
+            title_from_text("Russland schickt weitere Soldaten. Nordkorea bestätigt das."),
+            "Russland schickt weitere Soldaten."
+        );
+        let long = "Nordkoreanische Truppen sollen nach Angaben aus Kiew in der Region Kursk eingesetzt worden sein und dort schwere Verluste erlitten haben";
+        let made = title_from_text(long);
+        assert!(made.chars().count() <= MADE_TITLE_CHARS + 1, "{made}");
+        assert!(
+            made.ends_with('…') && long.starts_with(made.trim_end_matches('…')),
+            "{made}"
+        );
+        assert_eq!(title_from_text("Kurz."), "Kurz.");
+        assert_eq!(title_from_text(""), "");
+    }
+
+    #[test]
+    fn an_untitled_comment_is_stored_with_a_made_title_and_the_same_identity() {
+        let topic = Topic {
+            name: "nk".into(),
+            text: "nordkorea".into(),
+            query: Query::parse("nordkorea").unwrap(),
+        };
+        let item = Item {
+            url: Some("https://forum.example.org/t/1#c7".into()),
+            text: "Nordkorea schickt Truppen. Das ist neu.".into(),
+            ..Item::default()
+        };
+        let found = identify(&item, None, Kind::Forum, &[&topic]);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].title, "Nordkorea schickt Truppen.");
+        assert_eq!(found[0].identity, "https://forum.example.org/t/1");
+    }
 }

@@ -106,7 +106,11 @@ impl Query {
         if lexemes.is_empty() {
             return Err(QueryError::new(1, "empty query"));
         }
-        let mut parser = Parser { lexemes, next: 0 };
+        let mut parser = Parser {
+            lexemes,
+            next: 0,
+            depth: 0,
+        };
         let root = parser.or()?;
         if let Some(lx) = parser.peek() {
             // `or` only stops early at a `)` it did not open.
@@ -293,9 +297,15 @@ fn missing_right(op: Op, position: usize) -> QueryError {
     )
 }
 
+/// Deepest nesting of parentheses and NOTs a query may have; the parser
+/// and the matcher recurse once per level.
+const MAX_DEPTH: usize = 64;
+
 struct Parser {
     lexemes: Vec<Lexeme>,
     next: usize,
+    /// Parentheses and NOTs open around the current position.
+    depth: usize,
 }
 
 impl Parser {
@@ -356,8 +366,29 @@ impl Parser {
     }
 
     fn unary(&mut self) -> Result<Node, QueryError> {
-        let Some(lx) = self.lexemes.get_mut(self.next) else {
+        let Some(lx) = self.lexemes.get(self.next) else {
             // Callers check `at_operand` first; an empty query is caught earlier.
+            return Err(QueryError::new(1, "empty query"));
+        };
+        let position = lx.position;
+        if !matches!(lx.kind, LexKind::Term(_)) {
+            if self.depth >= MAX_DEPTH {
+                return Err(QueryError::new(
+                    position,
+                    format!("nested more than {MAX_DEPTH} levels deep; simplify the query"),
+                ));
+            }
+            self.depth += 1;
+            let node = self.nested();
+            self.depth -= 1;
+            return node;
+        }
+        self.nested()
+    }
+
+    /// The operand at the cursor: a NOT, a term or a parenthesised group.
+    fn nested(&mut self) -> Result<Node, QueryError> {
+        let Some(lx) = self.lexemes.get_mut(self.next) else {
             return Err(QueryError::new(1, "empty query"));
         };
         let position = lx.position;
@@ -706,5 +737,41 @@ mod tests {
             e.map(|e| e.to_string()),
             Some("dangling operator: OR needs a term on its right at position 3".into())
         );
+    }
+
+    #[test]
+    fn nesting_is_capped_so_no_query_exhausts_the_stack() {
+        let deep = format!("{}nordkorea{}", "(".repeat(100_000), ")".repeat(100_000));
+        let (_, message) = err(&deep);
+        assert!(message.contains("nested more than 64 levels"), "{message}");
+        let nots = format!("{}nordkorea", "NOT ".repeat(100_000));
+        assert!(Query::parse(&nots).is_err());
+        let fine = format!("{}nordkorea{}", "(".repeat(60), ")".repeat(60));
+        assert!(hit(&fine, "Nordkorea"));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// Whatever a config holds, parsing answers Ok or an error at a position
+        /// inside the query, and a parsed query matches any text without panicking.
+        #[test]
+        fn any_text_parses_or_fails_cleanly(
+            source in r#"[a-zäöüß*"() -]{0,12}( (AND|OR|NOT) [a-zäöüß*"() -]{0,12}){0,6}"#,
+            text in "\\PC{0,200}",
+        ) {
+            match Query::parse(&source) {
+                Ok(query) => {
+                    let _ = query.matches(&tokens(&text));
+                    let _ = query.positive_terms();
+                }
+                Err(e) => proptest::prop_assert!(e.position >= 1 && e.position <= source.chars().count() + 1, "{e:?} for {source:?}"),
+            }
+        }
+
+        #[test]
+        fn arbitrary_unicode_never_panics(source in "\\PC{0,300}") {
+            let _ = Query::parse(&source);
+        }
     }
 }

@@ -28,22 +28,35 @@ pub(super) fn check(settings: &Settings) -> Result<ExitCode, Failure> {
         "sources: {} ({enabled} enabled)\n",
         settings.sources.len()
     ));
+    let now = chrono::Utc::now();
+    let mut never = Vec::new();
     for s in &settings.sources {
+        let fires = s.schedule.next_after(now, settings.timezone).is_some();
+        if s.enabled && !fires {
+            never.push(format!(
+                "mentions: warning: source \"{}\": schedule \"{}\" never fires (no date matches it, e.g. 30 February); it will never be crawled",
+                s.name, s.schedule.text
+            ));
+        }
         let topics: Vec<&str> = s
             .topics
             .iter()
             .filter_map(|&t| settings.topics.get(t).map(|t| t.name.as_str()))
             .collect();
         out.push_str(&format!(
-            "  {}: {} ({}), schedule \"{}\"{}, topics: {}\n",
+            "  {}: {} ({}), schedule \"{}\"{}{}, topics: {}\n",
             s.name,
             s.spec.type_name(),
             s.kind.as_str(),
             s.schedule.text,
+            if fires { "" } else { " (never fires)" },
             if s.enabled { "" } else { ", disabled" },
             topics.join(", ")
         ));
     }
     print(&out)?;
+    for warning in never {
+        eprintln!("{warning}");
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -119,3 +119,18 @@ fn the_shipped_example_config_loads() {
         path.parent().unwrap().join("mentions.db")
     );
 }
+
+#[test]
+fn a_schedule_that_never_fires_is_a_warning() {
+    let run = check(&format!("{GOOD}schedule = \"0 0 0 30 2 *\"\n"));
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("(never fires)"), "{}", run.stdout);
+    assert!(
+        run.stderr
+            .contains("warning: source \"feed-one\": schedule \"0 0 0 30 2 *\" never fires"),
+        "{}",
+        run.stderr
+    );
+    let fine = check(GOOD);
+    assert!(!fine.stderr.contains("never fires"), "{}", fine.stderr);
+}
