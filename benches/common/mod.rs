@@ -578,14 +578,60 @@ pub fn feed_document(s: usize, d: usize, sources: usize) -> String {
             .unwrap_or_default()
             .to_rfc2822();
         let link = link.replace('&', "&amp;");
+        let html = description_html(&h, s, k, &story.body);
+        // Outlets send descriptions either as CDATA or as escaped markup.
+        let description = if k.is_multiple_of(2) {
+            format!("<![CDATA[{html}]]>")
+        } else {
+            xml_escape(&html)
+        };
         let _ = write!(
             out,
-            "<item>\n<title>{}</title>\n<link>{link}</link>\n<guid isPermaLink=\"true\">{link}</guid>\n<pubDate>{date}</pubDate>\n<dc:creator>Redaktion {}</dc:creator>\n<description><![CDATA[<p>{}</p>]]></description>\n</item>\n",
-            story.title, s % 7, story.body
+            "<item>\n<title>{}</title>\n<link>{link}</link>\n<guid isPermaLink=\"true\">{link}</guid>\n<pubDate>{date}</pubDate>\n<dc:creator>Redaktion {}</dc:creator>\n<description>{description}</description>\n</item>\n",
+            xml_escape(&story.title), s % 7
         );
     }
     out.push_str("</channel>\n</rss>\n");
     out
+}
+
+/// A description as outlets write it: a teaser image, two paragraphs with
+/// emphasis, typographic quotes and non-breaking spaces as entities, and a
+/// "read more" link. Markup never splits a word, so the words (and the
+/// expected counts) are those of `body`.
+fn description_html(host: &str, s: usize, k: usize, body: &str) -> String {
+    let words: Vec<&str> = body.split(' ').collect();
+    let half = words.len() / 2;
+    let mut out = format!(
+        "<img src=\"https://{host}/bilder/{s}-{k}.jpg\" alt=\"Symbolbild\" width=\"640\" height=\"360\" /><p>&bdquo;"
+    );
+    for (i, w) in words.iter().enumerate() {
+        if i == half {
+            out.push_str("</p><p>");
+        } else if i > 0 {
+            out.push_str(if i % 9 == 4 { "&nbsp;" } else { " " });
+        }
+        if i == 3 {
+            out.push_str("&ldquo; ");
+        }
+        if i % 13 == 6 {
+            let _ = write!(out, "<strong>{w}</strong>");
+        } else {
+            out.push_str(w);
+        }
+    }
+    let _ = write!(
+        out,
+        "</p><p><a href=\"https://{host}/politik/{s}-{k}.html?utm_campaign=rss\" rel=\"nofollow\">Weiterlesen&nbsp;&raquo;</a></p>"
+    );
+    out
+}
+
+/// `&`, `<` and `>` as XML entities.
+fn xml_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// Peak resident set size of this process so far, in bytes.
