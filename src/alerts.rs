@@ -278,7 +278,11 @@ async fn deliver_due(
                     .fetch(Request::post_json(url.clone(), &body))
                     .await
                     .map(|_| ())
-                    .map_err(|e| e.to_string().replace(url.as_str(), &redacted(&url))),
+                    .map_err(|e| {
+                        let e = e.to_string().replace(url.as_str(), &redacted(&url));
+                        // Other spellings of the URL (a proxy's, a client's) keep their secrets hidden.
+                        crate::secrets::mask(&e).into_owned()
+                    }),
                 Err(e) => Err(format!("the stored alert is not JSON: {e}")),
             };
             (pending, url, outcome)

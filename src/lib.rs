@@ -21,6 +21,7 @@ pub mod live;
 pub mod query;
 pub mod report;
 pub mod schedule;
+pub mod secrets;
 pub mod server;
 pub mod sources;
 pub mod store;

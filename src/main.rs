@@ -1,10 +1,12 @@
 //! The `mentions` binary: parse arguments, set up logging, run the command,
 //! map its outcome to an exit code (0 ok, 1 a source failed, 2 usage or
-//! config, 3 storage).
+//! config, 3 storage). Log lines and the closing message go through
+//! `secrets::mask`: `${VAR}` values never reach stderr.
 
 use clap::Parser;
 use mentions::cli::{Cli, LogFormat};
 use mentions::commands;
+use mentions::secrets::{self, MaskedWriter};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -19,7 +21,7 @@ fn main() -> ExitCode {
     match commands::run(cli) {
         Ok(code) => code,
         Err(failure) => {
-            eprintln!("mentions: {}", failure.message());
+            eprintln!("mentions: {}", secrets::mask(failure.message()));
             ExitCode::from(failure.exit_code())
         }
     }
@@ -30,7 +32,7 @@ fn init_logging(format: LogFormat) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(MaskedWriter(std::io::stderr))
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     match format {
         LogFormat::Text => builder.init(),

@@ -175,7 +175,10 @@ pub fn build(
                     mentions: by_source.get(&s.name).copied().unwrap_or(0),
                     last_run: h.and_then(|h| h.last_run).map(rfc3339),
                     last_success: h.and_then(|h| h.last_success).map(rfc3339),
-                    last_error: h.and_then(|h| h.last_error.clone()),
+                    // Masked again: a database written before masking may hold secrets.
+                    last_error: h
+                        .and_then(|h| h.last_error.as_deref())
+                        .map(|e| crate::secrets::mask(e).into_owned()),
                     consecutive_failures: h.map_or(0, |h| h.consecutive_failures),
                 }
             })

@@ -95,8 +95,9 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
     }
 }
 
-/// Writes to stdout; a closed pipe (`| head`) ends quietly.
+/// Writes to stdout, `${VAR}` values masked; a closed pipe (`| head`) ends quietly.
 pub(crate) fn print(text: &str) -> Result<(), Failure> {
+    let text = crate::secrets::mask(text);
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Ok(()) => Ok(()),

@@ -1,10 +1,12 @@
 //! `mentions sources`: every configured source with its schedule and the
-//! health the store keeps for it, as a table, JSON or CSV.
+//! health the store keeps for it, as a table, JSON or CSV. `${VAR}` values
+//! in a stored error are shown as `***`.
 
 use super::{open_existing_store, print, Failure};
 use crate::cli::Format;
 use crate::config::Settings;
 use crate::report;
+use crate::secrets;
 use crate::store::SourceHealth;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -51,7 +53,7 @@ fn rows(settings: &Settings, health: &[SourceHealth], now: DateTime<Utc>) -> Vec
                 "next_run": if s.enabled { time(s.schedule.next_after(now, settings.timezone)) } else { None },
                 "last_run": time(h.and_then(|h| h.last_run)),
                 "last_success": time(h.and_then(|h| h.last_success)),
-                "last_error": h.and_then(|h| h.last_error.clone()),
+                "last_error": h.and_then(|h| h.last_error.as_deref()).map(|e| secrets::mask(e).into_owned()),
                 "consecutive_failures": h.map_or(0, |h| h.consecutive_failures),
                 "mentions": h.map_or(0, |h| h.mentions),
             })

@@ -1,6 +1,7 @@
 //! `${NAME}` expansion: every string value of the parsed TOML tree is
 //! expanded in place, before serde reads it, so a variable's value is never
 //! parsed as TOML (quotes and `=` in a secret stay inside the string).
+//! Every value substituted is collected: it is a secret (`crate::secrets`).
 
 use std::ops::Range;
 use toml::de::{DeTable, DeValue};
@@ -12,13 +13,15 @@ pub(super) struct ExpandError {
     pub(super) message: String,
 }
 
-/// Expands `${NAME}` in every string value of `table`, in place.
+/// Expands `${NAME}` in every string value of `table`, in place, and adds
+/// each non-empty value it substituted to `values`.
 pub(super) fn expand_table(
     table: &mut DeTable<'_>,
     env: &dyn Fn(&str) -> Option<String>,
+    values: &mut Vec<String>,
 ) -> Result<(), ExpandError> {
     for (_, value) in table.iter_mut() {
-        expand_value(value, env)?;
+        expand_value(value, env, values)?;
     }
     Ok(())
 }
@@ -26,11 +29,12 @@ pub(super) fn expand_table(
 fn expand_value(
     value: &mut Spanned<DeValue<'_>>,
     env: &dyn Fn(&str) -> Option<String>,
+    values: &mut Vec<String>,
 ) -> Result<(), ExpandError> {
     let span = value.span();
     match value.get_mut() {
         DeValue::String(s) if s.contains("${") => {
-            let expanded = expand_str(s, env).map_err(|message| ExpandError {
+            let expanded = expand_str(s, env, values).map_err(|message| ExpandError {
                 span: span.clone(),
                 message,
             })?;
@@ -38,16 +42,20 @@ fn expand_value(
         }
         DeValue::Array(items) => {
             for item in items.iter_mut() {
-                expand_value(item, env)?;
+                expand_value(item, env, values)?;
             }
         }
-        DeValue::Table(t) => expand_table(t, env)?,
+        DeValue::Table(t) => expand_table(t, env, values)?,
         _ => {}
     }
     Ok(())
 }
 
-fn expand_str(s: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+fn expand_str(
+    s: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    values: &mut Vec<String>,
+) -> Result<String, String> {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(start) = rest.find("${") {
@@ -66,7 +74,12 @@ fn expand_str(s: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, S
             ));
         }
         match env(name) {
-            Some(v) => out.push_str(&v),
+            Some(v) => {
+                out.push_str(&v);
+                if !v.is_empty() && !values.contains(&v) {
+                    values.push(v);
+                }
+            }
             None => {
                 return Err(format!(
                     "environment variable {name} is not set; set it or replace ${{{name}}}"
@@ -103,6 +116,35 @@ mod tests {
             ),
             other => panic!("expected a feed, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn expanded_values_are_kept_as_secrets() {
+        let text = format!(
+            "{TOPIC}\n[[source]]\nname = \"f\"\ntype = \"feed\"\n\
+             url = \"https://example.org/${{TOKEN}}/feed?token=${{FEED_TOKEN}}\"\n"
+        );
+        let s = parse(&text).expect("valid");
+        assert_eq!(
+            s.secrets.mask(s.sources[0].spec.url().as_str()),
+            "https://example.org/***/feed?token=***"
+        );
+        assert!(parse(&text.replace("${TOKEN}", "x"))
+            .expect("valid")
+            .secrets
+            .mask("s3cret")
+            .eq("s3cret"));
+    }
+
+    #[test]
+    fn errors_quoting_an_expanded_value_mask_it() {
+        let text = format!(
+            "{TOPIC}\n[[source]]\nname = \"f\"\ntype = \"feed\"\nurl = \"ftp://h/${{TOKEN}}\"\n"
+        );
+        assert_eq!(
+            error(&text),
+            "config.toml:8:7: source \"f\": url: \"ftp://h/***\" is not an http:// or https:// URL"
+        );
     }
 
     #[test]

@@ -21,6 +21,7 @@ mod values;
 use crate::http::HttpSettings;
 use crate::query::Query;
 use crate::schedule::Schedule;
+use crate::secrets::Secrets;
 use crate::sources::html::Selectors;
 use crate::sources::platform::{PlatformSpec, Secret};
 use crate::sources::Kind;
@@ -59,6 +60,8 @@ pub struct Settings {
     pub server: Option<ServerSettings>,
     /// `[[alert]]` entries.
     pub alerts: Vec<AlertConfig>,
+    /// The values `${VAR}` expanded to, which output must show as `***`.
+    pub secrets: Secrets,
 }
 
 /// `[server]`: where the endpoint listens and the token it asks for.
@@ -176,7 +179,9 @@ pub struct ConfigError {
 }
 
 impl Settings {
-    /// Reads, expands, parses and validates the config at `path`.
+    /// Reads, expands, parses and validates the config at `path`, and
+    /// registers its `${VAR}` values with `crate::secrets` so that every
+    /// output of the process masks them from here on.
     pub fn load(path: &Path) -> Result<Settings, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|e| {
             let message = match e.kind() {
@@ -193,7 +198,9 @@ impl Settings {
             };
             ConfigError { message }
         })?;
-        Settings::parse(&text, path)
+        let settings = Settings::parse(&text, path)?;
+        settings.secrets.register();
+        Ok(settings)
     }
 
     /// Parses config text; `path` names the file in messages and anchors relative paths.
@@ -214,10 +221,18 @@ impl Settings {
         let mut root = DeTable::parse(text).map_err(|e| cx.syntax_err(&e))?;
         // Indexed before expansion: messages name entries as written.
         let index = Index::build(root.get_ref());
-        expand_table(root.get_mut(), env).map_err(|e| cx.expand_err(e, &index))?;
+        let mut values = Vec::new();
+        expand_table(root.get_mut(), env, &mut values).map_err(|e| cx.expand_err(e, &index))?;
+        let secrets = Secrets::new(values.iter().map(String::as_str));
+        // Errors from here on may quote an expanded value.
+        let hide = |e: ConfigError| ConfigError {
+            message: secrets.mask(&e.message).into_owned(),
+        };
         let raw = RawConfig::deserialize(toml::de::Deserializer::from(root))
-            .map_err(|e| cx.serde_err(&e, &index))?;
-        cx.validate(raw, path)
+            .map_err(|e| hide(cx.serde_err(&e, &index)))?;
+        let mut settings = cx.validate(raw, path).map_err(hide)?;
+        settings.secrets = secrets;
+        Ok(settings)
     }
 }
 

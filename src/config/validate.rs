@@ -78,6 +78,7 @@ impl Cx<'_> {
             sources,
             server,
             alerts,
+            secrets: Default::default(),
         })
     }
 

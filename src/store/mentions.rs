@@ -246,9 +246,10 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
         count_host.execute((topic_id, span, bucket, host_id, n, first))?;
     }
 
+    // The error may quote a configured URL: its `${VAR}` values are not stored.
     let (success, error) = match &batch.outcome {
         SourceOutcome::Ok => (Some(now), None),
-        SourceOutcome::Failed(e) => (None, Some(e.as_str())),
+        SourceOutcome::Failed(e) => (None, Some(crate::secrets::mask(e))),
     };
     tx.execute(
         "UPDATE source SET
@@ -273,7 +274,9 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
          ON CONFLICT (source_id, url) DO UPDATE SET etag = excluded.etag, last_modified = excluded.last_modified",
     )?;
     for (url, v) in &batch.validators {
-        cache.execute((source_id, url, &v.etag, &v.last_modified))?;
+        // Keyed by the masked URL, as `Store::validators` looks it up.
+        let url = crate::secrets::mask(url);
+        cache.execute((source_id, &url, &v.etag, &v.last_modified))?;
     }
     let mut seen = tx.prepare_cached(
         "INSERT OR IGNORE INTO seen (source_id, key, first_seen) VALUES (?1, ?2, ?3)",

@@ -161,7 +161,7 @@ impl Store {
                 "SELECT etag, last_modified FROM http_cache
                  JOIN source ON source.id = http_cache.source_id
                  WHERE source.name = ?1 AND url = ?2",
-                (source, url),
+                (source, crate::secrets::mask(url)), // stored masked (`Store::commit`)
                 |r| {
                     Ok(crate::http::Validators {
                         etag: r.get(0)?,
