@@ -5,12 +5,14 @@
 mod alerts;
 mod mentions;
 mod pool;
+mod retention;
 mod shared;
 mod stats;
 
 pub use alerts::{FiredAlert, NewAlert, PendingDelivery};
 pub use mentions::{CommitStats, CrawlBatch, NewMention, SourceOutcome};
 pub use pool::ReadPool;
+pub use retention::{Cutoff, Pruned, RetentionPlan};
 pub use shared::{with_store, SharedStore};
 pub use stats::{KindCounts, Reference, SourceHealth};
 
