@@ -3,6 +3,7 @@
 //! — its new mentions and its state — in one transaction.
 
 mod alerts;
+mod backup;
 mod mentions;
 mod pool;
 mod retention;
@@ -10,6 +11,7 @@ mod shared;
 mod stats;
 
 pub use alerts::{FiredAlert, NewAlert, PendingDelivery};
+pub use backup::BackupCopy;
 pub use mentions::{CommitStats, CrawlBatch, NewMention, SourceOutcome};
 pub use pool::ReadPool;
 pub use retention::{Cutoff, Pruned, RetentionPlan};
