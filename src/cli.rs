@@ -88,4 +88,16 @@ pub enum Command {
         #[arg(long, value_name = "DUR")]
         since: Option<String>,
     },
+    /// Apply retention now: delete mentions older than [database] retention
+    /// and bookkeeping older than twice the longest lookback.
+    Prune,
+    /// Write a consistent copy of the database to FILE, also while `run` writes.
+    Backup {
+        /// Where the copy goes.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Replace FILE when it exists.
+        #[arg(long)]
+        force: bool,
+    },
 }

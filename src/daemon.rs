@@ -3,14 +3,15 @@
 //! times missed while busy collapse into one run. A reload re-reads the
 //! config and applies it without a restart (an invalid one is logged and
 //! the old one kept). On stop, running crawls get a grace period and are
-//! then dropped, which rolls back their uncommitted transaction. It knows
-//! nothing of the command line: `commands::run` wires it up.
+//! then dropped, which rolls back their uncommitted transaction. Retention
+//! is applied at start and then daily. It knows nothing of the command
+//! line: `commands::run` wires it up.
 
 use crate::config::Settings;
 use crate::crawl;
 use crate::http::HttpClient;
 use crate::live::LiveSettings;
-use crate::store::SharedStore;
+use crate::store::{RetentionPlan, SharedStore, Store, StoreError};
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,6 +26,8 @@ const GRACE: Duration = Duration::from_secs(8);
 const ALERT_TICK: Duration = Duration::from_secs(60);
 /// How often the database file is checked to be still there.
 const DATABASE_TICK: Duration = Duration::from_secs(5);
+/// How often retention is applied (first at start).
+const RETENTION_TICK: Duration = Duration::from_secs(86_400);
 
 /// Which file a path names now (device and inode), to notice the database
 /// being deleted or replaced under the running service.
@@ -100,6 +103,28 @@ fn reload(live: &LiveSettings, http: &mut HttpClient) -> Result<Arc<Settings>, S
     Ok(new)
 }
 
+/// Applies retention on a connection of its own, in short transactions
+/// between which crawls write; stops early on shutdown. Logs what it removed.
+async fn apply_retention(settings: Arc<Settings>, shutdown: CancellationToken) {
+    let plan = RetentionPlan::new(Utc::now(), settings.retention, settings.longest_lookback());
+    let path = settings.database.clone();
+    let done = tokio::task::spawn_blocking(move || {
+        let mut store = Store::open_existing(&path)?;
+        let pruned = store.prune(&plan, &|| !shutdown.is_cancelled())?;
+        Ok::<_, StoreError>(pruned.lines(&plan))
+    })
+    .await;
+    match done {
+        Ok(Ok(lines)) => {
+            for line in lines {
+                tracing::info!("retention: {line}");
+            }
+        }
+        Ok(Err(e)) => tracing::error!("retention not applied: {e}"),
+        Err(e) => tracing::error!("retention not applied: {e}"),
+    }
+}
+
 /// Runs the schedule until `signals` says stop (or closes) or `shutdown`
 /// is cancelled; `healthy` is true while it runs. Cancels `shutdown` on the
 /// way out so what else the service runs stops with it.
@@ -123,6 +148,9 @@ pub async fn schedule_loop(
     let mut watchdog_tick = tokio::time::interval(watchdog.unwrap_or(Duration::from_secs(3600)));
     let mut alert_tick = tokio::time::interval(ALERT_TICK);
     let mut database_tick = tokio::time::interval(DATABASE_TICK);
+    let mut retention_tick = tokio::time::interval(RETENTION_TICK);
+    retention_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let pruning = Arc::new(AtomicBool::new(false));
     let database = file_identity(&settings.database);
     healthy.store(true, Ordering::SeqCst);
     notify(sd_notify::NotifyState::Ready);
@@ -168,6 +196,17 @@ pub async fn schedule_loop(
                         "the database {} was deleted or replaced while running; nothing written now is kept there. Restart mentions",
                         settings.database.display()
                     );
+                }
+                continue;
+            }
+            _ = retention_tick.tick() => {
+                // Off the scheduling loop, like alerts: a large prune must not delay crawls.
+                if !pruning.swap(true, Ordering::SeqCst) {
+                    let (settings, pruning, shutdown) = (Arc::clone(&settings), Arc::clone(&pruning), shutdown.clone());
+                    tasks.spawn(async move {
+                        apply_retention(settings, shutdown).await;
+                        pruning.store(false, Ordering::SeqCst);
+                    });
                 }
                 continue;
             }

@@ -3,8 +3,10 @@
 //! stdout is not an error. This file dispatches and holds what they share.
 
 mod alerts;
+mod backup;
 mod check;
 mod crawl;
+mod prune;
 mod report;
 mod run;
 mod sources;
@@ -92,6 +94,8 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Sources { format } => sources::sources(&settings, format),
         Command::Run => run::run(settings),
         Command::Alerts { since } => alerts::alerts(&settings, since.as_deref()),
+        Command::Prune => prune::prune(&settings),
+        Command::Backup { file, force } => backup::backup(&settings, &file, force),
     }
 }
 

@@ -49,6 +49,8 @@ pub struct Settings {
     pub path: PathBuf,
     /// Absolute, or relative to the working directory: resolved against the config's folder.
     pub database: PathBuf,
+    /// `[database] retention`: mentions older than this are deleted; None keeps them all.
+    pub retention: Option<Duration>,
     pub http: HttpSettings,
     /// Default schedule for sources that set none.
     pub schedule: Schedule,
@@ -179,6 +181,16 @@ pub struct ConfigError {
 }
 
 impl Settings {
+    /// The longest `lookback` of the configured sources (the default, 7
+    /// days, when there are none): bookkeeping rows are kept twice as long.
+    pub fn longest_lookback(&self) -> Duration {
+        self.sources
+            .iter()
+            .map(|s| s.lookback)
+            .max()
+            .unwrap_or(Duration::from_secs(7 * 86_400))
+    }
+
     /// Reads, expands, parses and validates the config at `path`, and
     /// registers its `${VAR}` values with `crate::secrets` so that every
     /// output of the process masks them from here on.
@@ -390,6 +402,27 @@ mod tests {
         assert_eq!(s.report.top_references, 3);
         assert_eq!(s.server, None);
         assert!(s.topics.is_empty() && s.sources.is_empty() && s.alerts.is_empty());
+    }
+
+    #[test]
+    fn longest_lookback_of_all_sources_or_the_default() {
+        assert_eq!(
+            parse("").expect("valid").longest_lookback(),
+            Duration::from_secs(7 * 86_400)
+        );
+        let source = |name: &str, lookback: &str| {
+            format!("[[source]]\nname = \"{name}\"\ntype = \"feed\"\nurl = \"https://x.example/{name}\"\n{lookback}\n")
+        };
+        let text = format!(
+            "{TOPIC}{}{}{}",
+            source("a", "lookback = \"2d\""),
+            source("b", "lookback = \"30d\"\nenabled = false"),
+            source("c", "")
+        );
+        assert_eq!(
+            parse(&text).expect("valid").longest_lookback(),
+            Duration::from_secs(30 * 86_400)
+        );
     }
 
     #[test]

@@ -24,6 +24,10 @@ impl Cx<'_> {
     /// Checks every section and builds the settings.
     pub(super) fn validate(&self, raw: RawConfig, path: &Path) -> Result<Settings, ConfigError> {
         let database = self.database(&raw.database, path)?;
+        let retention = match &raw.database.retention {
+            Some(r) => Some(self.positive_duration(r, None, "database.retention")?),
+            None => None,
+        };
         let (mut http, schedule, timezone) = self.crawler(&raw.crawler)?;
         let report = self.report(&raw.report)?;
         let server = match &raw.server {
@@ -70,6 +74,7 @@ impl Cx<'_> {
         Ok(Settings {
             path: path.to_path_buf(),
             database,
+            retention,
             http,
             schedule,
             timezone,
@@ -359,6 +364,31 @@ mod tests {
         let s = Settings::parse_with_env(text, Path::new("/srv/mentions/config.toml"), &env)
             .expect("valid");
         assert_eq!(s.database, Path::new("/var/lib/mentions/m.db"));
+    }
+
+    #[test]
+    fn database_retention() {
+        let s = Settings::parse_with_env(
+            "[database]\npath = \"m.db\"\nretention = \"400d\"\n",
+            Path::new("config.toml"),
+            &env,
+        )
+        .expect("valid");
+        assert_eq!(
+            s.retention,
+            Some(std::time::Duration::from_secs(400 * 86_400))
+        );
+        let s = Settings::parse_with_env("", Path::new("config.toml"), &env).expect("valid");
+        assert_eq!(s.retention, None);
+        for bad in ["forever", "0d", "400"] {
+            assert_eq!(
+                error(&format!("[database]\nretention = \"{bad}\"\n")),
+                format!(
+                    "config.toml:2:13: database.retention: \"{bad}\" is not a duration above zero; \
+                     write e.g. \"500ms\", \"30s\", \"90m\", \"48h\" or \"7d\""
+                )
+            );
+        }
     }
 
     #[test]

@@ -3,14 +3,18 @@
 //! — its new mentions and its state — in one transaction.
 
 mod alerts;
+mod backup;
 mod mentions;
 mod pool;
+mod retention;
 mod shared;
 mod stats;
 
 pub use alerts::{FiredAlert, NewAlert, PendingDelivery};
+pub use backup::BackupCopy;
 pub use mentions::{CommitStats, CrawlBatch, NewMention, SourceOutcome};
 pub use pool::ReadPool;
+pub use retention::{Cutoff, Pruned, RetentionPlan};
 pub use shared::{with_store, SharedStore};
 pub use stats::{KindCounts, Reference, SourceHealth};
 

@@ -11,6 +11,7 @@ mod fediverse;
 mod hostile;
 mod platforms;
 mod reddit_discourse;
+mod retention;
 mod secrets;
 mod server;
 mod service;

@@ -1,0 +1,791 @@
+//! Retention (SPEC §7): deletes mentions older than `[database] retention`
+//! together with their counts (the count tables, the source totals and the
+//! near-duplicate index stay equal to what is stored), and bookkeeping rows
+//! — seen items, HTTP validators — older than twice the longest lookback.
+//! Work is done in short transactions of a bounded number of rows, with a
+//! pause between them, so a large prune never keeps the daemon's crawls
+//! from writing for long.
+
+use super::mentions::SPANS;
+use super::{Store, StoreError};
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, Transaction, TransactionBehavior};
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+/// How much one transaction deletes, and the pause after a full one.
+#[derive(Debug, Clone, Copy)]
+struct Batches {
+    mentions: usize,
+    bookkeeping: usize,
+    /// Lets a writer waiting in its busy handler get in between batches.
+    pause: Duration,
+}
+
+impl Default for Batches {
+    fn default() -> Batches {
+        Batches {
+            mentions: 1_000,
+            bookkeeping: 5_000,
+            pause: Duration::from_millis(25),
+        }
+    }
+}
+
+/// A table of rows kept only to crawl well, deleted by age whatever the
+/// retention setting. A new one (sightings, say) is one more line below and
+/// an index on its time column.
+struct Bookkeeping {
+    /// What the user reads in `prune`'s output.
+    kind: &'static str,
+    table: &'static str,
+    /// Its primary key columns.
+    key: &'static str,
+    /// When the row was last written (unix seconds).
+    time: &'static str,
+}
+
+const BOOKKEEPING: &[Bookkeeping] = &[
+    Bookkeeping {
+        kind: "seen",
+        table: "seen",
+        key: "source_id, key",
+        time: "first_seen",
+    },
+    Bookkeeping {
+        kind: "validators",
+        table: "http_cache",
+        key: "source_id, url",
+        time: "stored_at",
+    },
+];
+
+/// A time before which rows go, and why, in the user's words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cutoff {
+    pub before: DateTime<Utc>,
+    /// E.g. `retention 400d`.
+    pub reason: String,
+}
+
+/// What one application of retention deletes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetentionPlan {
+    /// None keeps every mention (`[database] retention` is not set).
+    pub mentions: Option<Cutoff>,
+    pub bookkeeping: Cutoff,
+}
+
+impl RetentionPlan {
+    /// The plan at `now` for a retention setting and the longest `lookback`
+    /// of the configured sources.
+    pub fn new(
+        now: DateTime<Utc>,
+        retention: Option<Duration>,
+        longest_lookback: Duration,
+    ) -> RetentionPlan {
+        let before = |age: Duration| {
+            chrono::Duration::from_std(age)
+                .ok()
+                .and_then(|age| now.checked_sub_signed(age))
+                .unwrap_or(DateTime::<Utc>::MIN_UTC)
+        };
+        let twice = longest_lookback.saturating_mul(2);
+        RetentionPlan {
+            mentions: retention.map(|age| Cutoff {
+                before: before(age),
+                reason: format!("retention {}", written(age)),
+            }),
+            bookkeeping: Cutoff {
+                before: before(twice),
+                reason: format!("twice the longest lookback, {}", written(longest_lookback)),
+            },
+        }
+    }
+}
+
+/// What a prune removed, per kind of row, in the order it ran.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pruned {
+    /// `mentions` (when retention is set), then each bookkeeping kind.
+    pub removed: Vec<(&'static str, u64)>,
+    /// False when it was told to stop before it was done.
+    pub complete: bool,
+}
+
+impl Pruned {
+    /// Rows removed of one kind.
+    pub fn of(&self, kind: &str) -> u64 {
+        self.removed
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map_or(0, |(_, n)| *n)
+    }
+
+    /// One line per kind of row, e.g.
+    /// `mentions: 1,204 older than 2025-10-26 16:00 UTC (retention 400d)`.
+    pub fn lines(&self, plan: &RetentionPlan) -> Vec<String> {
+        let older = |n: u64, cutoff: &Cutoff| {
+            format!(
+                "{} older than {} ({})",
+                grouped(n),
+                cutoff.before.format("%Y-%m-%d %H:%M UTC"),
+                cutoff.reason
+            )
+        };
+        let mut lines = Vec::new();
+        match &plan.mentions {
+            Some(cutoff) => lines.push(format!("mentions: {}", older(self.of("mentions"), cutoff))),
+            None => lines.push("mentions: all kept ([database] retention is not set)".to_owned()),
+        }
+        for b in BOOKKEEPING {
+            lines.push(format!(
+                "{}: {}",
+                b.kind,
+                older(self.of(b.kind), &plan.bookkeeping)
+            ));
+        }
+        if !self.complete {
+            lines.push("stopped before it was done; the rest goes next time".to_owned());
+        }
+        lines
+    }
+}
+
+/// 1204 → `1,204`.
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A duration the way the config writes it: `400d`, `36h`, `90m`, `45s`.
+fn written(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0 => format!("{}ms", d.as_millis()),
+        _ if s.is_multiple_of(86_400) => format!("{}d", s / 86_400),
+        _ if s.is_multiple_of(3600) => format!("{}h", s / 3600),
+        _ if s.is_multiple_of(60) => format!("{}m", s / 60),
+        _ => format!("{s}s"),
+    }
+}
+
+/// The rows of one deleted mention that its counts depend on.
+struct Gone {
+    id: i64,
+    source_id: i64,
+    kind: i64,
+    host: Option<String>,
+    at: i64,
+    simhash: i64,
+}
+
+impl Store {
+    /// Applies `plan` now: short transactions of a bounded number of rows
+    /// each, checking `keep_going` before each one (the daemon stops a prune
+    /// on shutdown; what is done stays done and consistent).
+    pub fn prune(
+        &mut self,
+        plan: &RetentionPlan,
+        keep_going: &dyn Fn() -> bool,
+    ) -> Result<Pruned, StoreError> {
+        self.prune_in(plan, keep_going, Batches::default())
+    }
+
+    fn prune_in(
+        &mut self,
+        plan: &RetentionPlan,
+        keep_going: &dyn Fn() -> bool,
+        batches: Batches,
+    ) -> Result<Pruned, StoreError> {
+        let mut pruned = Pruned {
+            removed: Vec::new(),
+            complete: true,
+        };
+        match &plan.mentions {
+            Some(cutoff) => {
+                let (n, complete) =
+                    self.prune_mentions(cutoff.before.timestamp(), keep_going, batches)?;
+                pruned.removed.push(("mentions", n));
+                pruned.complete &= complete;
+            }
+            None => {
+                self.conn.execute("DELETE FROM retention", [])?;
+            }
+        }
+        for b in BOOKKEEPING {
+            let (n, complete) = if pruned.complete {
+                self.prune_bookkeeping(b, plan.bookkeeping.before.timestamp(), keep_going, batches)?
+            } else {
+                (0, false)
+            };
+            pruned.removed.push((b.kind, n));
+            pruned.complete &= complete;
+        }
+        Ok(pruned)
+    }
+
+    fn prune_mentions(
+        &mut self,
+        before: i64,
+        keep_going: &dyn Fn() -> bool,
+        batches: Batches,
+    ) -> Result<(u64, bool), StoreError> {
+        // Recorded first, so a crawl meanwhile does not store again what goes now.
+        self.conn.execute(
+            "INSERT INTO retention (id, mentions_before) VALUES (1, ?1)
+             ON CONFLICT (id) DO UPDATE SET mentions_before = excluded.mentions_before",
+            [before],
+        )?;
+        let topics: Vec<i64> = self
+            .conn
+            .prepare("SELECT id FROM topic ORDER BY id")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let mut removed = 0u64;
+        for topic in topics {
+            loop {
+                if !keep_going() {
+                    return Ok((removed, false));
+                }
+                let tx = self
+                    .conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let n = delete_mentions(&tx, topic, before, batches.mentions)?;
+                tx.commit()?;
+                removed += n as u64;
+                if n < batches.mentions {
+                    break;
+                }
+                std::thread::sleep(batches.pause);
+            }
+        }
+        Ok((removed, true))
+    }
+
+    fn prune_bookkeeping(
+        &mut self,
+        b: &Bookkeeping,
+        before: i64,
+        keep_going: &dyn Fn() -> bool,
+        batches: Batches,
+    ) -> Result<(u64, bool), StoreError> {
+        let sql = format!(
+            "DELETE FROM {table} WHERE ({key}) IN
+               (SELECT {key} FROM {table} WHERE {time} < ?1 ORDER BY {time} LIMIT ?2)",
+            table = b.table,
+            key = b.key,
+            time = b.time
+        );
+        let mut removed = 0u64;
+        loop {
+            if !keep_going() {
+                return Ok((removed, false));
+            }
+            let n = self
+                .conn
+                .prepare_cached(&sql)?
+                .execute((before, batches.bookkeeping as i64))?;
+            removed += n as u64;
+            if n < batches.bookkeeping {
+                return Ok((removed, true));
+            }
+            std::thread::sleep(batches.pause);
+        }
+    }
+}
+
+/// Deletes up to `limit` of the oldest mentions of `topic` before `before`
+/// and takes them out of every count; returns how many went.
+fn delete_mentions(
+    tx: &Transaction<'_>,
+    topic: i64,
+    before: i64,
+    limit: usize,
+) -> Result<usize, StoreError> {
+    let gone: Vec<Gone> = tx
+        .prepare_cached(
+            "SELECT id, source_id, kind, host, at, simhash FROM mention
+             WHERE topic_id = ?1 AND at < ?2 ORDER BY at LIMIT ?3",
+        )?
+        .query_map((topic, before, limit as i64), |r| {
+            Ok(Gone {
+                id: r.get(0)?,
+                source_id: r.get(1)?,
+                kind: r.get(2)?,
+                host: r.get(3)?,
+                at: r.get(4)?,
+                simhash: r.get(5)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    if gone.is_empty() {
+        return Ok(0);
+    }
+    let mut delete = tx.prepare_cached("DELETE FROM mention WHERE id = ?1")?;
+    let mut drop_bands = tx.prepare_cached(
+        "DELETE FROM simhash_band
+         WHERE topic_id = ?1 AND host_id = ?2 AND simhash = ?3 AND band IN (?4, ?5, ?6, ?7)",
+    )?;
+    let mut host_ids: HashMap<String, Option<i64>> = HashMap::new();
+    // Rows to take from the count tables, keyed as their primary keys.
+    let mut by_source: HashMap<(i64, i64, i64, i64), i64> = HashMap::new();
+    let mut by_host: BTreeMap<(i64, i64, i64), i64> = BTreeMap::new();
+    let mut per_source: HashMap<i64, i64> = HashMap::new();
+    for m in &gone {
+        delete.execute([m.id])?;
+        *per_source.entry(m.source_id).or_default() += 1;
+        let host_id = match &m.host {
+            None => None,
+            Some(host) => match host_ids.get(host) {
+                Some(&id) => id,
+                None => {
+                    let id = tx
+                        .prepare_cached("SELECT id FROM host WHERE name = ?1")?
+                        .query_row([host], |r| r.get(0))
+                        .optional()?;
+                    host_ids.insert(host.clone(), id);
+                    id
+                }
+            },
+        };
+        if let Some(host_id) = host_id {
+            // Each stored fingerprint of a host is its mention's alone: a
+            // second one that close would have been a near-duplicate.
+            let b = bands(m.simhash as u64);
+            drop_bands.execute(rusqlite::params![
+                topic, host_id, m.simhash, b[0], b[1], b[2], b[3]
+            ])?;
+        }
+        for span in SPANS {
+            let bucket = m.at.div_euclid(span) * span;
+            *by_source
+                .entry((span, bucket, m.source_id, m.kind))
+                .or_default() += 1;
+            if let (Some(host_id), 0) = (host_id, m.kind) {
+                *by_host.entry((span, bucket, host_id)).or_default() += 1;
+            }
+        }
+    }
+
+    let mut take = tx.prepare_cached(
+        "UPDATE count_source SET n = n - ?6
+         WHERE topic_id = ?1 AND span = ?2 AND bucket = ?3 AND source_id = ?4 AND kind = ?5",
+    )?;
+    let mut empty = tx.prepare_cached(
+        "DELETE FROM count_source
+         WHERE topic_id = ?1 AND span = ?2 AND bucket = ?3 AND source_id = ?4 AND kind = ?5 AND n <= 0",
+    )?;
+    for ((span, bucket, source, kind), n) in by_source {
+        take.execute((topic, span, bucket, source, kind, n))?;
+        empty.execute((topic, span, bucket, source, kind))?;
+    }
+
+    let mut take = tx.prepare_cached(
+        "UPDATE count_host SET n = n - ?5
+         WHERE topic_id = ?1 AND span = ?2 AND bucket = ?3 AND host_id = ?4
+         RETURNING n",
+    )?;
+    let mut empty = tx.prepare_cached(
+        "DELETE FROM count_host WHERE topic_id = ?1 AND span = ?2 AND bucket = ?3 AND host_id = ?4",
+    )?;
+    // Fine spans first (the map's order): a coarser bucket's earliest time
+    // is read from the finer buckets inside it, already corrected.
+    let mut first_from_mentions = tx.prepare_cached(
+        "SELECT min(at) FROM mention
+         WHERE topic_id = ?1 AND at >= ?2 AND at < ?3 AND kind = 0
+           AND host = (SELECT name FROM host WHERE id = ?4)",
+    )?;
+    let mut first_from_finer = tx.prepare_cached(
+        "SELECT min(first) FROM count_host
+         WHERE topic_id = ?1 AND span = ?2 AND bucket >= ?3 AND bucket < ?4 AND host_id = ?5",
+    )?;
+    let mut set_first = tx.prepare_cached(
+        "UPDATE count_host SET first = ?5
+         WHERE topic_id = ?1 AND span = ?2 AND bucket = ?3 AND host_id = ?4",
+    )?;
+    for ((span, bucket, host_id), n) in by_host {
+        let left: Option<i64> = take
+            .query_row((topic, span, bucket, host_id, n), |r| r.get(0))
+            .optional()?;
+        match left {
+            None => continue,
+            Some(left) if left <= 0 => {
+                empty.execute((topic, span, bucket, host_id))?;
+            }
+            Some(_) => {
+                let first: Option<i64> = match SPANS.iter().position(|&s| s == span) {
+                    Some(0) | None => first_from_mentions
+                        .query_row((topic, bucket, bucket + span, host_id), |r| r.get(0))?,
+                    Some(level) => first_from_finer.query_row(
+                        (topic, SPANS[level - 1], bucket, bucket + span, host_id),
+                        |r| r.get(0),
+                    )?,
+                };
+                if let Some(first) = first {
+                    set_first.execute((topic, span, bucket, host_id, first))?;
+                }
+            }
+        }
+    }
+
+    let mut total =
+        tx.prepare_cached("UPDATE source SET mentions = mentions - ?2 WHERE id = ?1")?;
+    for (source, n) in per_source {
+        total.execute((source, n))?;
+    }
+    Ok(gone.len())
+}
+
+/// The four 16-bit bands of a fingerprint as `simhash_band` stores them
+/// (the same rule as when a mention is written).
+fn bands(simhash: u64) -> [i64; 4] {
+    let mut out = [0i64; 4];
+    for (n, band) in out.iter_mut().enumerate() {
+        *band = (n as i64) * 65_536 + ((simhash >> (16 * n)) & 0xffff) as i64;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::Validators;
+    use crate::sources::Kind;
+    use crate::store::{CrawlBatch, NewMention};
+    use chrono::TimeZone;
+
+    const DAY: i64 = 86_400;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
+    }
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(secs, 0).unwrap()
+    }
+
+    fn mention(topic: &str, kind: Kind, host: Option<&str>, i: u64, published: i64) -> NewMention {
+        NewMention {
+            topic: topic.into(),
+            kind,
+            identity: format!("{}/{topic}/{i}", host.unwrap_or("at://p")),
+            url: None,
+            host: host.map(Into::into),
+            title: "t".into(),
+            excerpt: "e".into(),
+            author: None,
+            lang: None,
+            published: Some(at(published)),
+            // Far apart, so no two are near-duplicates.
+            simhash: i.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        }
+    }
+
+    fn batch(source: &str, kind: Kind, started: DateTime<Utc>, m: Vec<NewMention>) -> CrawlBatch {
+        let mut b = CrawlBatch::new(source, "feed", kind, started);
+        b.mentions = m;
+        b
+    }
+
+    /// Mentions of two topics from three sources over 300 days before
+    /// `now()`, at times that straddle every bucket size.
+    fn filled() -> Store {
+        let mut store = Store::open_in_memory().unwrap();
+        let mut rng = fastrand::Rng::with_seed(7);
+        let end = now().timestamp();
+        let hosts = ["a.example", "b.example", "c.example", "d.example"];
+        let mut web = Vec::new();
+        let mut social = Vec::new();
+        let mut hosted_social = Vec::new();
+        for i in 0..600u64 {
+            let t = end - rng.i64(0..300 * DAY);
+            let topic = if i % 3 == 0 { "b" } else { "a" };
+            match i % 5 {
+                0..=2 => web.push(mention(
+                    topic,
+                    Kind::Web,
+                    Some(hosts[rng.usize(0..4)]),
+                    i,
+                    t,
+                )),
+                3 => social.push(mention(topic, Kind::Social, None, i, t)),
+                _ => hosted_social.push(mention(topic, Kind::Social, Some(hosts[0]), i, t)),
+            }
+        }
+        store.commit(&batch("web", Kind::Web, now(), web)).unwrap();
+        store
+            .commit(&batch("social", Kind::Social, now(), social))
+            .unwrap();
+        // A feed the config calls social: its items have hosts but no host counts.
+        store
+            .commit(&batch("feed-social", Kind::Social, now(), hosted_social))
+            .unwrap();
+        store
+    }
+
+    fn q(store: &Store, sql: &str) -> i64 {
+        store.conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
+    /// Every derived table equals what a direct count of the mentions gives.
+    fn assert_counts_exact(store: &Store) {
+        let spans = "(SELECT 3600 AS span UNION ALL SELECT 86400 UNION ALL SELECT 691200 UNION ALL SELECT 5529600) s";
+        let direct_source = format!(
+            "SELECT topic_id, s.span, at - ((at % s.span) + s.span) % s.span AS b, source_id, kind, count(*)
+             FROM mention CROSS JOIN {spans} GROUP BY topic_id, s.span, b, source_id, kind"
+        );
+        let direct_host = format!(
+            "SELECT m.topic_id, s.span, m.at - ((m.at % s.span) + s.span) % s.span AS b, h.id, count(*), min(m.at)
+             FROM mention m JOIN host h ON h.name = m.host CROSS JOIN {spans}
+             WHERE m.kind = 0 GROUP BY m.topic_id, s.span, b, h.id"
+        );
+        let direct_bands =
+            "SELECT m.topic_id, h.id, p.n * 65536 + ((m.simhash >> (16 * p.n)) & 65535), m.simhash
+             FROM mention m JOIN host h ON h.name = m.host
+             CROSS JOIN (SELECT 0 AS n UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3) p";
+        for (stored, direct) in [
+            ("SELECT * FROM count_source", direct_source.as_str()),
+            ("SELECT * FROM count_host", direct_host.as_str()),
+            ("SELECT * FROM simhash_band", direct_bands),
+        ] {
+            for (a, b) in [(stored, direct), (direct, stored)] {
+                let differ = q(store, &format!("SELECT count(*) FROM ({a} EXCEPT {b})"));
+                assert_eq!(differ, 0, "{a}\n  has rows not in\n{b}");
+            }
+        }
+        assert_eq!(
+            q(
+                store,
+                "SELECT count(*) FROM source
+                 WHERE mentions != (SELECT count(*) FROM mention WHERE source_id = source.id)"
+            ),
+            0
+        );
+    }
+
+    fn plan(mentions_before: Option<i64>, bookkeeping_before: i64) -> RetentionPlan {
+        RetentionPlan {
+            mentions: mentions_before.map(|t| Cutoff {
+                before: at(t),
+                reason: "test".into(),
+            }),
+            bookkeeping: Cutoff {
+                before: at(bookkeeping_before),
+                reason: "test".into(),
+            },
+        }
+    }
+
+    fn small() -> Batches {
+        Batches {
+            mentions: 7,
+            bookkeeping: 3,
+            pause: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn pruning_deletes_old_mentions_and_keeps_every_count_exact() {
+        let mut store = filled();
+        assert_counts_exact(&store);
+        // In the middle of an hour, a day and both longer buckets.
+        let cutoff = now().timestamp() - 123 * DAY - 1234;
+        let old = q(
+            &store,
+            &format!("SELECT count(*) FROM mention WHERE at < {cutoff}"),
+        );
+        let total = q(&store, "SELECT count(*) FROM mention");
+        assert!(old > 100 && total - old > 100, "{old} of {total}");
+        let pruned = store
+            .prune_in(&plan(Some(cutoff), 0), &|| true, small())
+            .unwrap();
+        assert!(pruned.complete);
+        assert_eq!(pruned.of("mentions"), old as u64);
+        assert_eq!(q(&store, "SELECT count(*) FROM mention"), total - old);
+        assert_eq!(
+            q(
+                &store,
+                &format!("SELECT count(*) FROM mention WHERE at < {cutoff}")
+            ),
+            0
+        );
+        assert_counts_exact(&store);
+        // Reports over any window agree with the rows left.
+        for topic in ["a", "b"] {
+            let from = at(now().timestamp() - 400 * DAY);
+            let c = store.counts(topic, from, now()).unwrap();
+            let direct = q(
+                &store,
+                &format!("SELECT count(*) FROM mention JOIN topic ON topic.id = topic_id WHERE name = '{topic}'"),
+            );
+            assert_eq!(c.total() as i64, direct);
+        }
+        // Again: nothing more to do.
+        let again = store.prune(&plan(Some(cutoff), 0), &|| true).unwrap();
+        assert_eq!(again.of("mentions"), 0);
+    }
+
+    #[test]
+    fn a_stopped_prune_leaves_consistent_counts_and_finishes_next_time() {
+        let mut store = filled();
+        let cutoff = now().timestamp() - 50 * DAY;
+        let old = q(
+            &store,
+            &format!("SELECT count(*) FROM mention WHERE at < {cutoff}"),
+        );
+        let calls = std::cell::Cell::new(0);
+        let pruned = store
+            .prune_in(
+                &plan(Some(cutoff), 0),
+                &|| {
+                    calls.set(calls.get() + 1);
+                    calls.get() <= 3
+                },
+                small(),
+            )
+            .unwrap();
+        assert!(!pruned.complete);
+        assert_eq!(pruned.of("mentions"), 21);
+        assert_counts_exact(&store);
+        assert!(pruned
+            .lines(&plan(Some(cutoff), 0))
+            .last()
+            .unwrap()
+            .contains("stopped"));
+        let rest = store.prune(&plan(Some(cutoff), 0), &|| true).unwrap();
+        assert!(rest.complete);
+        assert_eq!(rest.of("mentions"), old as u64 - 21);
+        assert_counts_exact(&store);
+    }
+
+    #[test]
+    fn a_pruned_mention_is_not_stored_again_until_retention_is_lifted() {
+        let mut store = Store::open_in_memory().unwrap();
+        let old = now().timestamp() - 500 * DAY;
+        let recent = now().timestamp() - DAY;
+        let items = || {
+            vec![
+                mention("a", Kind::Web, Some("x.example"), 1, old),
+                mention("a", Kind::Web, Some("x.example"), 2, recent),
+            ]
+        };
+        store
+            .commit(&batch("s", Kind::Web, now(), items()))
+            .unwrap();
+        let cutoff = now().timestamp() - 400 * DAY;
+        let pruned = store.prune(&plan(Some(cutoff), 0), &|| true).unwrap();
+        assert_eq!(pruned.of("mentions"), 1);
+        // The feed still lists the old item: it stays out, and so do its counts.
+        let stats = store
+            .commit(&batch("s", Kind::Web, now(), items()))
+            .unwrap();
+        assert_eq!((stats.new, stats.duplicates), (0, 2));
+        assert_eq!(q(&store, "SELECT count(*) FROM mention"), 1);
+        assert_counts_exact(&store);
+        // Without retention everything is kept again.
+        let pruned = store.prune(&plan(None, 0), &|| true).unwrap();
+        assert_eq!(pruned.removed, [("seen", 0), ("validators", 0)]);
+        let stats = store
+            .commit(&batch("s", Kind::Web, now(), items()))
+            .unwrap();
+        assert_eq!(stats.new, 1);
+        assert_counts_exact(&store);
+    }
+
+    #[test]
+    fn bookkeeping_goes_by_age_whatever_the_retention() {
+        let mut store = Store::open_in_memory().unwrap();
+        let validators = |url: &str| {
+            (
+                url.to_owned(),
+                Validators {
+                    etag: Some("\"v\"".into()),
+                    last_modified: None,
+                },
+            )
+        };
+        let long_ago = at(now().timestamp() - 30 * DAY);
+        let mut b = batch("s", Kind::Web, long_ago, Vec::new());
+        b.seen = (0..10).collect();
+        b.validators = vec![
+            validators("https://x.example/old"),
+            validators("https://x.example/feed"),
+        ];
+        store.commit(&b).unwrap();
+        let mut b = batch("s", Kind::Web, now(), Vec::new());
+        b.seen = (10..14).collect();
+        // Stored again now: the feed's validator is fresh.
+        b.validators = vec![validators("https://x.example/feed")];
+        store.commit(&b).unwrap();
+        assert_eq!(
+            q(
+                &store,
+                "SELECT stored_at FROM http_cache WHERE url = 'https://x.example/old'"
+            ),
+            long_ago.timestamp()
+        );
+        let pruned = store
+            .prune_in(&plan(None, now().timestamp() - 14 * DAY), &|| true, small())
+            .unwrap();
+        assert_eq!(pruned.removed, [("seen", 10), ("validators", 1)]);
+        assert_eq!(store.seen("s", &[9, 10, 13]).unwrap(), [false, true, true]);
+        assert!(store
+            .validators("s", "https://x.example/old")
+            .unwrap()
+            .is_none());
+        assert!(store
+            .validators("s", "https://x.example/feed")
+            .unwrap()
+            .is_some());
+        assert_eq!(
+            pruned.lines(&plan(None, now().timestamp() - 14 * DAY))[0],
+            "mentions: all kept ([database] retention is not set)"
+        );
+    }
+
+    #[test]
+    fn the_plan_and_its_lines() {
+        let plan = RetentionPlan::new(
+            now(),
+            Some(Duration::from_secs(400 * 86_400)),
+            Duration::from_secs(7 * 86_400),
+        );
+        assert_eq!(
+            plan.mentions.as_ref().unwrap().before,
+            at(now().timestamp() - 400 * DAY)
+        );
+        assert_eq!(plan.bookkeeping.before, at(now().timestamp() - 14 * DAY));
+        let pruned = Pruned {
+            removed: vec![("mentions", 1204), ("seen", 50_000), ("validators", 0)],
+            complete: true,
+        };
+        assert_eq!(
+            pruned.lines(&plan),
+            [
+                "mentions: 1,204 older than 2025-10-21 12:00 UTC (retention 400d)",
+                "seen: 50,000 older than 2026-11-11 12:00 UTC (twice the longest lookback, 7d)",
+                "validators: 0 older than 2026-11-11 12:00 UTC (twice the longest lookback, 7d)",
+            ]
+        );
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1_234_567), "1,234,567");
+        assert_eq!(written(Duration::from_secs(36 * 3600)), "36h");
+        assert_eq!(written(Duration::from_secs(90 * 60)), "90m");
+        // A retention beyond the calendar deletes nothing rather than failing.
+        let far = RetentionPlan::new(
+            now(),
+            Some(Duration::from_secs(u64::MAX / 2)),
+            Duration::MAX,
+        );
+        assert_eq!(far.bookkeeping.before, DateTime::<Utc>::MIN_UTC);
+    }
+}
