@@ -18,6 +18,8 @@ pub mod http;
 pub mod identify;
 pub mod lang;
 pub mod live;
+#[cfg(test)]
+mod parser_properties;
 pub mod query;
 pub mod report;
 pub mod schedule;
