@@ -352,7 +352,18 @@ fn block_prefix(mut t: &str) -> &str {
 }
 
 /// Inline Markdown of one line to text.
+/// Links nested deeper than this inside link labels are read as plain text,
+/// so a hostile comment cannot recurse without end.
+const MAX_LINK_NESTING: usize = 8;
+/// A link label or address longer than this (in characters) is not a link:
+/// it bounds the look-ahead from each `[`, which keeps reading linear.
+const MAX_LINK_PART: usize = 2_000;
+
 fn inline(line: &str) -> String {
+    inline_at(line, 0)
+}
+
+fn inline_at(line: &str, nesting: usize) -> String {
     let chars: Vec<char> = line.chars().collect();
     let mut out = String::with_capacity(line.len());
     let mut i = 0;
@@ -371,7 +382,11 @@ fn inline(line: &str) -> String {
             '[' => match link_end(&chars, i) {
                 Some((label_end, end)) => {
                     let label: String = chars.get(i + 1..label_end).unwrap_or(&[]).iter().collect();
-                    out.push_str(&inline(&label));
+                    if nesting < MAX_LINK_NESTING {
+                        out.push_str(&inline_at(&label, nesting + 1));
+                    } else {
+                        out.push_str(&label);
+                    }
                     i = end;
                 }
                 None => {
@@ -433,7 +448,7 @@ fn inline(line: &str) -> String {
 fn link_end(chars: &[char], open: usize) -> Option<(usize, usize)> {
     let mut depth = 0usize;
     let mut label_end = None;
-    for (j, &c) in chars.iter().enumerate().skip(open) {
+    for (j, &c) in chars.iter().enumerate().skip(open).take(MAX_LINK_PART) {
         match c {
             '[' => depth += 1,
             ']' => {
@@ -453,7 +468,12 @@ fn link_end(chars: &[char], open: usize) -> Option<(usize, usize)> {
         _ => return None,
     };
     let mut depth = 0usize;
-    for (j, &c) in chars.iter().enumerate().skip(label_end + 1) {
+    for (j, &c) in chars
+        .iter()
+        .enumerate()
+        .skip(label_end + 1)
+        .take(MAX_LINK_PART)
+    {
         if c == opener {
             depth += 1;
         } else if c == closer {

@@ -180,20 +180,33 @@ fn lines(el: ElementRef<'_>) -> String {
 }
 
 fn walk(node: NodeRef<'_, Node>, out: &mut String) {
-    for child in node.children() {
-        match child.value() {
-            Node::Text(t) => out.push_str(t),
-            Node::Element(e) => match e.name() {
-                "br" => out.push('\n'),
-                "script" | "style" | "template" | "svg" => {}
-                "div" | "p" | "blockquote" | "pre" => {
-                    out.push('\n');
-                    walk(child, out);
-                    out.push('\n');
-                }
-                _ => walk(child, out),
+    use ego_tree::iter::Edge;
+    // One pass over open and close edges: no recursion, so nesting depth
+    // costs neither stack nor time.
+    let blocks = ["div", "p", "blockquote", "pre"];
+    let mut skipping: Option<ego_tree::NodeId> = None;
+    for edge in node.traverse() {
+        match edge {
+            Edge::Open(n) if n.id() == node.id() || skipping.is_some() => {}
+            Edge::Open(n) => match n.value() {
+                Node::Text(t) => out.push_str(t),
+                Node::Element(e) => match e.name() {
+                    "br" => out.push('\n'),
+                    "script" | "style" | "template" | "svg" => skipping = Some(n.id()),
+                    name if blocks.contains(&name) => out.push('\n'),
+                    _ => {}
+                },
+                _ => {}
             },
-            _ => {}
+            Edge::Close(n) if skipping == Some(n.id()) => skipping = None,
+            Edge::Close(n) if n.id() == node.id() || skipping.is_some() => {}
+            Edge::Close(n) => {
+                if let Node::Element(e) = n.value() {
+                    if blocks.contains(&e.name()) {
+                        out.push('\n');
+                    }
+                }
+            }
         }
     }
 }
