@@ -147,7 +147,9 @@ fn root_kind(name: &str) -> Result<Root, ParseError> {
 
 /// Files the text of the element at the end of `path` into `entry`.
 fn store_field(entry: &mut Entry, path: &[String], value: String) {
-    if value.is_empty() {
+    // Fields sit at most five elements deep (urlset/url/news/publication/language):
+    // looking deeper would cost every end tag the whole nesting.
+    if value.is_empty() || path.len() > 5 {
         return;
     }
     let names: Vec<&str> = path.iter().skip(2).map(String::as_str).collect();
