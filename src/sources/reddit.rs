@@ -273,7 +273,8 @@ fn item(thing: Thing, site: &Url) -> Option<Item> {
     let published = d.created_utc.and_then(|v| v.as_f64()).and_then(epoch);
     let url = d
         .permalink
-        .filter(|p| p.starts_with('/'))
+        // A path on the site; `//host/…` would be another host.
+        .filter(|p| p.starts_with('/') && !p.starts_with("//"))
         .and_then(|p| site.join(&p).ok())
         .map(String::from);
     let author = d
@@ -673,6 +674,7 @@ mod tests {
             {"kind":"t3","data":{"name":"t3_a1","title":42}},
             {"kind":"t3","data":{"id":"b2","title":"Ohne name","created_utc":"gestern"}},
             {"kind":"t3","data":{"name":"t3_c3","title":"Zeit","created_utc":1e300,"permalink":"https://evil.example/x"}},
+            {"kind":"t3","data":{"name":"t3_c4","title":"Anderswo","permalink":"//evil.example/x"}},
             {"kind":"t1","data":{"name":"t1_d4","body":"Ein Kommentar","link_title":"Der Post","permalink":"/r/de/comments/x/y/d4/","author":"[removed]","created_utc":1795597964.5}},
             "garbage", null
         ]}}, {"kind":"Listing","data":{"after":null,"children":[]}}]"#;
@@ -684,12 +686,19 @@ mod tests {
                 .iter()
                 .map(|i| i.platform_id.as_deref().unwrap())
                 .collect::<Vec<_>>(),
-            ["reddit:t3_b2", "reddit:t3_c3", "reddit:t1_d4"]
+            [
+                "reddit:t3_b2",
+                "reddit:t3_c3",
+                "reddit:t3_c4",
+                "reddit:t1_d4"
+            ]
         );
         assert_eq!(page.items[0].published, None);
         assert_eq!(page.items[1].published, None);
         assert_eq!(page.items[1].url, None);
-        let comment = &page.items[2];
+        // A protocol-relative permalink would lead to another host.
+        assert_eq!(page.items[2].url, None);
+        let comment = &page.items[3];
         assert_eq!(comment.title, "Der Post");
         assert_eq!(comment.text, "Ein Kommentar");
         assert_eq!(comment.author, None);
