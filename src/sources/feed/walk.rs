@@ -148,6 +148,42 @@ impl Field {
     }
 }
 
+/// Whether a start tag inside an open `field` of an item is really the
+/// item's next field, the open one lacking its end tag. Fields that hold
+/// markup end only at elements HTML does not have.
+fn ends_field(field: Field, ns: Ns, local: &str) -> bool {
+    let l = local.to_ascii_lowercase();
+    let not_html = matches!(
+        (ns, l.as_str()),
+        (
+            Ns::Atom | Ns::Dc | Ns::Dcterms | Ns::Content | Ns::Media | Ns::Itunes,
+            _
+        ) | (
+            Ns::Core,
+            "pubdate"
+                | "guid"
+                | "description"
+                | "category"
+                | "comments"
+                | "enclosure"
+                | "author"
+                | "published"
+                | "updated"
+                | "issued"
+                | "modified"
+                | "created"
+                | "id"
+        )
+    );
+    not_html
+        || (!field.holds_markup()
+            && ns == Ns::Core
+            && matches!(
+                l.as_str(),
+                "title" | "link" | "summary" | "content" | "source"
+            ))
+}
+
 /// The part an open element plays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Role {
@@ -395,9 +431,8 @@ impl<'a> Walker<'a> {
         if let Some(at) = self.field_at {
             let open = self.stack.get(at).map(|o| o.role);
             let sibling = match open {
-                Some(Role::Field(f)) if !f.holds_markup() => {
-                    self.item_at.is_some()
-                        && (self.is_item(ns, local) || self.classify_peek(ns, local))
+                Some(Role::Field(f)) if self.item_at.is_some() => {
+                    self.is_item(ns, local) || ends_field(f, ns, local)
                 }
                 _ => false,
             };
@@ -449,38 +484,6 @@ impl<'a> Walker<'a> {
             _ => Role::Other,
         };
         self.push(name, role, end, self_closing);
-    }
-
-    /// Whether a start tag would be a field of the open item.
-    fn classify_peek(&self, ns: Ns, local: &str) -> bool {
-        let l = local.to_ascii_lowercase();
-        matches!(
-            (ns, l.as_str()),
-            (
-                Ns::Core | Ns::Atom,
-                "title"
-                    | "link"
-                    | "guid"
-                    | "id"
-                    | "description"
-                    | "summary"
-                    | "content"
-                    | "pubdate"
-                    | "published"
-                    | "issued"
-                    | "updated"
-                    | "modified"
-                    | "created"
-                    | "author"
-                    | "category"
-                    | "comments"
-                    | "enclosure"
-                    | "source"
-            ) | (
-                Ns::Dc | Ns::Dcterms | Ns::Content | Ns::Media | Ns::Itunes,
-                _
-            )
-        )
     }
 
     /// Records `xml:lang` and `xml:base` declared on an element at `depth`.
