@@ -233,4 +233,8 @@ pub fn iso_639_1(tag: &str) -> Option<String> {
 }
 
 #[cfg(test)]
+mod lenient_tests;
+#[cfg(test)]
+mod props;
+#[cfg(test)]
 mod tests;
