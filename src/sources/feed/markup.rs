@@ -254,7 +254,8 @@ static CLASS: [u8; 256] = {
 };
 
 fn class(b: u8) -> u8 {
-    CLASS.get(usize::from(b)).copied().unwrap_or(WORD)
+    // A u8 always indexes a 256-entry table.
+    CLASS[usize::from(b)]
 }
 
 /// Plain text under construction: white space collapsed, ends trimmed.
@@ -274,21 +275,23 @@ impl Plain {
         let mut i = 0;
         while let Some(&b) = bytes.get(i) {
             let start = i;
-            while let Some(&b) = bytes.get(i) {
-                match class(b) {
-                    WORD => i += 1,
-                    SPACE
-                        if b == b' '
-                            && i > start
-                            && bytes.get(i + 1).is_some_and(|n| class(*n) == WORD) =>
+            loop {
+                let rest = bytes.get(i..).unwrap_or_default();
+                i += rest
+                    .iter()
+                    .position(|b| class(*b) != WORD)
+                    .unwrap_or(rest.len());
+                match bytes.get(i) {
+                    Some(b' ')
+                        if i > start && bytes.get(i + 1).is_some_and(|n| class(*n) == WORD) =>
                     {
                         i += 2
                     }
-                    LT if !markup => {
+                    Some(b'<') if !markup => {
                         self.specials = true;
                         i += 1;
                     }
-                    NON_ASCII => match s.get(i..).and_then(|r| r.chars().next()) {
+                    Some(0x80..) => match s.get(i..).and_then(|r| r.chars().next()) {
                         Some(c) if !c.is_whitespace() && !c.is_control() => i += c.len_utf8(),
                         _ => break,
                     },

@@ -36,6 +36,17 @@ enum Ns {
     Other,
 }
 
+/// `name` in lower case, in `buf` (names longer than it read as unknown).
+fn lower<'b>(name: &str, buf: &'b mut [u8; 24]) -> &'b str {
+    let Some(out) = buf.get_mut(..name.len()) else {
+        return "";
+    };
+    for (o, b) in out.iter_mut().zip(name.bytes()) {
+        *o = b.to_ascii_lowercase();
+    }
+    std::str::from_utf8(out).unwrap_or_default()
+}
+
 /// The namespace of a URI, as feedparser groups them.
 fn ns_of_uri(uri: &str) -> Ns {
     match uri.trim() {
@@ -56,7 +67,7 @@ fn ns_of_uri(uri: &str) -> Ns {
 
 /// The namespace of a prefix nobody declared: the one it is always used for.
 fn ns_of_prefix(prefix: &str) -> Ns {
-    match prefix.to_ascii_lowercase().as_str() {
+    match lower(prefix, &mut [0; 24]) {
         "atom" | "atom10" | "atom03" => Ns::Atom,
         "dc" => Ns::Dc,
         "dcterms" => Ns::Dcterms,
@@ -152,9 +163,10 @@ impl Field {
 /// item's next field, the open one lacking its end tag. Fields that hold
 /// markup end only at elements HTML does not have.
 fn ends_field(field: Field, ns: Ns, local: &str) -> bool {
-    let l = local.to_ascii_lowercase();
+    let mut buf = [0; 24];
+    let l = lower(local, &mut buf);
     let not_html = matches!(
-        (ns, l.as_str()),
+        (ns, l),
         (
             Ns::Atom | Ns::Dc | Ns::Dcterms | Ns::Content | Ns::Media | Ns::Itunes,
             _
@@ -178,10 +190,7 @@ fn ends_field(field: Field, ns: Ns, local: &str) -> bool {
     not_html
         || (!field.holds_markup()
             && ns == Ns::Core
-            && matches!(
-                l.as_str(),
-                "title" | "link" | "summary" | "content" | "source"
-            ))
+            && matches!(l, "title" | "link" | "summary" | "content" | "source"))
 }
 
 /// The part an open element plays.
@@ -337,8 +346,8 @@ impl<'a> Walker<'a> {
     /// The role of a child of an item (or of its `media:group`).
     fn item_child(&mut self, ns: Ns, local: &str, attrs: &'a str, self_closing: bool) -> Role {
         let typed = self.atom || ns == Ns::Atom;
-        let l = local.to_ascii_lowercase();
-        let field = match (ns, l.as_str()) {
+        let mut buf = [0; 24];
+        let field = match (ns, lower(local, &mut buf)) {
             (Ns::Core | Ns::Atom, "title") => Field::Title(construct(attrs, typed)),
             (Ns::Dc, "title") => Field::OtherTitle(Construct::Html),
             (Ns::Media, "title") => Field::OtherTitle(construct(attrs, true)),
@@ -399,8 +408,7 @@ impl<'a> Walker<'a> {
 
     /// The role of a child of the channel (or of an Atom feed).
     fn channel_child(&self, ns: Ns, local: &str) -> Role {
-        let l = local.to_ascii_lowercase();
-        match (ns, l.as_str()) {
+        match (ns, lower(local, &mut [0; 24])) {
             (Ns::Core, "language") | (Ns::Dc, "language") => {
                 Role::Field(Field::Language { feed: true })
             }
