@@ -576,3 +576,78 @@ fn deep_nesting_is_capped() {
     assert_eq!(doc.items.len(), 1);
     assert_eq!(doc.items[0].title, "Nach der Tiefe");
 }
+
+#[test]
+fn namespaced_elements_by_their_namespace_not_their_prefix() {
+    // feedparser resolves prefixes through the namespace they are bound to
+    // (an unusual `d:` for Dublin Core is still dc:creator), and reads an
+    // atom:link inside an RSS item as the item's link.
+    let body = r#"<?xml version="1.0"?>
+<rss version="2.0" xmlns:d="http://purl.org/dc/elements/1.1/" xmlns:c="http://purl.org/rss/1.0/modules/content/" xmlns:a="http://www.w3.org/2005/Atom" xmlns:m="http://search.yahoo.com/mrss/">
+<channel><title>Präfixe</title><d:language>de</d:language>
+<item>
+  <a:link rel="alternate" href="https://praefixe.example.de/artikel/1"/>
+  <title>Erster Artikel</title>
+  <d:creator>Eva Roth</d:creator>
+  <d:date>2026-11-30T10:00:00+01:00</d:date>
+  <d:language>en-GB</d:language>
+  <c:encoded>&lt;p&gt;Volltext&lt;/p&gt;</c:encoded>
+  <description>Kurzfassung</description>
+</item>
+<item>
+  <m:title>Nur ein Medientitel</m:title>
+  <m:description>Beschreibung des Videos</m:description>
+  <guid>https://praefixe.example.de/video/2</guid>
+</item>
+</channel></rss>"#;
+    let doc = read(
+        body,
+        &Url::parse("https://praefixe.example.de/rss").unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        outline(&doc),
+        [
+            (
+                "Erster Artikel",
+                Some("https://praefixe.example.de/artikel/1"),
+                some("2026-11-30T09:00:00+00:00")
+            ),
+            (
+                "Nur ein Medientitel",
+                Some("https://praefixe.example.de/video/2"),
+                None
+            ),
+        ]
+    );
+    let (first, second) = (&doc.items[0], &doc.items[1]);
+    assert_eq!(first.text, "Volltext");
+    assert_eq!(first.author.as_deref(), Some("Eva Roth"));
+    // The item's dc:language before the channel's.
+    assert_eq!(first.lang.as_deref(), Some("en"));
+    assert_eq!(second.lang.as_deref(), Some("de"));
+    assert_eq!(second.text, "Beschreibung des Videos");
+}
+
+#[test]
+fn authors_as_feedparser_reads_them() {
+    // feedparser's author detail: in `email (Name)` and `Name <email>` the
+    // address is not the name; an address alone is no name.
+    let body = r#"<rss version="2.0"><channel>
+<item><title>a</title><author>redaktion@zeitung.example.de (Karl Weber)</author></item>
+<item><title>b</title><author>Karl Weber &lt;k.weber@zeitung.example.de&gt;</author></item>
+<item><title>c</title><author>leser@zeitung.example.de</author></item>
+<item><title>d</title><author>  Anna   Schmidt </author></item>
+</channel></rss>"#;
+    let doc = read(body, &Url::parse("https://zeitung.example.de/rss").unwrap()).unwrap();
+    let authors: Vec<Option<&str>> = doc.items.iter().map(|i| i.author.as_deref()).collect();
+    assert_eq!(
+        authors,
+        [
+            Some("Karl Weber"),
+            Some("Karl Weber"),
+            None,
+            Some("Anna Schmidt")
+        ]
+    );
+}
