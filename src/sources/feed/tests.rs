@@ -1,3 +1,6 @@
+//! The feed tests written against the feed-rs mapping, unchanged: the reader
+//! must keep reading these fixtures to exactly these items.
+
 use super::*;
 use crate::charset::decode;
 use chrono::{DateTime, Utc};
