@@ -288,7 +288,7 @@ fn item(post: Post, topics: &HashMap<u64, Topic>, forum: &Forum) -> Item {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::{HttpClient, HttpSettings};
+    use crate::http::HttpClient;
     use crate::sources::context::testing::{self, all_known, nothing_known};
     use crate::sources::context::KnownFn;
     use crate::sources::reddit::stub::{json, serve, Reply, Seen};
@@ -301,17 +301,7 @@ mod tests {
     const EMPTY: &str = include_str!("../../tests/fixtures/discourse/search-empty.json");
 
     fn client(retries: u32) -> HttpClient {
-        HttpClient::build(
-            HttpSettings {
-                retries,
-                timeout: Duration::from_secs(5),
-                // Test servers listen on 127.0.0.1.
-                allow_private_networks: true,
-                ..HttpSettings::default()
-            },
-            false,
-        )
-        .unwrap()
+        testing::client(retries)
     }
 
     fn context<'a>(http: &'a HttpClient, known: &'a KnownFn<'a>, terms: &[&str]) -> Context<'a> {

@@ -11,7 +11,7 @@ fn check(config: &str) -> crate::Run {
     mentions_blocking(&path, &["check".to_owned()])
 }
 
-const GOOD: &str = r#"
+pub(crate) const GOOD: &str = r#"
 [database]
 path = "m.db"
 

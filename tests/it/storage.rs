@@ -5,19 +5,8 @@
 use crate::{mentions_blocking, write_config};
 use std::path::Path;
 
-const CONFIG: &str = r#"
-[database]
-path = "m.db"
-
-[[topic]]
-name = "nk"
-query = "nordkorea AND russland"
-
-[[source]]
-name = "feed-one"
-type = "feed"
-url = "https://example.org/feed.xml"
-"#;
+/// The config `check` accepts: database `m.db` beside it, one topic, one feed.
+use crate::check::GOOD as CONFIG;
 
 fn run(config: &Path, args: &[&str]) -> crate::Run {
     let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
