@@ -1,11 +1,12 @@
 //! Storage faults speak: a missing database is exit 3 naming the path and is
-//! never created by a reader, a damaged one fails `check` with exit 3, a
-//! symlinked database path takes the same lock, and no window panics.
+//! never created by a reader, a damaged one fails `check` with exit 3, and
+//! no window panics. (A symlinked database path taking the same lock is
+//! tested with the daemon, in daemon.rs.)
 
 use crate::{mentions_blocking, write_config};
 use std::path::Path;
 
-/// The config `check` accepts: database `m.db` beside it, one topic, one feed.
+// The config `check` accepts: database `m.db` beside it, one topic, one feed.
 use crate::check::GOOD as CONFIG;
 
 fn run(config: &Path, args: &[&str]) -> crate::Run {
