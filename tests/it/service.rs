@@ -143,43 +143,9 @@ fn value(scrape: &Scrape, metric: &str, labels: &[(&str, &str)]) -> Option<f64> 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn daemon_serves_health_metrics_and_reports() {
     let site = TestServer::start().await;
-    let a = site.url("");
-    site.route(
-        "/robots.txt",
-        Route::ok("text/plain", fixture("robots.txt", &a, &a)),
-    );
-    site.route(
-        "/politik/rss.xml",
-        Route::ok("application/rss+xml", fixture("rss-latin1.xml", &a, &a)).with_etag("\"rss-v1\""),
-    );
     let port = free_port();
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(
-        dir.path(),
-        &format!(
-            r#"
-[database]
-path = "mentions.db"
-
-[crawler]
-user_agent = "mentions-test/1.0 (+https://example.org/bot)"
-timeout = "5s"
-
-[server]
-listen = "127.0.0.1:{port}"
-
-[[topic]]
-name = "nk-ru"
-query = '{QUERY}'
-
-[[source]]
-name = "politik-rss"
-type = "feed"
-url = "{a}/politik/rss.xml"
-schedule = "*/1 * * * * *"
-"#
-        ),
-    );
+    let config = endpoint_config(dir.path(), &site, port);
     let base = format!("http://127.0.0.1:{port}");
     let started = chrono::Utc::now().timestamp();
     let mut daemon = Daemon::start(&config, dir.path().join("daemon.log"));
@@ -373,7 +339,8 @@ schedule = "*/1 * * * * *"
     assert!(get(&format!("{base}/healthz")).await.is_none());
 }
 
-/// A config with the endpoint on `port` and one feed on `site`, crawled every second.
+/// A config with the endpoint on `port` and one feed on `site` (with an
+/// ETag, so repeats are conditional), crawled every second.
 fn endpoint_config(dir: &Path, site: &TestServer, port: u16) -> PathBuf {
     let a = site.url("");
     site.route(
@@ -382,7 +349,7 @@ fn endpoint_config(dir: &Path, site: &TestServer, port: u16) -> PathBuf {
     );
     site.route(
         "/politik/rss.xml",
-        Route::ok("application/rss+xml", fixture("rss-latin1.xml", &a, &a)),
+        Route::ok("application/rss+xml", fixture("rss-latin1.xml", &a, &a)).with_etag("\"rss-v1\""),
     );
     write_config(
         dir,
