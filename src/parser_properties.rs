@@ -14,7 +14,7 @@ use crate::canon::{canonical, canonical_str};
 use crate::charset::decode;
 use crate::http::robots::{allows, verdict, Verdict};
 use crate::http::FetchError;
-use crate::sources::html::{SelectorSpec, Selectors};
+use crate::sources::html::Selectors;
 use crate::sources::{
     bluesky, discourse, fulltext, hackernews, html, lemmy, mastodon, reddit, sitemap, telegram,
     Item,
@@ -364,17 +364,7 @@ const LISTINGS: &[(&[u8], [&str; 7])] = &[
 
 /// Selectors compiled as `config` compiles them.
 fn selectors(s: &[&str; 7]) -> Selectors {
-    let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
-    Selectors::compile(&SelectorSpec {
-        item: s[0].into(),
-        title: s[1].into(),
-        link: s[2].into(),
-        date: opt(s[3]),
-        text: opt(s[4]),
-        author: opt(s[5]),
-        next: opt(s[6]),
-    })
-    .expect("fixture selectors compile")
+    Selectors::from_list(*s)
 }
 
 const ARTICLES: &[&[u8]] = &[

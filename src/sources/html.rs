@@ -266,6 +266,25 @@ fn same_page(a: &Url, b: &Url) -> bool {
 }
 
 #[cfg(test)]
+impl Selectors {
+    /// Selectors from `[item, title, link, date, text, author, next]`, as
+    /// the config compiles them; "" means unset. For tests.
+    pub(crate) fn from_list(s: [&str; 7]) -> Selectors {
+        let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
+        Selectors::compile(&SelectorSpec {
+            item: s[0].into(),
+            title: s[1].into(),
+            link: s[2].into(),
+            date: opt(s[3]),
+            text: opt(s[4]),
+            author: opt(s[5]),
+            next: opt(s[6]),
+        })
+        .expect("selectors compile")
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -283,18 +302,8 @@ mod tests {
         (!s.is_empty()).then(|| s.to_string())
     }
 
-    /// Selectors from `[item, title, link, date, text, author, next]`; "" means unset.
     fn selectors(s: [&str; 7]) -> Selectors {
-        Selectors::compile(&SelectorSpec {
-            item: s[0].into(),
-            title: s[1].into(),
-            link: s[2].into(),
-            date: opt(s[3]),
-            text: opt(s[4]),
-            author: opt(s[5]),
-            next: opt(s[6]),
-        })
-        .expect("selectors compile")
+        Selectors::from_list(s)
     }
 
     fn item(
