@@ -133,6 +133,18 @@ async fn one_feed_site() -> (TestServer, tempfile::TempDir, PathBuf) {
     (server, dir, config)
 }
 
+/// A daemon on `config` that has fetched the feed `/a.xml` of `server` once.
+async fn crawling(server: &TestServer, config: &Path) -> Daemon {
+    let daemon = Daemon::start(config);
+    assert!(
+        eventually(Duration::from_secs(5), || !server
+            .requests_to("/a.xml")
+            .is_empty())
+        .await
+    );
+    daemon
+}
+
 const ALL_TIME: [&str; 4] = [
     "--from",
     "2000-01-01T00:00:00Z",
@@ -335,13 +347,7 @@ async fn sighup_keeps_the_old_config_when_broken_and_applies_a_good_one() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_daemon_on_the_same_database_exits_2_naming_the_holder() {
     let (server, _dir, config) = one_feed_site().await;
-    let first = Daemon::start(&config);
-    assert!(
-        eventually(Duration::from_secs(5), || !server
-            .requests_to("/a.xml")
-            .is_empty())
-        .await
-    );
+    let first = crawling(&server, &config).await;
     let second = Daemon::start(&config);
     let (code, stderr) = second
         .wait(Duration::from_secs(5))
@@ -359,13 +365,7 @@ async fn a_second_daemon_on_the_same_database_exits_2_naming_the_holder() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_symlinked_database_path_takes_the_same_lock() {
     let (server, dir, config) = one_feed_site().await;
-    let first = Daemon::start(&config);
-    assert!(
-        eventually(Duration::from_secs(5), || !server
-            .requests_to("/a.xml")
-            .is_empty())
-        .await
-    );
+    let first = crawling(&server, &config).await;
     // Another folder whose mentions.db is a symlink to the first one's.
     let other = tempfile::tempdir().unwrap();
     std::os::unix::fs::symlink(
