@@ -70,6 +70,7 @@ fn build(path: &Path, mentions: u64, end: i64) {
                     lang: Some("de".into()),
                     published: DateTime::from_timestamp(at.min(end - 1), 0),
                     simhash: rng.u64(..),
+                    seen: None,
                 });
             }
             written += n;

@@ -540,6 +540,7 @@ query = "schweiz"
                 published: Some(t(at)),
                 // Unrelated texts: SimHashes far apart, so no near-duplicates.
                 simhash: xxhash_rust::xxh3::xxh3_64(format!("{host}/{at}/{i}").as_bytes()),
+                seen: None,
             });
         }
         store.lock().unwrap().commit(&batch).unwrap();

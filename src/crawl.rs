@@ -53,9 +53,13 @@ impl std::fmt::Display for SourceReport {
         } else {
             write!(
                 f,
-                "{} new, {} already counted, {} items read",
-                self.stats.new, self.stats.duplicates, self.items
+                "{} new, {} already counted, ",
+                self.stats.new, self.stats.duplicates
             )?;
+            if self.stats.excluded > 0 {
+                write!(f, "{} excluded, ", self.stats.excluded)?;
+            }
+            write!(f, "{} items read", self.items)?;
         }
         if let SourceOutcome::Failed(e) = &self.outcome {
             write!(f, "; FAILED: {e}")?;

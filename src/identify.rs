@@ -52,12 +52,15 @@ pub fn identity_before_fetch(item: &Item) -> String {
     }
 }
 
+/// How the identity of an item known only by its text begins.
+pub const TEXT_IDENTITY_PREFIX: &str = "text:";
+
 /// The identity of an item known only by its text: a hash of its
 /// normalized title and body.
 pub fn content_identity(title: &str, body: &str) -> String {
     let normalized = text::normalize(&format!("{title}\n{body}"));
     format!(
-        "text:{:016x}",
+        "{TEXT_IDENTITY_PREFIX}{:016x}",
         xxhash_rust::xxh3::xxh3_64(normalized.as_bytes())
     )
 }
@@ -156,6 +159,7 @@ pub fn identify(
             lang: lang.clone(),
             published,
             simhash,
+            seen: item.url.clone().filter(|u| *u != identity),
         })
         .collect()
 }

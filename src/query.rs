@@ -150,6 +150,25 @@ impl Query {
         }
         out
     }
+
+    /// The positive terms found in `tokens` (normalised text), each as its
+    /// normalised tokens (`north korea`; a prefix term ends in `*`), once
+    /// each, in query order: what made a text match.
+    pub fn matched_terms<S: AsRef<str>>(&self, tokens: &[S]) -> Vec<String> {
+        let mut terms = Vec::new();
+        self.root.positive_terms(false, &mut terms);
+        let mut out: Vec<String> = Vec::new();
+        for t in terms.into_iter().filter(|t| t.matches(tokens)) {
+            let mut shown = t.tokens.join(" ");
+            if t.prefix {
+                shown.push('*');
+            }
+            if !out.contains(&shown) {
+                out.push(shown);
+            }
+        }
+        out
+    }
 }
 
 impl std::fmt::Display for Query {
@@ -674,6 +693,22 @@ mod tests {
         );
         assert!(q("NOT fußball").positive_terms().is_empty());
         assert_eq!(q("Fußball*").positive_terms(), ["Fußball"]);
+    }
+
+    #[test]
+    fn matched_terms_are_the_positive_terms_found() {
+        let query = q(SPEC_QUERY);
+        let text = crate::text::tokens("Nordkorea schickt Truppen nach Kursk; North Korea denies");
+        assert_eq!(
+            query.matched_terms(&text),
+            ["nordkorea*", "north korea", "kursk"]
+        );
+        let query = q("Fußball* NOT (Handball) Bundesliga");
+        let text = crate::text::tokens("FUSSBALLER der Bundesliga, kein Handball");
+        assert_eq!(query.matched_terms(&text), ["fussball*", "bundesliga"]);
+        assert!(query
+            .matched_terms(&crate::text::tokens("Tennis"))
+            .is_empty());
     }
 
     #[test]

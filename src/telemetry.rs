@@ -309,6 +309,7 @@ mod tests {
                 .ok()
                 .map(|t| t.with_timezone(&Utc)),
             simhash,
+            seen: None,
         }
     }
 

@@ -135,6 +135,7 @@ mod tests {
                 lang: None,
                 published: None,
                 simhash: i,
+                seen: None,
             })
             .collect();
         store.commit(&b).unwrap();

@@ -1,6 +1,7 @@
 //! Writing one source's crawl: new mentions (deduplicated per SPEC §4) and
 //! the source's state, in one transaction.
 
+use super::counts::{Counted, Tally};
 use super::{Store, StoreError};
 use crate::http::Validators;
 use crate::sources::Kind;
@@ -28,6 +29,70 @@ pub struct NewMention {
     pub lang: Option<String>,
     pub published: Option<DateTime<Utc>>,
     pub simhash: u64,
+    /// The URL (or platform link) as the source gave it, when it differs
+    /// from `identity`: a sighting records the form it was seen in.
+    pub seen: Option<String>,
+}
+
+impl NewMention {
+    /// The form this item was seen in, as a sighting's key: a source
+    /// listing the same item again adds no sighting.
+    fn form(&self) -> i64 {
+        let seen = self.seen.as_deref().unwrap_or(&self.identity);
+        xxhash_rust::xxh3::xxh3_64(seen.as_bytes()) as i64
+    }
+}
+
+/// The rule that made a sighting part of a mention (SPEC §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(i64)]
+pub enum Rule {
+    /// The sighting that stored the mention.
+    First = 0,
+    /// Rule 1: the same canonical URL.
+    Url = 1,
+    /// Rule 2: the same platform identity.
+    Identity = 2,
+    /// Rule 3: the same text on the same site (detail: Hamming distance).
+    Text = 3,
+    /// Rule 4: the same headline from the same publisher.
+    Headline = 4,
+}
+
+impl Rule {
+    pub fn from_code(code: i64) -> Option<Rule> {
+        Some(match code {
+            0 => Rule::First,
+            1 => Rule::Url,
+            2 => Rule::Identity,
+            3 => Rule::Text,
+            4 => Rule::Headline,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Rule::First => "first",
+            Rule::Url => "url",
+            Rule::Identity => "identity",
+            Rule::Text => "text",
+            Rule::Headline => "headline",
+        }
+    }
+
+    /// The rule that merges an item into a stored mention of the same identity.
+    fn of_identity(m: &NewMention) -> Rule {
+        if m.identity
+            .starts_with(crate::identify::TEXT_IDENTITY_PREFIX)
+        {
+            Rule::Text
+        } else if m.host.is_some() {
+            Rule::Url
+        } else {
+            Rule::Identity
+        }
+    }
 }
 
 /// How a crawl of one source ended.
@@ -77,6 +142,8 @@ pub struct CommitStats {
     pub new: usize,
     /// Already stored (same identity, or a same-host near-duplicate).
     pub duplicates: usize,
+    /// New, but stored excluded by a domain or author exclusion.
+    pub excluded: usize,
 }
 
 impl Store {
@@ -118,23 +185,34 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
     let mut stats = CommitStats::default();
     let mut topic_ids: HashMap<&str, i64> = HashMap::new();
     let mut host_ids: HashMap<&str, i64> = HashMap::new();
+    let rules = super::exclusions::Rules::load(tx)?;
     // Count rows this batch adds, written once per key at the end.
-    let mut by_source: HashMap<(i64, i64, i64, i64), i64> = HashMap::new();
-    let mut by_host: HashMap<(i64, i64, i64, i64), (i64, i64)> = HashMap::new();
+    let mut tally = Tally::default();
+    let mut existing =
+        tx.prepare_cached("SELECT id FROM mention WHERE topic_id = ?1 AND identity = ?2")?;
     let mut insert = tx.prepare_cached(
-        "INSERT OR IGNORE INTO mention
+        "INSERT INTO mention
            (topic_id, source_id, kind, identity, url, host, title, excerpt, author, lang,
-            published_at, first_seen, at, simhash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            published_at, first_seen, at, simhash, sightings, excluded_by, instance)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 1, ?15, ?16)
+         ON CONFLICT DO NOTHING",
     )?;
     let mut set_lang = tx.prepare_cached("UPDATE mention SET lang = ?1 WHERE id = ?2")?;
     let mut near = tx.prepare_cached(
-        "SELECT simhash FROM simhash_band
+        "SELECT simhash, mention_id FROM simhash_band
          WHERE topic_id = ?1 AND host_id = ?2 AND band IN (?3, ?4, ?5, ?6)",
     )?;
     let mut add_bands = tx.prepare_cached(
-        "INSERT OR IGNORE INTO simhash_band (topic_id, host_id, band, simhash)
-         VALUES (?1, ?2, ?3, ?7), (?1, ?2, ?4, ?7), (?1, ?2, ?5, ?7), (?1, ?2, ?6, ?7)",
+        "INSERT OR IGNORE INTO simhash_band (topic_id, host_id, band, simhash, mention_id)
+         VALUES (?1, ?2, ?3, ?7, ?8), (?1, ?2, ?4, ?7, ?8), (?1, ?2, ?5, ?7, ?8), (?1, ?2, ?6, ?7, ?8)",
+    )?;
+    let mut sighting = tx.prepare_cached(
+        "INSERT INTO sighting (mention_id, source_id, form, seen_at, rule, detail, url)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT DO NOTHING",
+    )?;
+    let mut seen_again = tx.prepare_cached(
+        "UPDATE mention SET sightings = sightings + 1 WHERE id = ?1 AND sightings IS NOT NULL",
     )?;
     for m in &batch.mentions {
         let topic_id = match topic_ids.get(m.topic.as_str()) {
@@ -156,20 +234,56 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
                 }
             }),
         };
+        let form = m.form();
+        let seen_url = m.seen.as_deref().filter(|s| *s != m.identity);
+        let mut merge = |mention_id: i64, rule: Rule, detail: Option<u32>| {
+            // A near copy has an identity of its own: it is the form seen.
+            let url = match rule {
+                Rule::Text | Rule::Headline => Some(seen_url.unwrap_or(&m.identity)),
+                _ => seen_url,
+            };
+            let added = sighting.execute(rusqlite::params![
+                mention_id,
+                source_id,
+                form,
+                now,
+                rule as i64,
+                detail,
+                url
+            ])?;
+            if added == 1 {
+                seen_again.execute([mention_id])?;
+            }
+            Ok::<_, rusqlite::Error>(())
+        };
+        // Rules 1 and 2 (and an exact text identity): the same identity.
+        let same: Option<i64> = existing
+            .query_row((topic_id, &m.identity), |r| r.get(0))
+            .optional()?;
+        if let Some(id) = same {
+            merge(id, Rule::of_identity(m), None)?;
+            stats.duplicates += 1;
+            continue;
+        }
         let b = bands(m.simhash);
         if let Some(host_id) = host_id {
-            // Pigeonhole: any stored fingerprint within 3 bits shares a band.
+            // Rule 3. Pigeonhole: any stored fingerprint within 3 bits shares a band.
             let mut rows =
                 near.query(rusqlite::params![topic_id, host_id, b[0], b[1], b[2], b[3]])?;
-            let mut is_copy = false;
+            let mut copy_of = None;
             while let Some(row) = rows.next()? {
                 let other: i64 = row.get(0)?;
-                if crate::text::hamming(other as u64, m.simhash) <= SIMHASH_MAX_DISTANCE {
-                    is_copy = true;
+                let distance = crate::text::hamming(other as u64, m.simhash);
+                if distance <= SIMHASH_MAX_DISTANCE {
+                    copy_of = Some((row.get::<_, Option<i64>>(1)?, distance));
                     break;
                 }
             }
-            if is_copy {
+            drop(rows);
+            if let Some((mention_id, distance)) = copy_of {
+                if let Some(id) = mention_id {
+                    merge(id, Rule::Text, Some(distance))?;
+                }
                 stats.duplicates += 1;
                 continue;
             }
@@ -177,6 +291,7 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
         let published = m.published.map(|t| t.timestamp());
         // A date in the future is a clock or zone error; the mention happened by now.
         let at = published.map_or(now, |p| p.min(now));
+        let excluded_by = rules.excluding(topic_id, source_id, m);
         let changed = insert.execute(rusqlite::params![
             topic_id,
             source_id,
@@ -192,16 +307,27 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
             now,
             at,
             m.simhash as i64,
+            excluded_by,
+            super::exclusions::instance_of(m),
         ])?;
         if changed != 1 {
             stats.duplicates += 1;
             continue;
         }
-        stats.new += 1;
+        let mention_id = tx.last_insert_rowid();
+        sighting.execute(rusqlite::params![
+            mention_id,
+            source_id,
+            form,
+            now,
+            Rule::First as i64,
+            None::<i64>,
+            seen_url
+        ])?;
         if m.lang.is_none() {
             // Only new mentions are worth the detector's time.
             if let Some(lang) = crate::lang::detect(&m.title, &m.excerpt) {
-                set_lang.execute((lang, tx.last_insert_rowid()))?;
+                set_lang.execute((lang, mention_id))?;
             }
         }
         if let Some(host_id) = host_id {
@@ -212,39 +338,26 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
                 b[1],
                 b[2],
                 b[3],
-                m.simhash as i64
+                m.simhash as i64,
+                mention_id
             ])?;
         }
-        for span in SPANS {
-            let bucket = at.div_euclid(span) * span;
-            *by_source
-                .entry((topic_id, span, bucket, m.kind.code()))
-                .or_default() += 1;
-            if let (Some(host_id), Kind::Web) = (host_id, m.kind) {
-                let e = by_host
-                    .entry((topic_id, span, bucket, host_id))
-                    .or_insert((0, at));
-                e.0 += 1;
-                e.1 = e.1.min(at);
-            }
+        if excluded_by.is_some() {
+            stats.excluded += 1;
+            continue;
         }
+        stats.new += 1;
+        tally.add(
+            topic_id,
+            &Counted {
+                source_id,
+                kind: m.kind.code(),
+                host_id,
+                at,
+            },
+        );
     }
-    let mut count_source = tx.prepare_cached(
-        "INSERT INTO count_source (topic_id, span, bucket, source_id, kind, n)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-         ON CONFLICT DO UPDATE SET n = n + excluded.n",
-    )?;
-    for ((topic_id, span, bucket, kind), n) in by_source {
-        count_source.execute((topic_id, span, bucket, source_id, kind, n))?;
-    }
-    let mut count_host = tx.prepare_cached(
-        "INSERT INTO count_host (topic_id, span, bucket, host_id, n, first)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-         ON CONFLICT DO UPDATE SET n = n + excluded.n, first = min(first, excluded.first)",
-    )?;
-    for ((topic_id, span, bucket, host_id), (n, first)) in by_host {
-        count_host.execute((topic_id, span, bucket, host_id, n, first))?;
-    }
+    tally.add_to(tx)?;
 
     // The error may quote a configured URL: its `${VAR}` values are not stored.
     let (success, error) = match &batch.outcome {
@@ -257,17 +370,9 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
            last_success = coalesce(?3, last_success),
            last_error = ?4,
            consecutive_failures = CASE WHEN ?4 IS NULL THEN 0 ELSE consecutive_failures + 1 END,
-           cursor = coalesce(?5, cursor),
-           mentions = mentions + ?6
+           cursor = coalesce(?5, cursor)
          WHERE id = ?1",
-        (
-            source_id,
-            now,
-            success,
-            error,
-            &batch.cursor,
-            stats.new as i64,
-        ),
+        (source_id, now, success, error, &batch.cursor),
     )?;
     let mut cache = tx.prepare_cached(
         "INSERT INTO http_cache (source_id, url, etag, last_modified) VALUES (?1, ?2, ?3, ?4)
@@ -333,6 +438,7 @@ mod tests {
             lang: None,
             published: Some(Utc.with_ymd_and_hms(2026, 11, 24, 12, 0, 0).unwrap()),
             simhash,
+            seen: None,
         }
     }
 
@@ -361,7 +467,8 @@ mod tests {
             s,
             CommitStats {
                 new: 2,
-                duplicates: 1
+                duplicates: 1,
+                excluded: 0,
             }
         );
         let again = store
@@ -376,7 +483,8 @@ mod tests {
             again,
             CommitStats {
                 new: 0,
-                duplicates: 1
+                duplicates: 1,
+                excluded: 0,
             }
         );
     }
@@ -428,7 +536,8 @@ mod tests {
             s,
             CommitStats {
                 new: 3,
-                duplicates: 1
+                duplicates: 1,
+                excluded: 0,
             }
         );
     }

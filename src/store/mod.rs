@@ -4,6 +4,9 @@
 
 mod alerts;
 mod backup;
+mod counts;
+mod exclusions;
+mod listing;
 mod mentions;
 mod pool;
 mod retention;
@@ -12,7 +15,9 @@ mod stats;
 
 pub use alerts::{FiredAlert, NewAlert, PendingDelivery};
 pub use backup::BackupCopy;
-pub use mentions::{CommitStats, CrawlBatch, NewMention, SourceOutcome};
+pub use exclusions::{domain_key, ExcludeTarget, Exclusion, ExclusionChange, RuleError};
+pub use listing::{Explained, ListFilter, Listed, Sighting};
+pub use mentions::{CommitStats, CrawlBatch, NewMention, Rule, SourceOutcome};
 pub use pool::ReadPool;
 pub use retention::{Cutoff, Pruned, RetentionPlan};
 pub use shared::{with_store, SharedStore};

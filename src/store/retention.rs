@@ -6,11 +6,11 @@
 //! pause between them, so a large prune never keeps the daemon's crawls
 //! from writing for long.
 
-use super::mentions::SPANS;
+use super::counts::{Counted, Tally};
 use super::{Store, StoreError};
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::time::Duration;
 
 /// How much one transaction deletes, and the pause after a full one.
@@ -33,8 +33,8 @@ impl Default for Batches {
 }
 
 /// A table of rows kept only to crawl well, deleted by age whatever the
-/// retention setting. A new one (sightings, say) is one more line below and
-/// an index on its time column.
+/// retention setting. A new one is one more line below and an index on its
+/// time column.
 struct Bookkeeping {
     /// What the user reads in `prune`'s output.
     kind: &'static str,
@@ -51,6 +51,12 @@ const BOOKKEEPING: &[Bookkeeping] = &[
         table: "seen",
         key: "source_id, key",
         time: "first_seen",
+    },
+    Bookkeeping {
+        kind: "sightings",
+        table: "sighting",
+        key: "mention_id, source_id, form",
+        time: "seen_at",
     },
     Bookkeeping {
         kind: "validators",
@@ -185,6 +191,7 @@ struct Gone {
     host: Option<String>,
     at: i64,
     simhash: i64,
+    excluded: bool,
 }
 
 impl Store {
@@ -312,7 +319,7 @@ fn delete_mentions(
 ) -> Result<usize, StoreError> {
     let gone: Vec<Gone> = tx
         .prepare_cached(
-            "SELECT id, source_id, kind, host, at, simhash FROM mention
+            "SELECT id, source_id, kind, host, at, simhash, excluded_by IS NOT NULL FROM mention
              WHERE topic_id = ?1 AND at < ?2 ORDER BY at LIMIT ?3",
         )?
         .query_map((topic, before, limit as i64), |r| {
@@ -323,6 +330,7 @@ fn delete_mentions(
                 host: r.get(3)?,
                 at: r.get(4)?,
                 simhash: r.get(5)?,
+                excluded: r.get(6)?,
             })
         })?
         .collect::<Result<_, _>>()?;
@@ -330,18 +338,16 @@ fn delete_mentions(
         return Ok(0);
     }
     let mut delete = tx.prepare_cached("DELETE FROM mention WHERE id = ?1")?;
+    let mut drop_sightings = tx.prepare_cached("DELETE FROM sighting WHERE mention_id = ?1")?;
     let mut drop_bands = tx.prepare_cached(
         "DELETE FROM simhash_band
          WHERE topic_id = ?1 AND host_id = ?2 AND simhash = ?3 AND band IN (?4, ?5, ?6, ?7)",
     )?;
     let mut host_ids: HashMap<String, Option<i64>> = HashMap::new();
-    // Rows to take from the count tables, keyed as their primary keys.
-    let mut by_source: HashMap<(i64, i64, i64, i64), i64> = HashMap::new();
-    let mut by_host: BTreeMap<(i64, i64, i64), i64> = BTreeMap::new();
-    let mut per_source: HashMap<i64, i64> = HashMap::new();
+    let mut tally = Tally::default();
     for m in &gone {
         delete.execute([m.id])?;
-        *per_source.entry(m.source_id).or_default() += 1;
+        drop_sightings.execute([m.id])?;
         let host_id = match &m.host {
             None => None,
             Some(host) => match host_ids.get(host) {
@@ -364,83 +370,20 @@ fn delete_mentions(
                 topic, host_id, m.simhash, b[0], b[1], b[2], b[3]
             ])?;
         }
-        for span in SPANS {
-            let bucket = m.at.div_euclid(span) * span;
-            *by_source
-                .entry((span, bucket, m.source_id, m.kind))
-                .or_default() += 1;
-            if let (Some(host_id), 0) = (host_id, m.kind) {
-                *by_host.entry((span, bucket, host_id)).or_default() += 1;
-            }
+        // An excluded mention was already taken out of the counts.
+        if !m.excluded {
+            tally.add(
+                topic,
+                &Counted {
+                    source_id: m.source_id,
+                    kind: m.kind,
+                    host_id,
+                    at: m.at,
+                },
+            );
         }
     }
-
-    let mut take = tx.prepare_cached(
-        "UPDATE count_source SET n = n - ?6
-         WHERE topic_id = ?1 AND span = ?2 AND bucket = ?3 AND source_id = ?4 AND kind = ?5",
-    )?;
-    let mut empty = tx.prepare_cached(
-        "DELETE FROM count_source
-         WHERE topic_id = ?1 AND span = ?2 AND bucket = ?3 AND source_id = ?4 AND kind = ?5 AND n <= 0",
-    )?;
-    for ((span, bucket, source, kind), n) in by_source {
-        take.execute((topic, span, bucket, source, kind, n))?;
-        empty.execute((topic, span, bucket, source, kind))?;
-    }
-
-    let mut take = tx.prepare_cached(
-        "UPDATE count_host SET n = n - ?5
-         WHERE topic_id = ?1 AND span = ?2 AND bucket = ?3 AND host_id = ?4
-         RETURNING n",
-    )?;
-    let mut empty = tx.prepare_cached(
-        "DELETE FROM count_host WHERE topic_id = ?1 AND span = ?2 AND bucket = ?3 AND host_id = ?4",
-    )?;
-    // Fine spans first (the map's order): a coarser bucket's earliest time
-    // is read from the finer buckets inside it, already corrected.
-    let mut first_from_mentions = tx.prepare_cached(
-        "SELECT min(at) FROM mention
-         WHERE topic_id = ?1 AND at >= ?2 AND at < ?3 AND kind = 0
-           AND host = (SELECT name FROM host WHERE id = ?4)",
-    )?;
-    let mut first_from_finer = tx.prepare_cached(
-        "SELECT min(first) FROM count_host
-         WHERE topic_id = ?1 AND span = ?2 AND bucket >= ?3 AND bucket < ?4 AND host_id = ?5",
-    )?;
-    let mut set_first = tx.prepare_cached(
-        "UPDATE count_host SET first = ?5
-         WHERE topic_id = ?1 AND span = ?2 AND bucket = ?3 AND host_id = ?4",
-    )?;
-    for ((span, bucket, host_id), n) in by_host {
-        let left: Option<i64> = take
-            .query_row((topic, span, bucket, host_id, n), |r| r.get(0))
-            .optional()?;
-        match left {
-            None => continue,
-            Some(left) if left <= 0 => {
-                empty.execute((topic, span, bucket, host_id))?;
-            }
-            Some(_) => {
-                let first: Option<i64> = match SPANS.iter().position(|&s| s == span) {
-                    Some(0) | None => first_from_mentions
-                        .query_row((topic, bucket, bucket + span, host_id), |r| r.get(0))?,
-                    Some(level) => first_from_finer.query_row(
-                        (topic, SPANS[level - 1], bucket, bucket + span, host_id),
-                        |r| r.get(0),
-                    )?,
-                };
-                if let Some(first) = first {
-                    set_first.execute((topic, span, bucket, host_id, first))?;
-                }
-            }
-        }
-    }
-
-    let mut total =
-        tx.prepare_cached("UPDATE source SET mentions = mentions - ?2 WHERE id = ?1")?;
-    for (source, n) in per_source {
-        total.execute((source, n))?;
-    }
+    tally.take_from(tx)?;
     Ok(gone.len())
 }
 
@@ -486,6 +429,7 @@ mod tests {
             published: Some(at(published)),
             // Far apart, so no two are near-duplicates.
             simhash: i.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            seen: None,
         }
     }
 
@@ -535,41 +479,7 @@ mod tests {
         store.conn.query_row(sql, [], |r| r.get(0)).unwrap()
     }
 
-    /// Every derived table equals what a direct count of the mentions gives.
-    fn assert_counts_exact(store: &Store) {
-        let spans = "(SELECT 3600 AS span UNION ALL SELECT 86400 UNION ALL SELECT 691200 UNION ALL SELECT 5529600) s";
-        let direct_source = format!(
-            "SELECT topic_id, s.span, at - ((at % s.span) + s.span) % s.span AS b, source_id, kind, count(*)
-             FROM mention CROSS JOIN {spans} GROUP BY topic_id, s.span, b, source_id, kind"
-        );
-        let direct_host = format!(
-            "SELECT m.topic_id, s.span, m.at - ((m.at % s.span) + s.span) % s.span AS b, h.id, count(*), min(m.at)
-             FROM mention m JOIN host h ON h.name = m.host CROSS JOIN {spans}
-             WHERE m.kind = 0 GROUP BY m.topic_id, s.span, b, h.id"
-        );
-        let direct_bands =
-            "SELECT m.topic_id, h.id, p.n * 65536 + ((m.simhash >> (16 * p.n)) & 65535), m.simhash
-             FROM mention m JOIN host h ON h.name = m.host
-             CROSS JOIN (SELECT 0 AS n UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3) p";
-        for (stored, direct) in [
-            ("SELECT * FROM count_source", direct_source.as_str()),
-            ("SELECT * FROM count_host", direct_host.as_str()),
-            ("SELECT * FROM simhash_band", direct_bands),
-        ] {
-            for (a, b) in [(stored, direct), (direct, stored)] {
-                let differ = q(store, &format!("SELECT count(*) FROM ({a} EXCEPT {b})"));
-                assert_eq!(differ, 0, "{a}\n  has rows not in\n{b}");
-            }
-        }
-        assert_eq!(
-            q(
-                store,
-                "SELECT count(*) FROM source
-                 WHERE mentions != (SELECT count(*) FROM mention WHERE source_id = source.id)"
-            ),
-            0
-        );
-    }
+    use crate::store::counts::exact::assert_counts_exact;
 
     fn plan(mentions_before: Option<i64>, bookkeeping_before: i64) -> RetentionPlan {
         RetentionPlan {
@@ -692,7 +602,10 @@ mod tests {
         assert_counts_exact(&store);
         // Without retention everything is kept again.
         let pruned = store.prune(&plan(None, 0), &|| true).unwrap();
-        assert_eq!(pruned.removed, [("seen", 0), ("validators", 0)]);
+        assert_eq!(
+            pruned.removed,
+            [("seen", 0), ("sightings", 0), ("validators", 0)]
+        );
         let stats = store
             .commit(&batch("s", Kind::Web, now(), items()))
             .unwrap();
@@ -713,7 +626,8 @@ mod tests {
             )
         };
         let long_ago = at(now().timestamp() - 30 * DAY);
-        let mut b = batch("s", Kind::Web, long_ago, Vec::new());
+        let old = mention("t", Kind::Web, Some("x.example"), 1, long_ago.timestamp());
+        let mut b = batch("s", Kind::Web, long_ago, vec![old]);
         b.seen = (0..10).collect();
         b.validators = vec![
             validators("https://x.example/old"),
@@ -735,7 +649,12 @@ mod tests {
         let pruned = store
             .prune_in(&plan(None, now().timestamp() - 14 * DAY), &|| true, small())
             .unwrap();
-        assert_eq!(pruned.removed, [("seen", 10), ("validators", 1)]);
+        assert_eq!(
+            pruned.removed,
+            [("seen", 10), ("sightings", 1), ("validators", 1)]
+        );
+        // The mention stays (no retention set); only its sighting row went.
+        assert_eq!(q(&store, "SELECT count(*) FROM mention"), 1);
         assert_eq!(store.seen("s", &[9, 10, 13]).unwrap(), [false, true, true]);
         assert!(store
             .validators("s", "https://x.example/old")
@@ -764,7 +683,12 @@ mod tests {
         );
         assert_eq!(plan.bookkeeping.before, at(now().timestamp() - 14 * DAY));
         let pruned = Pruned {
-            removed: vec![("mentions", 1204), ("seen", 50_000), ("validators", 0)],
+            removed: vec![
+                ("mentions", 1204),
+                ("seen", 50_000),
+                ("sightings", 75),
+                ("validators", 0),
+            ],
             complete: true,
         };
         assert_eq!(
@@ -772,6 +696,7 @@ mod tests {
             [
                 "mentions: 1,204 older than 2025-10-21 12:00 UTC (retention 400d)",
                 "seen: 50,000 older than 2026-11-11 12:00 UTC (twice the longest lookback, 7d)",
+                "sightings: 75 older than 2026-11-11 12:00 UTC (twice the longest lookback, 7d)",
                 "validators: 0 older than 2026-11-11 12:00 UTC (twice the longest lookback, 7d)",
             ]
         );

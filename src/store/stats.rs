@@ -135,6 +135,7 @@ impl Store {
         let mut stmt = self.conn.prepare_cached(
             "SELECT kind, COUNT(*) FROM mention INDEXED BY mention_undated
              WHERE topic_id = ?1 AND at >= ?2 AND at < ?3 AND published_at IS NULL
+               AND excluded_by IS NULL
              GROUP BY kind",
         )?;
         let mut rows = stmt.query((id, from.timestamp(), to.timestamp()))?;
@@ -176,7 +177,8 @@ impl Store {
         };
         let mut raw = self.conn.prepare_cached(
             "SELECT source_id, kind, count(*) FROM mention
-             WHERE topic_id = ?1 AND at >= ?2 AND at < ?3 GROUP BY source_id, kind",
+             WHERE topic_id = ?1 AND at >= ?2 AND at < ?3 AND excluded_by IS NULL
+             GROUP BY source_id, kind",
         )?;
         for &(a, b) in &split.edges {
             let mut rows = raw.query((id, a, b))?;
@@ -229,6 +231,7 @@ impl Store {
         let mut raw = self.conn.prepare_cached(
             "SELECT host, count(*), min(at) FROM mention
              WHERE topic_id = ?1 AND at >= ?2 AND at < ?3 AND kind = ?4 AND host IS NOT NULL
+               AND excluded_by IS NULL
              GROUP BY host",
         )?;
         for &(a, b) in &split.edges {
@@ -394,6 +397,7 @@ mod tests {
                     lang: None,
                     published: Utc.timestamp_opt(at, 0).single(),
                     simhash: rng.u64(..),
+                    seen: None,
                 });
             }
             store.commit(&batch).unwrap();

@@ -84,6 +84,7 @@ fn write_archive(db: &Path) {
             lang: None,
             published: Some(Utc::now() - Days::days(days)),
             simhash: i,
+            seen: None,
         })
         .to_vec();
     batch.seen = (0..10).collect();
@@ -161,7 +162,7 @@ async fn prune_removes_exactly_the_old_rows_and_their_counts() {
     let run = mentions(&config, &["prune"]).await;
     assert_eq!(run.code, 0, "{run:?}");
     let lines: Vec<&str> = run.stdout.lines().collect();
-    assert_eq!(lines.len(), 3, "{}", run.stdout);
+    assert_eq!(lines.len(), 4, "{}", run.stdout);
     assert!(
         lines[0].starts_with("mentions: 4 older than "),
         "{}",
@@ -174,10 +175,16 @@ async fn prune_removes_exactly_the_old_rows_and_their_counts() {
         "{}",
         lines[1]
     );
+    // The archive's sighting that outlives its mention's retention.
     assert!(
-        lines[2].starts_with("validators: 1 older than "),
+        lines[2].starts_with("sightings: 1 older than "),
         "{}",
         lines[2]
+    );
+    assert!(
+        lines[3].starts_with("validators: 1 older than "),
+        "{}",
+        lines[3]
     );
 
     // The two new feed items and the 30-day-old post are left, and the
@@ -238,10 +245,16 @@ async fn without_retention_mentions_stay_and_bookkeeping_still_goes() {
         "mentions: all kept ([database] retention is not set)"
     );
     assert!(lines[1].starts_with("seen: 10 older than "), "{}", lines[1]);
+    // Sightings go by age like the rest of the bookkeeping; their mentions stay.
     assert!(
-        lines[2].starts_with("validators: 1 older than "),
+        lines[2].starts_with("sightings: 2 older than "),
         "{}",
         lines[2]
+    );
+    assert!(
+        lines[3].starts_with("validators: 1 older than "),
+        "{}",
+        lines[3]
     );
     assert_eq!(counts(&config).await, (5, 2));
     assert_counts_exact(&db);
