@@ -7,6 +7,8 @@
 //! built once into bench-out/ and reused.
 
 mod common;
+#[path = "common/store10m.rs"]
+mod store10m;
 
 use chrono::{DateTime, Utc};
 use common::*;
@@ -15,85 +17,7 @@ use mentions::store::{CrawlBatch, NewMention, Store};
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
-
-const TOPICS_N: usize = 10;
-const SOURCES_N: usize = 100;
-const DAYS: i64 = 90;
-
-fn kind_of(source: usize) -> Kind {
-    match source {
-        0..60 => Kind::Web,
-        60..85 => Kind::Social,
-        _ => Kind::Forum,
-    }
-}
-
-/// Builds the database: per source and day, one crawl of that day's mentions.
-fn build(path: &Path, mentions: u64, end: i64) {
-    let started = Instant::now();
-    let mut store = Store::open(path).expect("open");
-    let mut rng = fastrand::Rng::with_seed(42);
-    let per_batch = (mentions / (SOURCES_N as u64 * DAYS as u64)).max(1);
-    let mut written = 0u64;
-    let start = end - DAYS * 86_400;
-    for day in 0..DAYS {
-        for s in 0..SOURCES_N {
-            let n = if day == DAYS - 1 && s == SOURCES_N - 1 {
-                mentions - written
-            } else {
-                per_batch
-            };
-            let kind = kind_of(s);
-            let crawled = DateTime::from_timestamp(start + (day + 1) * 86_400, 0).unwrap();
-            let mut batch = CrawlBatch::new(
-                &format!("source-{s:03}"),
-                "feed",
-                kind,
-                crawled.min(DateTime::from_timestamp(end, 0).unwrap()),
-            );
-            for i in 0..n {
-                let topic = rng.usize(..TOPICS_N);
-                let at = start + day * 86_400 + rng.i64(0..86_400);
-                let host = (kind == Kind::Web).then(|| format!("www.site{s:02}.example"));
-                batch.mentions.push(NewMention {
-                    topic: format!("topic-{topic}"),
-                    kind,
-                    identity: match &host {
-                        Some(h) => format!("https://{h}/{day}/{i}"),
-                        None => format!("at://did:plc:{s}/post/{day}-{i}"),
-                    },
-                    url: None,
-                    host,
-                    title: "Nordkorea schickt weitere Soldaten nach Russland".into(),
-                    excerpt: "Seoul: Nach Angaben des Geheimdienstes hat Nordkorea weitere Truppen an die Front bei Kursk verlegt.".into(),
-                    author: None,
-                    lang: Some("de".into()),
-                    published: DateTime::from_timestamp(at.min(end - 1), 0),
-                    simhash: rng.u64(..),
-                    seen: None,
-                });
-            }
-            written += n;
-            let stats = store.commit(&batch).expect("commit");
-            assert_eq!(stats.new as u64, n, "every generated mention is new");
-        }
-        if day % 10 == 9 {
-            eprintln!(
-                "  {written} mentions written, {:.0} s",
-                started.elapsed().as_secs_f64()
-            );
-        }
-    }
-    drop(store);
-    let conn = rusqlite::Connection::open(path).expect("reopen");
-    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
-        .expect("checkpoint");
-    eprintln!(
-        "built {} mentions in {:.0} s",
-        written,
-        started.elapsed().as_secs_f64()
-    );
-}
+use store10m::*;
 
 fn direct_total(conn: &rusqlite::Connection, topic: Option<&str>, from: i64, to: i64) -> u64 {
     match topic {
@@ -117,17 +41,9 @@ fn main() {
         }
     }
     // A fixed "now", not on an hour, so windows have partial edges.
-    let end: i64 = 1_767_225_600 + 1_234;
+    let end: i64 = END;
     let dir = out_dir();
-    let db = dir.join(format!("report-{mentions}.db"));
-    let done = dir.join(format!("report-{mentions}.complete"));
-    if !done.exists() {
-        for ext in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{ext}", db.display()));
-        }
-        build(&db, mentions, end);
-        std::fs::write(&done, b"").expect("mark complete");
-    }
+    let db = database(mentions, end);
     let db_bytes = std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0);
 
     // The config the CLI reads: the same topics and sources.
