@@ -53,6 +53,10 @@ pub struct CrawlBatch {
     /// Identity keys of items evaluated in this crawl.
     pub seen: Vec<u64>,
     pub mentions: Vec<NewMention>,
+    /// What the source read less of than it holds; stored as `last_warning`.
+    pub warnings: Vec<String>,
+    /// Every document answered 304: the stored warning still holds.
+    pub not_modified: bool,
 }
 
 impl CrawlBatch {
@@ -67,6 +71,8 @@ impl CrawlBatch {
             validators: Vec::new(),
             seen: Vec::new(),
             mentions: Vec::new(),
+            warnings: Vec::new(),
+            not_modified: false,
         }
     }
 }
@@ -81,11 +87,19 @@ pub struct CommitStats {
 
 impl Store {
     /// Writes a crawl in one IMMEDIATE transaction: either all of it is
-    /// stored or none of it.
+    /// stored or none of it. Failures the store could not write before are
+    /// written first, in the same transaction; a crawl that cannot be
+    /// written is remembered as such a failure (see `Store::unsaved`).
     pub fn commit(&mut self, batch: &CrawlBatch) -> Result<CommitStats, StoreError> {
+        let written = self.write_crawl(batch);
+        self.settle(batch, written)
+    }
+
+    fn write_crawl(&mut self, batch: &CrawlBatch) -> Result<CommitStats, StoreError> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        super::unsaved::write(&tx, &self.unsaved)?;
         let stats = write_batch(&tx, batch)?;
         tx.commit()?;
         Ok(stats)
@@ -251,6 +265,8 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
         SourceOutcome::Ok => (Some(now), None),
         SourceOutcome::Failed(e) => (None, Some(crate::secrets::mask(e))),
     };
+    let warning = (!batch.warnings.is_empty())
+        .then(|| crate::secrets::mask(&batch.warnings.join("; ")).into_owned());
     tx.execute(
         "UPDATE source SET
            last_run = ?2,
@@ -258,7 +274,8 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
            last_error = ?4,
            consecutive_failures = CASE WHEN ?4 IS NULL THEN 0 ELSE consecutive_failures + 1 END,
            cursor = coalesce(?5, cursor),
-           mentions = mentions + ?6
+           mentions = mentions + ?6,
+           last_warning = CASE WHEN ?8 THEN last_warning ELSE ?7 END
          WHERE id = ?1",
         (
             source_id,
@@ -267,6 +284,8 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
             error,
             &batch.cursor,
             stats.new as i64,
+            warning,
+            batch.not_modified,
         ),
     )?;
     let mut cache = tx.prepare_cached(
