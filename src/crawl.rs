@@ -38,6 +38,12 @@ pub struct SourceReport {
     pub items: usize,
     /// Every fetch answered 304.
     pub not_modified: bool,
+    /// What the source read less of than it holds (see `Harvest::warnings`),
+    /// `${VAR}` values masked.
+    pub warnings: Vec<String>,
+    /// The crawl could not be written to the database (SPEC §7: a storage
+    /// failure, exit 3); `outcome` says why.
+    pub store_failed: bool,
 }
 
 impl std::fmt::Display for SourceReport {
@@ -45,7 +51,8 @@ impl std::fmt::Display for SourceReport {
         write!(f, "{}: ", self.name)?;
         if let SourceOutcome::Failed(e) = &self.outcome {
             if self.items == 0 && self.stats == CommitStats::default() {
-                return write!(f, "FAILED: {e}");
+                write!(f, "FAILED: {e}")?;
+                return self.write_warnings(f);
             }
         }
         if self.not_modified {
@@ -64,8 +71,83 @@ impl std::fmt::Display for SourceReport {
         if let SourceOutcome::Failed(e) = &self.outcome {
             write!(f, "; FAILED: {e}")?;
         }
-        Ok(())
+        self.write_warnings(f)
     }
+}
+
+impl SourceReport {
+    /// `; WARNING: …` with every warning, when there are any.
+    fn write_warnings(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.warnings.is_empty() {
+            return Ok(());
+        }
+        write!(f, "; WARNING: {}", self.warnings.join("; "))
+    }
+}
+
+/// Sources whose unreadable dates were logged by this process: each says
+/// so once while `mentions` runs, not on every crawl.
+static UNREAD_DATES_LOGGED: WarnedSources = WarnedSources::new();
+
+/// The names of sources already warned about something.
+pub struct WarnedSources(std::sync::Mutex<std::collections::BTreeSet<String>>);
+
+impl WarnedSources {
+    pub const fn new() -> WarnedSources {
+        WarnedSources(std::sync::Mutex::new(std::collections::BTreeSet::new()))
+    }
+
+    /// True the first time `source` is named, false after.
+    pub fn first_time(&self, source: &str) -> bool {
+        let mut names = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if names.contains(source) {
+            return false;
+        }
+        names.insert(source.to_owned())
+    }
+}
+
+impl Default for WarnedSources {
+    fn default() -> WarnedSources {
+        WarnedSources::new()
+    }
+}
+
+/// Longest part of a source's text quoted in a log line, in characters.
+const QUOTE_CHARS: usize = 80;
+
+/// Text from a source for a log line: at most 80 characters, in double
+/// quotes, control characters and quotes escaped (`"vor 3\tTagen"`), `…`
+/// after a cut.
+pub fn quote(text: &str) -> String {
+    let mut chars = text.chars();
+    let head: String = chars.by_ref().take(QUOTE_CHARS).collect();
+    let cut = if chars.next().is_some() { "…" } else { "" };
+    format!("{head:?}{cut}")
+}
+
+/// Logs, once per source while the process runs, a date the source gave
+/// that could not be read: its items are stored undated.
+fn log_unread_dates(source: &str, items: &[Item], logged: &WarnedSources) -> bool {
+    let mut unread = items.iter().filter_map(|i| i.unread_date.as_deref());
+    let Some(first) = unread.next() else {
+        return false;
+    };
+    if !logged.first_time(source) {
+        return false;
+    }
+    let more = unread.count();
+    let others = match more {
+        0 => String::new(),
+        1 => " (and 1 more item)".to_owned(),
+        n => format!(" (and {n} more items)"),
+    };
+    tracing::warn!(
+        source = %source,
+        "cannot read the date {}{others}; an item dated so counts as undated when it matches. Said once per source while mentions runs",
+        quote(first)
+    );
+    true
 }
 
 /// Crawls `sources` (indices into `settings.sources`) for `topics` (indices
@@ -116,6 +198,8 @@ pub async fn crawl_pass(
                     stats: CommitStats::default(),
                     items: 0,
                     not_modified: false,
+                    warnings: Vec::new(),
+                    store_failed: false,
                 };
                 (order, report)
             }
@@ -174,6 +258,7 @@ pub async fn crawl_source(
     let mut ctx = Context::new(http, source_name, &known);
     ctx.lookback = source.lookback;
     ctx.max_pages = source.max_pages.max(1);
+    ctx.tz = settings.timezone.unwrap_or(chrono_tz::UTC);
     ctx.validators = Some(&validators);
     if let SourceSpec::Platform(spec) = &source.spec {
         ctx.search_terms = search_terms(spec, &topics);
@@ -190,10 +275,21 @@ pub async fn crawl_source(
     batch.cursor = harvest.cursor;
     batch.validators = ctx.take_validators();
     let read = harvest.items.len();
+    log_unread_dates(&source.name, &harvest.items, &UNREAD_DATES_LOGGED);
+    let warnings: Vec<String> = harvest
+        .warnings
+        .iter()
+        .map(|w| crate::secrets::mask(w).into_owned())
+        .collect();
+    if !warnings.is_empty() {
+        tracing::warn!(source = %source.name, "{}", warnings.join("; "));
+    }
+    batch.warnings.clone_from(&warnings);
     if let Err(e) = evaluate(&ctx, source, &mut batch, harvest.items, &topics, store).await {
         tracing::error!(source = %source.name, "cannot read source state: {e}");
     }
     let not_modified = ctx.not_modified();
+    batch.not_modified = not_modified;
     if let Some(e) = harvest.error {
         tracing::warn!(source = %source.name, "{e}");
         batch.outcome = SourceOutcome::Failed(e);
@@ -218,14 +314,28 @@ pub async fn crawl_source(
             stats,
             items: read,
             not_modified,
+            warnings,
+            store_failed: false,
         },
-        Err(e) => SourceReport {
-            name: source.name.clone(),
-            outcome: SourceOutcome::Failed(format!("could not store the crawl: {e}")),
-            stats: CommitStats::default(),
-            items: read,
-            not_modified: false,
-        },
+        Err(e) => {
+            let unstored = format!(
+                "could not store the crawl in {}: {e}",
+                settings.database.display()
+            );
+            tracing::error!(source = %source.name, "{unstored}");
+            SourceReport {
+                name: source.name.clone(),
+                outcome: SourceOutcome::Failed(match outcome {
+                    SourceOutcome::Failed(failed) => format!("{failed}; {unstored}"),
+                    SourceOutcome::Ok => unstored,
+                }),
+                stats: CommitStats::default(),
+                items: read,
+                not_modified: false,
+                warnings,
+                store_failed: true,
+            }
+        }
     }
 }
 
@@ -363,5 +473,72 @@ async fn fetch_article(ctx: &Context<'_>, item: &Item) -> (Option<fulltext::Arti
             tracing::warn!("full text of {url}: {e}");
             (None, false)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_are_short_and_escaped() {
+        assert_eq!(quote("vor 3 Stunden"), "\"vor 3 Stunden\"");
+        assert_eq!(
+            quote("Mo\t12.\u{1b}[31m \"x\"\n"),
+            r#""Mo\t12.\u{1b}[31m \"x\"\n""#
+        );
+        let long = "ä".repeat(100);
+        assert_eq!(quote(&long), format!("\"{}\"…", "ä".repeat(80)));
+        assert_eq!(quote(&"a".repeat(80)), format!("\"{}\"", "a".repeat(80)));
+    }
+
+    #[test]
+    fn an_unread_date_is_logged_once_per_source() {
+        let logged = WarnedSources::new();
+        let undated = |date: Option<&str>| Item {
+            unread_date: date.map(str::to_owned),
+            ..Item::default()
+        };
+        let items = [
+            undated(None),
+            undated(Some("irgendwann")),
+            undated(Some("bald")),
+        ];
+        assert!(
+            !log_unread_dates("a", &items[..1], &logged),
+            "nothing unread"
+        );
+        assert!(log_unread_dates("a", &items, &logged));
+        assert!(!log_unread_dates("a", &items, &logged), "said once");
+        assert!(log_unread_dates("b", &items[1..], &logged));
+        assert!(logged.first_time("c"));
+        assert!(!logged.first_time("c"));
+    }
+
+    #[test]
+    fn the_crawl_line_names_warnings_and_storage_failures() {
+        let mut report = SourceReport {
+            name: "liste".into(),
+            outcome: SourceOutcome::Ok,
+            stats: CommitStats::default(),
+            items: 0,
+            not_modified: false,
+            warnings: vec!["3 of 3 entries skipped (3 no link)".into()],
+            store_failed: false,
+        };
+        assert_eq!(
+            report.to_string(),
+            "liste: 0 new, 0 already counted, 0 items read; WARNING: 3 of 3 entries skipped (3 no link)"
+        );
+        report.warnings.push("the sitemap lists no URLs".into());
+        report.items = 4;
+        report.outcome = SourceOutcome::Failed(
+            "could not store the crawl in /d/m.db: database error: database or disk is full".into(),
+        );
+        report.store_failed = true;
+        assert_eq!(
+            report.to_string(),
+            "liste: 0 new, 0 already counted, 4 items read; FAILED: could not store the crawl in /d/m.db: database error: database or disk is full; WARNING: 3 of 3 entries skipped (3 no link); the sitemap lists no URLs"
+        );
     }
 }

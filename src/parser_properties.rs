@@ -1339,7 +1339,7 @@ proptest! {
     #[test]
     fn discourse_reads_any_answer(body in json_body(DISCOURSE)) {
         let forum = discourse::Forum::new(&url("https://forum.example.org/community/"));
-        if let Ok(page) = discourse::parse_search(&body, &forum) {
+        if let Ok(page) = discourse::parse_search(&body, &forum, &crate::sources::dates::DateContext::new(chrono::Utc::now(), chrono_tz::UTC)) {
             web_urls(&page.items)?;
         }
     }

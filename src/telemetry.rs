@@ -19,6 +19,7 @@ pub const CRAWLS: &str = "mentions_crawls_total";
 pub const NEW_MENTIONS: &str = "mentions_new_mentions_total";
 pub const STORED: &str = "mentions_stored";
 pub const LAST_SUCCESS: &str = "mentions_last_success_timestamp_seconds";
+pub const STORE_ERRORS: &str = "mentions_store_errors_total";
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
@@ -52,6 +53,10 @@ pub fn describe() {
     );
     metrics::describe_counter!(CRAWLS, "Crawls of a source by outcome");
     metrics::describe_counter!(NEW_MENTIONS, "New mentions a source stored");
+    metrics::describe_counter!(
+        STORE_ERRORS,
+        "Crawls of a source the database could not store (disk full, read-only, locked)"
+    );
 }
 
 /// `2xx`…`5xx` for a status code, `error` for anything else.
@@ -87,6 +92,11 @@ pub fn record_crawl(source: &str, ok: bool, new_mentions: u64) {
     let outcome = if ok { "ok" } else { "failed" };
     metrics::counter!(CRAWLS, "source" => source.to_owned(), "outcome" => outcome).increment(1);
     metrics::counter!(NEW_MENTIONS, "source" => source.to_owned()).increment(new_mentions);
+}
+
+/// Records a crawl of `source` that could not be written to the database.
+pub fn record_store_error(source: &str) {
+    metrics::counter!(STORE_ERRORS, "source" => source.to_owned()).increment(1);
 }
 
 /// Escapes a label value for the text exposition format.

@@ -1,5 +1,6 @@
 //! `mentions crawl`: one pass over all (or the named) sources now; one line
-//! per source, exit 1 when any failed.
+//! per source, exit 1 when any failed, exit 3 when the crawl of any source
+//! could not be stored (a full disk, a read-only database).
 
 use super::{open_store, print, runtime, Failure};
 use crate::config::Settings;
@@ -82,8 +83,14 @@ pub(super) fn crawl(
         }
         None => tracing::info!("{r}"),
     };
+    let database = settings.database.clone();
     let reports = runtime()?.block_on(crawl::crawl_pass(
-        settings, http, store, sources, topics, &on_done,
+        settings,
+        http,
+        Arc::clone(&store),
+        sources,
+        topics,
+        &on_done,
     ));
     if let Some(bar) = &bar {
         bar.finish_and_clear();
@@ -94,6 +101,22 @@ pub(super) fn crawl(
         out.push('\n');
     }
     print(&out)?;
+    let unstored = reports.iter().filter(|r| r.store_failed).count();
+    if unstored > 0 {
+        // One more try: what no transaction took is lost when the process ends.
+        let mut store = store.lock().unwrap_or_else(|p| p.into_inner());
+        let lost = match store.flush_unsaved() {
+            Ok(()) => String::new(),
+            Err(e) => format!(
+                "; their failures could not be recorded either ({e}), so `mentions sources` does not show them"
+            ),
+        };
+        return Err(Failure::Storage(format!(
+            "the crawl of {unstored} of {} sources could not be stored in {}{lost}. Free space or fix the database's folder, then crawl again",
+            reports.len(),
+            database.display()
+        )));
+    }
     let failed = reports
         .iter()
         .filter(|r| matches!(r.outcome, SourceOutcome::Failed(_)))

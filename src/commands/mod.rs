@@ -116,8 +116,16 @@ pub(crate) fn open_store(settings: &Settings) -> Result<Store, Failure> {
     Store::open(&settings.database).map_err(|e| storage(settings, e))
 }
 
-/// Opens the existing database, for the commands that only read.
+/// Opens the existing database, for the commands that only read (`report`,
+/// `sources`, `alerts`, `backup`): read-only, so they work in a read-only
+/// folder and never write (see `Store::open_reader`).
 pub(crate) fn open_existing_store(settings: &Settings) -> Result<Store, Failure> {
+    Store::open_reader(&settings.database).map_err(|e| storage(settings, e))
+}
+
+/// Opens the existing database for a command that changes it without
+/// creating it (`prune`).
+pub(crate) fn open_existing_for_writing(settings: &Settings) -> Result<Store, Failure> {
     Store::open_existing(&settings.database).map_err(|e| storage(settings, e))
 }
 

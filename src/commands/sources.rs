@@ -1,6 +1,7 @@
 //! `mentions sources`: every configured source with its schedule and the
-//! health the store keeps for it, as a table, JSON or CSV. `${VAR}` values
-//! in a stored error are shown as `***`.
+//! health the store keeps for it — last error, and the last warning (what
+//! the last crawl read less of than the source holds) — as a table, JSON or
+//! CSV. `${VAR}` values in a stored error or warning are shown as `***`.
 
 use super::{open_existing_store, print, Failure};
 use crate::cli::Format;
@@ -13,7 +14,7 @@ use serde_json::Value;
 use std::process::ExitCode;
 
 /// The columns of the table and CSV, in order; the JSON objects' fields.
-const COLUMNS: [&str; 11] = [
+const COLUMNS: [&str; 12] = [
     "name",
     "type",
     "kind",
@@ -25,6 +26,7 @@ const COLUMNS: [&str; 11] = [
     "last_error",
     "consecutive_failures",
     "mentions",
+    "last_warning",
 ];
 
 pub(super) fn sources(settings: &Settings, format: Format) -> Result<ExitCode, Failure> {
@@ -56,6 +58,7 @@ fn rows(settings: &Settings, health: &[SourceHealth], now: DateTime<Utc>) -> Vec
                 "last_error": h.and_then(|h| h.last_error.as_deref()).map(|e| secrets::mask(e).into_owned()),
                 "consecutive_failures": h.map_or(0, |h| h.consecutive_failures),
                 "mentions": h.map_or(0, |h| h.mentions),
+                "last_warning": h.and_then(|h| h.last_warning.as_deref()).map(|w| secrets::mask(w).into_owned()),
             })
         })
         .collect()

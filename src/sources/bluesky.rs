@@ -119,6 +119,7 @@ fn post_to_item(post: PostView) -> Option<Item> {
         author: handle.or(post.author.did),
         published,
         lang,
+        unread_date: None,
         platform_id: Some(post.uri),
     })
 }
@@ -449,6 +450,7 @@ mod tests {
                     author: Some("newsdesk.example.com".into()),
                     published: at("2026-11-25T10:42:17.512Z"),
                     lang: Some("en".into()),
+                    unread_date: None,
                 },
                 Item {
                     url: Some("https://bsky.app/profile/auslandsjournal.bsky.social/post/3lbnwr2ko7k2a".into()),
@@ -458,6 +460,7 @@ mod tests {
                     author: Some("auslandsjournal.bsky.social".into()),
                     published: at("2026-11-25T09:58:03Z"),
                     lang: Some("de".into()),
+                    unread_date: None,
                 },
                 Item {
                     url: Some("https://bsky.app/profile/auslandsjournal.bsky.social/post/3lbnvbd2mfs2o".into()),
@@ -468,6 +471,7 @@ mod tests {
                     author: Some("auslandsjournal.bsky.social".into()),
                     published: at("2026-11-25T08:31:40.218Z"),
                     lang: Some("de".into()),
+                    unread_date: None,
                 },
             ]
         );
@@ -512,6 +516,7 @@ mod tests {
                 author: Some("bob.example".into()),
                 published: at("2026-11-25T07:00:00Z"),
                 lang: None,
+                unread_date: None,
             }]
         );
         assert!(parse(b"<html>Bad Gateway</html>").is_err());

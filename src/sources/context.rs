@@ -6,6 +6,7 @@
 //! given items. The store stays behind closures, so sources are tested with
 //! the stand-ins of `testing`.
 
+use super::dates::DateContext;
 use super::Item;
 use crate::http::{FetchError, Fetched, HttpClient, Request, Validators};
 use chrono::{DateTime, Utc};
@@ -42,6 +43,8 @@ pub struct Context<'a> {
     /// The cursor stored after the previous crawl, if the source keeps one.
     pub cursor: Option<String>,
     pub now: DateTime<Utc>,
+    /// The zone of dates written without one (`[crawler] timezone`, else UTC).
+    pub tz: chrono_tz::Tz,
     /// Which of these items were evaluated by an earlier crawl; paging
     /// stops at a page that brings nothing new.
     pub known: &'a KnownFn<'a>,
@@ -71,6 +74,7 @@ impl<'a> Context<'a> {
             search_terms: Vec::new(),
             cursor: None,
             now: Utc::now(),
+            tz: chrono_tz::UTC,
             known,
             validators: None,
             conditional: Mutex::default(),
@@ -108,6 +112,13 @@ impl<'a> Context<'a> {
         }
         let text = crate::charset::decode(&fetched.body, fetched.content_type());
         Ok(Some((text, fetched.final_url)))
+    }
+
+    /// What the dates of a document fetched just now are read against: the
+    /// fetch time (now) in the configured timezone, so `vor 3 Stunden` and
+    /// `gestern, 14:30` mean what they meant to the page's readers.
+    pub fn date_context(&self) -> DateContext {
+        DateContext::new(Utc::now(), self.tz)
     }
 
     /// Whether there were conditional GETs and every one answered 304.

@@ -7,7 +7,9 @@
 //! at most 10). A result post is joined to its topic by `topic_id`: its
 //! title is the topic's title, its text the `blurb` (an excerpt with HTML
 //! entities and `search-highlight` markup, turned into plain text), so a
-//! topic query matches on title + blurb. Identity `discourse:` + host
+//! topic query matches on title + blurb. A post's `created_at` is read
+//! against the fetch time in `[crawler] timezone`; one that cannot be read
+//! is kept as the item's `unread_date`. Identity `discourse:` + host
 //! (with a non-default port) + `/` + post id; link
 //! `{url}/t/{slug}/{topic_id}/{post_number}`.
 
@@ -112,7 +114,7 @@ impl Listing for Search<'_> {
                 });
             }
         };
-        let page = parse_search(&fetched.body, self.forum)
+        let page = parse_search(&fetched.body, self.forum, &ctx.date_context())
             .map_err(|e| Failure::Term(format!("search for {}: {e}", self.term)))?;
         let next = page.more.then_some(page_no + 1);
         Ok(Paged::new(page.items, next).with_headers(fetched.headers))
@@ -216,8 +218,13 @@ struct Topic {
     slug: Option<String>,
 }
 
-/// Reads one `search.json` answer.
-pub fn parse_search(body: &[u8], forum: &Forum) -> Result<Page, ParseError> {
+/// Reads one `search.json` answer, its dates against `dates` (the fetch
+/// time and the configured timezone).
+pub fn parse_search(
+    body: &[u8],
+    forum: &Forum,
+    dates: &dates::DateContext,
+) -> Result<Page, ParseError> {
     let answer: SearchAnswer = serde_json::from_slice(body)
         .map_err(|e| ParseError(format!("the answer is not Discourse search JSON: {e}")))?;
     if let Some(errors) = answer.errors.filter(|e| !e.is_empty()) {
@@ -246,7 +253,7 @@ pub fn parse_search(body: &[u8], forum: &Forum) -> Result<Page, ParseError> {
         .unwrap_or_default()
         .into_iter()
         .filter_map(|p| serde_json::from_value::<Post>(p).ok())
-        .map(|p| item(p, &topics, forum))
+        .map(|p| item(p, &topics, forum, dates))
         .collect();
     // `true` when there is more; older versions and some plugins send a non-empty string.
     let more = match &grouped.more_full_page_results {
@@ -257,7 +264,12 @@ pub fn parse_search(body: &[u8], forum: &Forum) -> Result<Page, ParseError> {
     Ok(Page { items, more })
 }
 
-fn item(post: Post, topics: &HashMap<u64, Topic>, forum: &Forum) -> Item {
+fn item(
+    post: Post,
+    topics: &HashMap<u64, Topic>,
+    forum: &Forum,
+    dates: &dates::DateContext,
+) -> Item {
     let topic = topics.get(&post.topic_id);
     let title = topic
         .and_then(|t| t.title.as_deref())
@@ -274,14 +286,21 @@ fn item(post: Post, topics: &HashMap<u64, Topic>, forum: &Forum) -> Item {
         Some(slug) => format!("{}/t/{slug}/{}/{number}", forum.base, post.topic_id),
         None => format!("{}/t/{}/{number}", forum.base, post.topic_id),
     };
+    let created = post
+        .created_at
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    let published = created.and_then(|s| dates::parse_date_in(s, dates));
     Item {
         url: Some(url),
         platform_id: Some(format!("discourse:{}/{}", forum.host, post.id)),
         title,
         text: post.blurb.as_deref().map(html_to_text).unwrap_or_default(),
         author: post.username.filter(|u| !u.is_empty()),
-        published: post.created_at.as_deref().and_then(dates::parse_date),
+        published,
         lang: None,
+        unread_date: created.filter(|_| published.is_none()).map(str::to_owned),
     }
 }
 
@@ -306,6 +325,11 @@ mod tests {
 
     fn context<'a>(http: &'a HttpClient, known: &'a KnownFn<'a>, terms: &[&str]) -> Context<'a> {
         testing::context(http, known, "forum-test", terms, 3650)
+    }
+
+    /// Dates read at the fixtures' "now" in Berlin.
+    fn berlin() -> dates::DateContext {
+        dates::DateContext::new(testing::now(), chrono_tz::Europe::Berlin)
     }
 
     fn forum() -> Forum {
@@ -341,7 +365,7 @@ mod tests {
 
     #[test]
     fn joins_posts_to_their_topics() {
-        let page = parse_search(NK1.as_bytes(), &forum()).unwrap();
+        let page = parse_search(NK1.as_bytes(), &forum(), &berlin()).unwrap();
         assert!(page.more);
         assert_eq!(page.items.len(), 3);
         assert_eq!(
@@ -357,6 +381,7 @@ mod tests {
                         + chrono::Duration::milliseconds(402)
                 ),
                 lang: None,
+                unread_date: None,
             }
         );
         assert_eq!(page.items[1].title, "Reisebericht aus Pjöngjang");
@@ -372,9 +397,9 @@ mod tests {
             page.items[2].url.as_deref(),
             Some("https://forum.example.org/t/nordkorea-neue-lieferungen/3391/9")
         );
-        let last = parse_search(NK2.as_bytes(), &forum()).unwrap();
+        let last = parse_search(NK2.as_bytes(), &forum(), &berlin()).unwrap();
         assert!(!last.more);
-        let none = parse_search(EMPTY.as_bytes(), &forum()).unwrap();
+        let none = parse_search(EMPTY.as_bytes(), &forum(), &berlin()).unwrap();
         assert_eq!(none, Page::default());
     }
 
@@ -384,12 +409,12 @@ mod tests {
             {"id":7,"topic_id":70,"post_number":2,"blurb":"ohne Thema","topic_title_headline":"<span class=\"search-highlight\">Kursk</span> &amp; mehr","username":"","created_at":"gestern"},
             {"id":"acht","topic_id":80},
             {"topic_id":90},
-            {"id":9,"topic_id":91,"blurb":null}
+            {"id":9,"topic_id":91,"blurb":null,"created_at":"vor langer Zeit"}
           ],
           "topics":[{"id":91,"title":"  Ein   Thema ","slug":"../../admin"},{"title":"ohne id"}],
           "grouped_search_result":{"more_full_page_results":"more"}}"#;
         let f = Forum::new(&Url::parse("http://127.0.0.1:4200/community/?x=1#top").unwrap());
-        let page = parse_search(body.as_bytes(), &f).unwrap();
+        let page = parse_search(body.as_bytes(), &f, &berlin()).unwrap();
         assert!(page.more);
         assert_eq!(
             page.items,
@@ -399,12 +424,15 @@ mod tests {
                     platform_id: Some("discourse:127.0.0.1:4200/7".into()),
                     title: "Kursk & mehr".into(),
                     text: "ohne Thema".into(),
+                    // `gestern` is yesterday where the forum's readers live.
+                    published: Some(Utc.with_ymd_and_hms(2026, 11, 23, 23, 0, 0).unwrap()),
                     ..Item::default()
                 },
                 Item {
                     url: Some("http://127.0.0.1:4200/community/t/91/1".into()),
                     platform_id: Some("discourse:127.0.0.1:4200/9".into()),
                     title: "Ein Thema".into(),
+                    unread_date: Some("vor langer Zeit".into()),
                     ..Item::default()
                 },
             ]
@@ -412,6 +440,7 @@ mod tests {
         let err = parse_search(
             br#"{"errors":["You must be logged in"],"error_type":"not_logged_in"}"#,
             &f,
+            &berlin(),
         );
         assert_eq!(
             err.unwrap_err().0,
@@ -419,10 +448,10 @@ mod tests {
         );
         let busy = br#"{"posts":[],"grouped_search_result":{"error":"The site is under extreme load, search is disabled."}}"#;
         assert_eq!(
-            parse_search(busy, &f).unwrap_err().0,
+            parse_search(busy, &f, &berlin()).unwrap_err().0,
             "Discourse answered: The site is under extreme load, search is disabled."
         );
-        assert!(parse_search(b"<!DOCTYPE html>", &f).is_err());
+        assert!(parse_search(b"<!DOCTYPE html>", &f, &berlin()).is_err());
     }
 
     #[tokio::test]

@@ -91,6 +91,7 @@ fn hit_to_item(hit: Hit) -> Option<Item> {
         author: hit.author.filter(|a| !a.is_empty()),
         published,
         lang: None,
+        unread_date: None,
     })
 }
 
@@ -215,6 +216,7 @@ mod tests {
                     author: Some("tptacek_fan".into()),
                     published: at("2026-11-25T09:14:52Z"),
                     lang: None,
+                    unread_date: None,
                 },
                 Item {
                     url: Some("https://news.ycombinator.com/item?id=46012310".into()),
@@ -224,6 +226,7 @@ mod tests {
                     author: Some("dang_watch".into()),
                     published: at("2026-11-25T08:03:11Z"),
                     lang: None,
+                    unread_date: None,
                 },
                 Item {
                     url: Some("https://news.ycombinator.com/item?id=46012187".into()),
@@ -233,6 +236,7 @@ mod tests {
                     author: Some("osdever".into()),
                     published: at("2026-11-25T07:40:05Z"),
                     lang: None,
+                    unread_date: None,
                 },
                 Item {
                     url: Some("https://news.ycombinator.com/item?id=46009876".into()),
@@ -242,6 +246,7 @@ mod tests {
                     author: Some("econ_reader".into()),
                     published: at("2026-11-24T23:58:30Z"),
                     lang: None,
+                    unread_date: None,
                 },
             ]
         );
@@ -271,6 +276,7 @@ mod tests {
                 author: None,
                 published: at("2026-11-25T08:00:00Z"),
                 lang: None,
+                unread_date: None,
             }]
         );
         assert!(parse(b"<html>rate limited</html>").is_err());

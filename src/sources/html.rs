@@ -3,6 +3,7 @@
 //! the next-page link on the whole page. Links resolve against `<base href>`
 //! (itself resolved against the page URL) or the page URL.
 
+use super::dates::{parse_date, parse_date_in, DateContext};
 use super::{Item, ParseError};
 use crate::text::{collapse_ws, collect_text};
 use chrono::{DateTime, Utc};
@@ -77,34 +78,82 @@ impl Selectors {
 }
 
 /// One listing page: its items and the next page, if any.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Page {
     pub items: Vec<Item>,
     pub next: Option<Url>,
+    /// Elements the `item` selector matched, with or without an item each.
+    pub entries: usize,
+    /// Entries skipped because `title` matched no text in them.
+    pub no_title: usize,
+    /// Entries skipped because they had no usable link.
+    pub no_link: usize,
 }
 
-/// Reads one listing page. Entries without a title or a usable link are
-/// skipped; a page where `item` matches nothing is an empty page. HTML
-/// parsing is lenient, so any body yields a page and no error.
+/// Reads one listing page, absolute dates only (a time without a zone is
+/// UTC); see [`parse_in`].
 pub fn parse(body: &str, page_url: &Url, selectors: &Selectors) -> Result<Page, ParseError> {
+    read(body, page_url, selectors, None)
+}
+
+/// Reads one listing page, its dates against `dates` (the fetch time and
+/// the configured timezone, for `vor 3 Stunden` and `gestern, 14:30`).
+/// Entries without a title or a usable link are skipped (and counted); a
+/// page where `item` matches nothing is an empty page. HTML parsing is
+/// lenient, so any body yields a page and no error.
+pub fn parse_in(
+    body: &str,
+    page_url: &Url,
+    selectors: &Selectors,
+    dates: &DateContext,
+) -> Result<Page, ParseError> {
+    read(body, page_url, selectors, Some(dates))
+}
+
+fn read(
+    body: &str,
+    page_url: &Url,
+    selectors: &Selectors,
+    dates: Option<&DateContext>,
+) -> Result<Page, ParseError> {
     let doc = Html::parse_document(body);
     let base = base_url(&doc, page_url);
     let lang = document_lang(&doc);
 
-    let mut items = Vec::new();
+    let mut page = Page::default();
     for entry in doc.select(&selectors.item) {
+        page.entries += 1;
         let title = match selectors.title_text(entry) {
             Some(t) => t,
-            None => continue,
+            None => {
+                page.no_title += 1;
+                continue;
+            }
         };
         let url = match item_link(entry, &selectors.link, &base) {
             Some(u) => u,
-            None => continue,
+            None => {
+                page.no_link += 1;
+                continue;
+            }
         };
-        let published = selectors
-            .date
-            .as_ref()
-            .and_then(|sel| entry.select(sel).find_map(element_date));
+        let mut unread_date = None;
+        let published = selectors.date.as_ref().and_then(|sel| {
+            entry
+                .select(sel)
+                .find_map(|el| match element_date(el, dates) {
+                    Ok(d) => Some(d),
+                    Err(unread) => {
+                        if unread_date.is_none() {
+                            unread_date = unread;
+                        }
+                        None
+                    }
+                })
+        });
+        if published.is_some() {
+            unread_date = None;
+        }
         let text = selectors
             .text
             .as_ref()
@@ -114,7 +163,7 @@ pub fn parse(body: &str, page_url: &Url, selectors: &Selectors) -> Result<Page, 
             .author
             .as_ref()
             .and_then(|sel| entry.select(sel).map(element_text).find(|s| !s.is_empty()));
-        items.push(Item {
+        page.items.push(Item {
             url: Some(url.to_string()),
             platform_id: None,
             title,
@@ -122,10 +171,11 @@ pub fn parse(body: &str, page_url: &Url, selectors: &Selectors) -> Result<Page, 
             author,
             published,
             lang: lang.clone(),
+            unread_date,
         });
     }
 
-    let next = selectors.next.as_ref().and_then(|sel| {
+    page.next = selectors.next.as_ref().and_then(|sel| {
         let target = doc
             .select(sel)
             .next()
@@ -133,7 +183,7 @@ pub fn parse(body: &str, page_url: &Url, selectors: &Selectors) -> Result<Page, 
         (!same_page(&target, page_url)).then_some(target)
     });
 
-    Ok(Page { items, next })
+    Ok(page)
 }
 
 impl Selectors {
@@ -230,21 +280,43 @@ fn joined_text(entry: ElementRef<'_>, sel: &Selector) -> String {
     parts.join(" ")
 }
 
-/// A date from an element: its `datetime`, `content` or `title` attribute,
-/// then a descendant's `datetime`, then its text.
-fn element_date(el: ElementRef<'_>) -> Option<DateTime<Utc>> {
+/// A date from an element, read against `dates`: its `datetime`, `content`
+/// or `title` attribute, then a descendant's `datetime`, then its text.
+/// When none reads, the text it could not read (the element's own text,
+/// else the first attribute), or None when the element held nothing.
+fn element_date(
+    el: ElementRef<'_>,
+    dates: Option<&DateContext>,
+) -> Result<DateTime<Utc>, Option<String>> {
+    let read = |s: &str| match dates {
+        Some(cx) => parse_date_in(s, cx),
+        None => parse_date(s),
+    };
     let v = el.value();
-    ["datetime", "content", "title"]
+    let attrs = ["datetime", "content", "title"]
         .iter()
         .filter_map(|a| v.attr(a))
-        .find_map(parse_when)
-        .or_else(|| {
+        .chain(
             el.descendants()
                 .filter_map(ElementRef::wrap)
-                .filter_map(|d| d.value().attr("datetime"))
-                .find_map(parse_when)
-        })
-        .or_else(|| parse_when(&element_text(el)))
+                .filter_map(|d| d.value().attr("datetime")),
+        );
+    let mut first = None;
+    for s in attrs {
+        let s = s.trim();
+        if s.is_empty() {
+            continue;
+        }
+        if let Some(d) = read(s) {
+            return Ok(d);
+        }
+        first.get_or_insert(s);
+    }
+    let text = element_text(el);
+    if text.is_empty() {
+        return Err(first.map(str::to_owned));
+    }
+    read(&text).ok_or(Some(text))
 }
 
 /// A trimmed, non-empty string read by `dates::parse_date`.
@@ -322,6 +394,7 @@ mod tests {
             author: author.map(Into::into),
             published,
             lang: opt(lang),
+            unread_date: None,
         }
     }
 
@@ -463,14 +536,18 @@ mod tests {
                 utc("2026-09-03T00:00:00Z"),
                 "en",
             ),
-            item(
-                &format!("{base}2026/12/annual-report/"),
-                "Annual report 2026",
-                "",
-                None,
-                None,
-                "en",
-            ),
+            Item {
+                // Kept for the crawl's log.
+                unread_date: Some("Coming soon".into()),
+                ..item(
+                    &format!("{base}2026/12/annual-report/"),
+                    "Annual report 2026",
+                    "",
+                    None,
+                    None,
+                    "en",
+                )
+            },
         ];
         assert_eq!(page.items, want);
         assert_eq!(page.next, Some(url(&format!("{base}page/2/"))));
@@ -512,17 +589,28 @@ mod tests {
                 utc("2026-11-23T21:17:00Z"),
                 "de",
             ),
-            item(
-                &post(48230),
-                "Nachrichten-Überblick \"Woche 48\"",
-                "Nordkorea, Haushalt, Wetter.",
-                Some("Gast"),
-                // "Heute, 08:12" is relative: no date.
-                None,
-                "de",
-            ),
+            Item {
+                // "Heute, 08:12" is relative: no date without the fetch time.
+                unread_date: Some("Heute, 08:12".into()),
+                ..item(
+                    &post(48230),
+                    "Nachrichten-Überblick \"Woche 48\"",
+                    "Nordkorea, Haushalt, Wetter.",
+                    Some("Gast"),
+                    None,
+                    "de",
+                )
+            },
         ];
         assert_eq!(page.items, want);
+        // Against the fetch time in Berlin it is today at 08:12 there.
+        let cx = DateContext::new(
+            utc("2026-11-30T10:00:00Z").unwrap(),
+            chrono_tz::Europe::Berlin,
+        );
+        let read = parse_in(body, &page_url, &sel, &cx).unwrap();
+        assert_eq!(read.items[2].published, utc("2026-11-30T07:12:00Z"));
+        assert_eq!(read.items[2].unread_date, None);
         assert_eq!(
             page.next,
             Some(url(&format!(
@@ -750,6 +838,47 @@ mod tests {
         assert_eq!(page.items[0].text, "Außen innen Zweiter Absatz");
     }
 
+    /// A German forum's topic list: relative dates, read against the fetch
+    /// time in Berlin; a date that cannot be read is kept for the log.
+    const FORUM_DE: &str = r#"<html lang="de"><body><ul class="topics">
+<li class="topic"><a class="t" href="/t/101">Nordkorea schickt Truppen nach Russland</a><span class="when">vor 3 Stunden</span></li>
+<li class="topic"><a class="t" href="/t/102">Putin empfängt Kim in Moskau</a><span class="when">gestern, 14:30</span></li>
+<li class="topic"><a class="t" href="/t/103">Pjöngjang und Moskau: Abkommen</a><span class="when">heute, 09:15</span></li>
+<li class="topic"><a class="t" href="/t/104">Archiv: Kursk im Frühjahr</a><span class="when">12. März 2025</span></li>
+<li class="topic"><a class="t" href="/t/105">Ohne lesbares Datum</a><span class="when">letzten Dienstag irgendwann</span></li>
+<li class="topic"><span class="t">Ohne Link</span><span class="when">heute</span></li>
+</ul></body></html>"#;
+
+    #[test]
+    fn forum_dates_are_read_against_the_fetch_time_in_the_timezone() {
+        let sel = selectors(["li.topic", ".t", "a.t", ".when", "", "", ""]);
+        // 10:00 UTC is 11:00 in Berlin (CET) on 25 November.
+        let fetched = utc("2026-11-25T10:00:00Z").unwrap();
+        let cx = DateContext::new(fetched, chrono_tz::Europe::Berlin);
+        let page = parse_in(FORUM_DE, &url("https://forum.example.de/"), &sel, &cx).unwrap();
+        let dates: Vec<_> = page
+            .items
+            .iter()
+            .map(|i| (i.published, i.unread_date.as_deref()))
+            .collect();
+        assert_eq!(
+            dates,
+            [
+                (utc("2026-11-25T07:00:00Z"), None),
+                (utc("2026-11-24T13:30:00Z"), None),
+                (utc("2026-11-25T08:15:00Z"), None),
+                (utc("2025-03-11T23:00:00Z"), None),
+                (None, Some("letzten Dienstag irgendwann")),
+            ]
+        );
+        assert_eq!((page.entries, page.no_title, page.no_link), (6, 0, 1));
+        // Without a context only absolute dates are read, in UTC.
+        let plain = parse(FORUM_DE, &url("https://forum.example.de/"), &sel).unwrap();
+        let read: Vec<_> = plain.items.iter().map(|i| i.published).collect();
+        assert_eq!(read, [None, None, None, utc("2025-03-12T00:00:00Z"), None]);
+        assert_eq!(plain.items[0].unread_date.as_deref(), Some("vor 3 Stunden"));
+    }
+
     #[test]
     fn nothing_matched_is_an_empty_page() {
         let body = include_str!("../../tests/fixtures/html/news_listing_de.html");
@@ -763,8 +892,8 @@ mod tests {
         assert_eq!(
             page,
             Page {
-                items: vec![],
-                next: None
+                entries: 0,
+                ..Page::default()
             }
         );
         for junk in ["", "{\"items\": []}", "\u{0}\u{1}<<<>>>&&&", "<html"] {
@@ -772,8 +901,8 @@ mod tests {
             assert_eq!(
                 page,
                 Page {
-                    items: vec![],
-                    next: None
+                    entries: 0,
+                    ..Page::default()
                 }
             );
         }

@@ -234,6 +234,7 @@ fn post_item(view: PostView) -> Option<Item> {
         author: view.creator.and_then(person),
         published: p.published.as_deref().and_then(parse_date),
         lang: None,
+        unread_date: None,
     })
 }
 
@@ -257,6 +258,7 @@ fn comment_item(view: CommentView) -> Option<Item> {
         author: view.creator.and_then(person),
         published: c.published.as_deref().and_then(parse_date),
         lang: None,
+        unread_date: None,
     })
 }
 
@@ -521,6 +523,7 @@ mod tests {
                 author: Some("ludwig@lemmy.beispiel.de".into()),
                 published: Some(t("2026-11-24T08:12:45.812345Z")),
                 lang: None,
+                unread_date: None,
             }
         );
         // A post federated from another instance: its ap_id, its author's home.
@@ -546,6 +549,7 @@ mod tests {
                 author: Some("sven@lemmy.beispiel.de".into()),
                 published: Some(t("2026-11-24T09:01:02.345678Z")),
                 lang: None,
+                unread_date: None,
             }
         );
         // Comments are matched on their own words, not their post's title.

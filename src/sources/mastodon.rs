@@ -297,6 +297,7 @@ fn status_item(status: Status) -> Option<Item> {
         author: s.account.and_then(|a| a.acct).filter(|a| !a.is_empty()),
         published: s.created_at.as_deref().and_then(parse_date),
         lang: s.language.as_deref().and_then(language),
+        unread_date: None,
     })
 }
 
@@ -350,6 +351,7 @@ mod tests {
                 author: Some("alice".into()),
                 published: Some(t("2026-11-24T10:15:00Z")),
                 lang: Some("de".into()),
+                unread_date: None,
             }
         );
         // The boost is the boosted status, as this instance knows it.
@@ -365,6 +367,7 @@ mod tests {
                 author: Some("bob@mstdn.example.org".into()),
                 published: Some(t("2026-11-24T09:02:11.512Z")),
                 lang: Some("en".into()),
+                unread_date: None,
             }
         );
         assert_eq!(

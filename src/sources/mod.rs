@@ -80,6 +80,9 @@ pub struct Item {
     pub published: Option<DateTime<Utc>>,
     /// ISO 639-1 code when the source declares one.
     pub lang: Option<String>,
+    /// The date the source gave when it could not be read (`published` is
+    /// then None and the item is stored undated); the crawl logs it.
+    pub unread_date: Option<String>,
 }
 
 /// A parser could not read a document at all (items it can read are kept).

@@ -62,6 +62,11 @@ pub struct Harvest {
     pub cursor: Option<String>,
     /// Why each listing the source paged through stopped, in order.
     pub stops: Vec<Stop>,
+    /// What the source read less of than it holds, or why it read nothing
+    /// from a document that is not empty (items skipped, a selector that
+    /// matches nothing): for the crawl line and `mentions sources`, so that
+    /// zero items is never a silent success.
+    pub warnings: Vec<String>,
 }
 
 impl Stop {
@@ -95,6 +100,8 @@ pub struct Page<C> {
     pub headers: Option<HeaderMap>,
     /// The document answered 304; paging ends.
     pub not_modified: bool,
+    /// What the page could not be read for (see `Harvest::warnings`).
+    pub warnings: Vec<String>,
 }
 
 impl<C> Page<C> {
@@ -106,6 +113,7 @@ impl<C> Page<C> {
             next,
             headers: None,
             not_modified: false,
+            warnings: Vec::new(),
         }
     }
 
@@ -115,6 +123,12 @@ impl<C> Page<C> {
             not_modified: true,
             ..Page::new(Vec::new(), None)
         }
+    }
+
+    /// The page with a warning about what it could not read.
+    pub fn with_warning(mut self, warning: String) -> Page<C> {
+        self.warnings.push(warning);
+        self
     }
 
     /// The page with the rate-limit headers of its answer.
@@ -156,6 +170,7 @@ pub struct Pager<'c, 'a> {
     last_headers: Option<HeaderMap>,
     items: Vec<Item>,
     stops: Vec<Stop>,
+    warnings: Vec<String>,
 }
 
 impl<'c, 'a> Pager<'c, 'a> {
@@ -166,6 +181,7 @@ impl<'c, 'a> Pager<'c, 'a> {
             last_headers: None,
             items: Vec::new(),
             stops: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 
@@ -196,6 +212,7 @@ impl<'c, 'a> Pager<'c, 'a> {
             if let Some(headers) = page.headers {
                 self.last_headers = Some(headers);
             }
+            self.warnings.extend(page.warnings);
             if page.not_modified {
                 break Stop::NotModified;
             }
@@ -256,6 +273,7 @@ impl<'c, 'a> Pager<'c, 'a> {
         Harvest {
             items: self.items,
             stops: self.stops,
+            warnings: self.warnings,
             ..Harvest::default()
         }
     }
@@ -338,6 +356,39 @@ mod tests {
         let mut pager = Pager::new(&ctx);
         assert_eq!(pager.run(&mut l, 0).await, Ok(Stop::NothingNew));
         assert_eq!(pager.into_harvest().items.len(), 1, "the page is kept");
+    }
+
+    #[tokio::test]
+    async fn page_warnings_reach_the_harvest_in_order() {
+        struct Warns;
+        impl Listing for Warns {
+            type Cursor = u32;
+            type Error = String;
+            async fn page(&mut self, _: &Context<'_>, n: &u32) -> Result<Page<u32>, String> {
+                let page = Page::new(
+                    vec![item(*n, "2026-11-25T10:00:00Z")],
+                    (*n < 2).then_some(n + 1),
+                );
+                Ok(match n {
+                    0 => page.with_warning("2 of 5 entries skipped (2 no link)".into()),
+                    2 => page.with_warning("the sitemap lists no URLs".into()),
+                    _ => page,
+                })
+            }
+        }
+        let http = testing::client(0);
+        let ctx = testing::context(&http, &nothing_known, "t", &[], 7);
+        let mut pager = Pager::new(&ctx);
+        assert_eq!(pager.run(&mut Warns, 0).await, Ok(Stop::NoNextPage));
+        let harvest = pager.into_harvest();
+        assert_eq!(harvest.items.len(), 3);
+        assert_eq!(
+            harvest.warnings,
+            [
+                "2 of 5 entries skipped (2 no link)",
+                "the sitemap lists no URLs"
+            ]
+        );
     }
 
     #[tokio::test]

@@ -288,6 +288,7 @@ fn item(thing: Thing, site: &Url) -> Option<Item> {
         author,
         published,
         lang: None,
+        unread_date: None,
     })
 }
 
@@ -654,6 +655,7 @@ mod tests {
                 author: Some("Kartoffelsalat_42".into()),
                 published: Some(Utc.with_ymd_and_hms(2026, 11, 25, 9, 12, 44).unwrap()),
                 lang: None,
+                unread_date: None,
             }
         );
         // A link post by a deleted account: no text, no author.

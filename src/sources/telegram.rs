@@ -112,6 +112,7 @@ pub fn parse_page(body: &str) -> Page {
             author,
             published,
             lang: None,
+            unread_date: None,
         });
     }
     page
@@ -335,6 +336,7 @@ mod tests {
             author: Some(author.to_owned()),
             published: Some(utc(published)),
             lang: None,
+            unread_date: None,
         }
     }
 

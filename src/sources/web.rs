@@ -1,7 +1,10 @@
 //! Reading the web sources: a feed is one conditional GET; an html listing
 //! pages through its `next` links and a sitemap (index) is walked down to
 //! its URL sets, both through the pager. Every document is a conditional
-//! GET with the validators stored by the last crawl.
+//! GET with the validators stored by the last crawl. What a document holds
+//! but could not be read from it (skipped entries, a listing whose `item`
+//! selector matches nothing, a sitemap without URLs) comes back as the
+//! harvest's warnings.
 
 use super::context::Context;
 use super::paging::{Harvest, Listing, Page, Pager, Stop};
@@ -11,30 +14,47 @@ use url::Url;
 /// How deep sitemap indexes are followed.
 const MAX_SITEMAP_DEPTH: usize = 2;
 
-/// Reads a feed; nothing when it was not modified.
+/// Reads a feed; nothing when it was not modified. What the reader could
+/// not read (skipped items, a document without items) comes back as
+/// warnings.
 pub async fn read_feed(ctx: &Context<'_>, url: &Url) -> Harvest {
-    let read = match ctx.fetch_text(url).await {
-        Ok(Some((body, base))) => feed::parse(&body, &base).map_err(|e| format!("{url}: {e}")),
-        Ok(None) => Ok(Vec::new()),
-        Err(e) => Err(e.to_string()),
-    };
-    match read {
-        Ok(items) => Harvest {
-            items,
-            ..Harvest::default()
+    match ctx.fetch_text(url).await {
+        Ok(Some((body, base))) => match feed::read(&body, &base) {
+            Ok(doc) => Harvest {
+                warnings: feed_warnings(&doc),
+                items: doc.items,
+                ..Harvest::default()
+            },
+            Err(e) => Harvest {
+                error: Some(format!("{url}: {e}")),
+                ..Harvest::default()
+            },
         },
+        Ok(None) => Harvest::default(),
         Err(e) => Harvest {
-            error: Some(e),
+            error: Some(e.to_string()),
             ..Harvest::default()
         },
     }
+}
+
+/// The reader's warnings; a document that yields no items always has one.
+fn feed_warnings(doc: &feed::FeedDoc) -> Vec<String> {
+    let mut warnings = doc.warnings.clone();
+    if warnings.is_empty() && doc.skipped > 0 {
+        warnings.push(format!("{} items skipped (unreadable)", doc.skipped));
+    }
+    if warnings.is_empty() && doc.items.is_empty() {
+        warnings.push("the feed yields no items".to_owned());
+    }
+    warnings
 }
 
 /// Reads an html listing from `start`, following `next` links.
 pub async fn read_html(ctx: &Context<'_>, start: &Url, selectors: &html::Selectors) -> Harvest {
     let mut pager = Pager::new(ctx);
     let error = pager
-        .run(&mut HtmlListing { selectors }, start.clone())
+        .run(&mut HtmlListing { selectors, start }, start.clone())
         .await
         .err();
     Harvest {
@@ -46,6 +66,8 @@ pub async fn read_html(ctx: &Context<'_>, start: &Url, selectors: &html::Selecto
 /// An html listing; a page is known by its URL.
 struct HtmlListing<'s> {
     selectors: &'s html::Selectors,
+    /// The configured first page.
+    start: &'s Url,
 }
 
 impl Listing for HtmlListing<'_> {
@@ -56,9 +78,49 @@ impl Listing for HtmlListing<'_> {
         let Some((body, base)) = ctx.fetch_text(url).await.map_err(|e| e.to_string())? else {
             return Ok(Page::not_modified());
         };
-        let page = html::parse(&body, &base, self.selectors).map_err(|e| format!("{url}: {e}"))?;
-        Ok(Page::new(page.items, page.next))
+        let page = html::parse_in(&body, &base, self.selectors, &ctx.date_context())
+            .map_err(|e| format!("{url}: {e}"))?;
+        let warning = html_warning(&page, url == self.start, &body, url);
+        let mut read = Page::new(page.items, page.next);
+        read.entries = page.entries;
+        Ok(match warning {
+            Some(w) => read.with_warning(w),
+            None => read,
+        })
     }
+}
+
+/// What a listing page could not be read for: a first page that is not
+/// empty but where `item` matches nothing (the site changed its markup),
+/// or entries skipped for want of a title or a link. Later pages may end
+/// a listing with no entries.
+fn html_warning(page: &html::Page, first: bool, body: &str, url: &Url) -> Option<String> {
+    let at = if first {
+        String::new()
+    } else {
+        format!(" on {url}")
+    };
+    if page.entries == 0 {
+        return (first && !body.trim().is_empty()).then(|| {
+            format!(
+                "the `item` selector matches nothing on the page ({} bytes); check the source's selectors",
+                body.len()
+            )
+        });
+    }
+    let reasons: Vec<String> = [(page.no_title, "no title"), (page.no_link, "no link")]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, why)| format!("{n} {why}"))
+        .collect();
+    (!reasons.is_empty()).then(|| {
+        format!(
+            "{} of {} entries skipped{at} ({})",
+            page.no_title + page.no_link,
+            page.entries,
+            reasons.join(", ")
+        )
+    })
 }
 
 /// Reads a sitemap, or a sitemap index and the newest of its sitemaps.
@@ -115,8 +177,22 @@ impl Listing for SitemapWalk<'_> {
             Err(e) => Err(e.to_string()),
         };
         let mut items = Vec::new();
+        let mut warning = None;
+        let at = if url == *self.root {
+            String::new()
+        } else {
+            format!(" {url}")
+        };
         match read {
-            Ok(sitemap::Sitemap::Urls(found)) => items = found,
+            Ok(sitemap::Sitemap::Urls(found)) => {
+                if found.is_empty() {
+                    warning = Some(format!("the sitemap{at} lists no URLs"));
+                }
+                items = found;
+            }
+            Ok(sitemap::Sitemap::Index(children)) if children.is_empty() => {
+                warning = Some(format!("the sitemap index{at} lists no sitemaps"));
+            }
             Ok(sitemap::Sitemap::Index(children)) if depth < MAX_SITEMAP_DEPTH => {
                 // Newest first: push in reverse so the newest is read first.
                 let take = ctx.max_pages.max(1) as usize;
@@ -131,6 +207,10 @@ impl Listing for SitemapWalk<'_> {
             }
         }
         let next = (!rest.is_empty()).then_some(rest);
-        Ok(Page::new(items, next))
+        let page = Page::new(items, next);
+        Ok(match warning {
+            Some(w) => page.with_warning(w),
+            None => page,
+        })
     }
 }

@@ -118,6 +118,10 @@ pub struct CrawlBatch {
     /// Identity keys of items evaluated in this crawl.
     pub seen: Vec<u64>,
     pub mentions: Vec<NewMention>,
+    /// What the source read less of than it holds; stored as `last_warning`.
+    pub warnings: Vec<String>,
+    /// Every document answered 304: the stored warning still holds.
+    pub not_modified: bool,
 }
 
 impl CrawlBatch {
@@ -132,6 +136,8 @@ impl CrawlBatch {
             validators: Vec::new(),
             seen: Vec::new(),
             mentions: Vec::new(),
+            warnings: Vec::new(),
+            not_modified: false,
         }
     }
 }
@@ -148,11 +154,19 @@ pub struct CommitStats {
 
 impl Store {
     /// Writes a crawl in one IMMEDIATE transaction: either all of it is
-    /// stored or none of it.
+    /// stored or none of it. Failures the store could not write before are
+    /// written first, in the same transaction; a crawl that cannot be
+    /// written is remembered as such a failure (see `Store::unsaved`).
     pub fn commit(&mut self, batch: &CrawlBatch) -> Result<CommitStats, StoreError> {
+        let written = self.write_crawl(batch);
+        self.settle(batch, written)
+    }
+
+    fn write_crawl(&mut self, batch: &CrawlBatch) -> Result<CommitStats, StoreError> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        super::unsaved::write(&tx, &self.unsaved)?;
         let stats = write_batch(&tx, batch)?;
         tx.commit()?;
         Ok(stats)
@@ -364,15 +378,26 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
         SourceOutcome::Ok => (Some(now), None),
         SourceOutcome::Failed(e) => (None, Some(crate::secrets::mask(e))),
     };
+    let warning = (!batch.warnings.is_empty())
+        .then(|| crate::secrets::mask(&batch.warnings.join("; ")).into_owned());
     tx.execute(
         "UPDATE source SET
            last_run = ?2,
            last_success = coalesce(?3, last_success),
            last_error = ?4,
            consecutive_failures = CASE WHEN ?4 IS NULL THEN 0 ELSE consecutive_failures + 1 END,
-           cursor = coalesce(?5, cursor)
+           cursor = coalesce(?5, cursor),
+           last_warning = CASE WHEN ?7 THEN last_warning ELSE ?6 END
          WHERE id = ?1",
-        (source_id, now, success, error, &batch.cursor),
+        (
+            source_id,
+            now,
+            success,
+            error,
+            &batch.cursor,
+            warning,
+            batch.not_modified,
+        ),
     )?;
     let mut cache = tx.prepare_cached(
         "INSERT INTO http_cache (source_id, url, etag, last_modified) VALUES (?1, ?2, ?3, ?4)

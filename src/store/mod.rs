@@ -12,6 +12,7 @@ mod pool;
 mod retention;
 mod shared;
 mod stats;
+mod unsaved;
 
 pub use alerts::{FiredAlert, NewAlert, PendingDelivery};
 pub use backup::BackupCopy;
@@ -22,6 +23,7 @@ pub use pool::ReadPool;
 pub use retention::{Cutoff, Pruned, RetentionPlan};
 pub use shared::{with_store, SharedStore};
 pub use stats::{KindCounts, Reference, SourceHealth};
+pub use unsaved::{Unsaved, UnsavedFailure};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use std::path::{Path, PathBuf};
@@ -52,6 +54,15 @@ pub enum StoreError {
         found: u32,
         known: u32,
     },
+    #[error("cannot read the database {}: {detail}", path.display())]
+    ReadOnly { path: PathBuf, detail: String },
+    #[error("the database {} has schema version {found}; this build needs version {known} and cannot upgrade it ({detail}). Run `mentions check` once with write access to the database's folder", path.display())]
+    Outdated {
+        path: PathBuf,
+        found: u32,
+        known: u32,
+        detail: String,
+    },
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
     #[error("a database task ended abnormally: {0}")]
@@ -62,6 +73,8 @@ pub enum StoreError {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// Crawl failures not written yet (see unsaved.rs).
+    unsaved: Unsaved,
 }
 
 impl Store {
@@ -99,10 +112,7 @@ impl Store {
             .map_err(open_err)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(open_err)?;
-        let mut store = Store {
-            conn,
-            path: path.to_owned(),
-        };
+        let mut store = Store::with_connection(conn, path);
         store.migrate()?;
         Ok(store)
     }
@@ -110,12 +120,17 @@ impl Store {
     /// A private in-memory database, for tests.
     pub fn open_in_memory() -> Result<Store, StoreError> {
         let conn = Connection::open_in_memory()?;
-        let mut store = Store {
-            conn,
-            path: PathBuf::from(":memory:"),
-        };
+        let mut store = Store::with_connection(conn, Path::new(":memory:"));
         store.migrate()?;
         Ok(store)
+    }
+
+    fn with_connection(conn: Connection, path: &Path) -> Store {
+        Store {
+            conn,
+            path: path.to_owned(),
+            unsaved: Unsaved::new(),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -261,6 +276,33 @@ mod tests {
     }
 
     #[test]
+    fn the_last_warning_is_the_last_crawls_and_holds_through_304() {
+        let mut store = Store::open_in_memory().unwrap();
+        let crawl = |warnings: &[&str], not_modified: bool| {
+            let mut b = CrawlBatch::new("s", "feed", crate::sources::Kind::Web, chrono::Utc::now());
+            b.warnings = warnings.iter().map(|w| (*w).to_owned()).collect();
+            b.not_modified = not_modified;
+            b
+        };
+        let warning = |store: &Store| store.source_health().unwrap()[0].last_warning.clone();
+        store
+            .commit(&crawl(&["2 of 9 items could not be read: x", "y"], false))
+            .unwrap();
+        assert_eq!(
+            warning(&store).as_deref(),
+            Some("2 of 9 items could not be read: x; y")
+        );
+        // Not modified: the document, and what was wrong with it, is the same.
+        store.commit(&crawl(&[], true)).unwrap();
+        assert_eq!(
+            warning(&store).as_deref(),
+            Some("2 of 9 items could not be read: x; y")
+        );
+        store.commit(&crawl(&[], false)).unwrap();
+        assert_eq!(warning(&store), None);
+    }
+
+    #[test]
     fn refuses_a_database_from_a_newer_build() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("m.db");
@@ -293,10 +335,7 @@ mod migration_tests {
                (1, 2, 1, 'at://p/1', NULL, 't', 'e', 0, 90000, 9);",
         )
         .unwrap();
-        let mut store = Store {
-            conn,
-            path: PathBuf::from(":memory:"),
-        };
+        let mut store = Store::with_connection(conn, Path::new(":memory:"));
         store.migrate().unwrap();
         let q = |sql: &str| -> i64 { store.conn.query_row(sql, [], |r| r.get(0)).unwrap() };
         assert_eq!(q("SELECT count(*) FROM simhash_band"), 12);

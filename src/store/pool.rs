@@ -1,7 +1,8 @@
-//! A small pool of read-only connections for the HTTP endpoint: a burst of
-//! clients waits for one of a few connections instead of opening one each
-//! (which ran the process out of file descriptors), and a reader can never
-//! write or create the database.
+//! Read-only connections: a small pool of them for the HTTP endpoint (a
+//! burst of clients waits for one of a few connections instead of opening
+//! one each, which ran the process out of file descriptors), and the one
+//! the reading commands open. A reader can never write or create the
+//! database, and it reads in a read-only folder too.
 
 use super::{Store, StoreError};
 use rusqlite::OpenFlags;
@@ -71,6 +72,13 @@ impl ReadPool {
 
 impl Store {
     /// Opens an existing database read-only, without migrating it.
+    ///
+    /// A WAL database is read through its `-wal` and `-shm` files. When the
+    /// folder is read-only (a read-only mount, a backup volume) and no
+    /// writer has them open, SQLite cannot create them; the database is then
+    /// read as `immutable`, which is exact because no `-wal` file holds
+    /// newer pages. With a writer at work, its `-wal` and `-shm` are read
+    /// as they are.
     pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
         if !path.exists() {
             return Err(StoreError::Missing {
@@ -81,22 +89,124 @@ impl Store {
             path: path.to_owned(),
             source,
         };
-        let conn = rusqlite::Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(open_err)?;
-        conn.busy_timeout(super::BUSY_TIMEOUT).map_err(open_err)?;
-        Ok(Store {
-            conn,
-            path: path.to_owned(),
-        })
+        let conn = read_only_connection(path, false).map_err(open_err)?;
+        // The first read opens the WAL index; that is where a read-only folder shows.
+        let cannot_open = match conn.query_row("PRAGMA user_version", [], |r| r.get::<_, u32>(0)) {
+            Ok(_) => return Ok(Store::with_connection(conn, path)),
+            Err(e) => e,
+        };
+        drop(conn);
+        let wal = wal_path(path);
+        if !matches!(
+            cannot_open.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::CannotOpen)
+        ) || wal.exists()
+        {
+            return Err(StoreError::ReadOnly {
+                path: path.to_owned(),
+                detail: format!(
+                    "{cannot_open}{}",
+                    if wal.exists() {
+                        format!(
+                            " (its write-ahead log {} exists but cannot be read; let `mentions run` or `check` open it once with write access)",
+                            wal.display()
+                        )
+                    } else {
+                        String::new()
+                    }
+                ),
+            });
+        }
+        let conn = read_only_connection(path, true).map_err(open_err)?;
+        conn.query_row("PRAGMA user_version", [], |r| r.get::<_, u32>(0))
+            .map_err(|e| StoreError::ReadOnly {
+                path: path.to_owned(),
+                detail: e.to_string(),
+            })?;
+        tracing::debug!(
+            "{} is in a read-only folder without a write-ahead log; reading it as immutable",
+            path.display()
+        );
+        Ok(Store::with_connection(conn, path))
     }
+
+    /// Opens the existing database for a command that only reads (`report`,
+    /// `sources`, `alerts`, `backup`): read-only, so that a read-only folder
+    /// is no obstacle and a reader never writes. A database whose schema
+    /// is older than this build is migrated first, which needs write access.
+    pub fn open_reader(path: &Path) -> Result<Store, StoreError> {
+        let store = Store::open_read_only(path)?;
+        let found = store.schema_version()?;
+        let known = super::MIGRATIONS.last().map_or(0, |m| m.0);
+        if found > known {
+            return Err(StoreError::TooNew {
+                path: path.to_owned(),
+                found,
+                known,
+            });
+        }
+        if found == known {
+            return Ok(store);
+        }
+        drop(store);
+        Store::open_existing(path).map_err(|e| StoreError::Outdated {
+            path: path.to_owned(),
+            found,
+            known,
+            detail: e.to_string(),
+        })?;
+        Store::open_read_only(path)
+    }
+}
+
+/// A read-only connection; `immutable` tells SQLite nothing changes the file.
+fn read_only_connection(path: &Path, immutable: bool) -> rusqlite::Result<rusqlite::Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = if immutable {
+        let absolute = std::fs::canonicalize(path)
+            .map_err(|_| rusqlite::Error::InvalidPath(path.to_owned()))?;
+        let url = url::Url::from_file_path(&absolute)
+            .map_err(|()| rusqlite::Error::InvalidPath(path.to_owned()))?;
+        rusqlite::Connection::open_with_flags(
+            format!("{url}?immutable=1"),
+            flags | OpenFlags::SQLITE_OPEN_URI,
+        )?
+    } else {
+        rusqlite::Connection::open_with_flags(path, flags)?
+    };
+    conn.busy_timeout(super::BUSY_TIMEOUT)?;
+    Ok(conn)
+}
+
+/// The write-ahead log beside a database: `NAME-wal`.
+fn wal_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push("-wal");
+    PathBuf::from(name)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reader_upgrades_an_older_schema_then_reads_read_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.db");
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+        let (older, _) = super::super::MIGRATIONS.split_at(super::super::MIGRATIONS.len() - 1);
+        for &(version, _, sql) in older {
+            conn.execute_batch(sql).unwrap();
+            conn.pragma_update(None, "user_version", version).unwrap();
+        }
+        drop(conn);
+        let store = Store::open_reader(&path).unwrap();
+        let known = super::super::MIGRATIONS.last().unwrap().0;
+        assert_eq!(store.schema_version().unwrap(), known);
+        assert!(store.conn.execute_batch("CREATE TABLE x (a)").is_err());
+        assert!(store.source_health().unwrap().is_empty());
+    }
 
     #[tokio::test]
     async fn reads_share_a_few_connections_and_never_create_the_database() {

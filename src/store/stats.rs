@@ -39,6 +39,8 @@ pub struct SourceHealth {
     pub consecutive_failures: u64,
     /// Mentions stored by this source, all topics, all time.
     pub mentions: u64,
+    /// What the last crawl read less of than the source holds.
+    pub last_warning: Option<String>,
 }
 
 /// A window `[from, to)` cut into what the count tables hold whole (hours
@@ -275,7 +277,7 @@ impl Store {
     pub fn source_health(&self) -> Result<Vec<SourceHealth>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT name, type, kind, last_run, last_success, last_error, consecutive_failures,
-                    mentions
+                    mentions, last_warning
              FROM source ORDER BY name",
         )?;
         let rows = stmt.query_map([], |r| {
@@ -288,6 +290,7 @@ impl Store {
                 last_error: r.get(5)?,
                 consecutive_failures: r.get::<_, i64>(6)? as u64,
                 mentions: r.get::<_, i64>(7)? as u64,
+                last_warning: r.get(8)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

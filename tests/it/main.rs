@@ -15,6 +15,7 @@ mod retention;
 mod secrets;
 mod server;
 mod service;
+mod signals;
 mod storage;
 mod telegram_forums;
 mod web;

@@ -113,14 +113,22 @@ fn to_item(item: &Map<String, Value>, base: &Url) -> Option<Item> {
             let url = Url::parse(string(item, "id")?.trim()).ok()?;
             matches!(url.scheme(), "http" | "https").then(|| String::from(url))
         });
-    let date = |key| string(item, key).and_then(parse_date);
+    let written = |key| string(item, key).map(str::trim).filter(|s| !s.is_empty());
+    let published = written("date_published")
+        .and_then(parse_date)
+        .or_else(|| written("date_modified").and_then(parse_date));
+    let unread_date = written("date_published")
+        .or_else(|| written("date_modified"))
+        .filter(|_| published.is_none())
+        .map(str::to_owned);
     Some(Item {
         url,
         platform_id: None,
         title,
         text,
         author: author(item),
-        published: date("date_published").or_else(|| date("date_modified")),
+        published,
         lang: string(item, "language").and_then(iso_639_1),
+        unread_date,
     })
 }

@@ -231,6 +231,8 @@ struct Draft<'a> {
     published: Option<DateTime<Utc>>,
     updated: Option<DateTime<Utc>>,
     created: Option<DateTime<Utc>>,
+    /// The first date element whose text could not be read.
+    unread_date: Option<String>,
     author: Option<String>,
     itunes_author: Option<String>,
     /// `xml:lang` on the content element, then in effect on the item.
@@ -661,7 +663,12 @@ impl<'a> Walker<'a> {
                     _ => &mut d.created,
                 };
                 if slot.is_none() {
-                    *slot = parse_date(&xml_text(raw, Mode::Text));
+                    let written = xml_text(raw, Mode::Text);
+                    *slot = parse_date(&written);
+                    let written = written.trim();
+                    if slot.is_none() && !written.is_empty() && d.unread_date.is_none() {
+                        d.unread_date = Some(written.to_owned());
+                    }
                 }
             }
             Field::Author { feed } => {
@@ -732,14 +739,16 @@ impl<'a> Walker<'a> {
                 d.dc_language
                     .and_then(|raw| iso_639_1(&xml_text(raw, Mode::Text)))
             });
+        let published = d.published.or(d.updated).or(d.created);
         self.out.items.push(Item {
             url,
             platform_id: None,
             title,
             text,
             author: d.author.or(d.itunes_author),
-            published: d.published.or(d.updated).or(d.created),
+            published,
             lang,
+            unread_date: d.unread_date.filter(|_| published.is_none()),
         });
     }
 }
