@@ -12,8 +12,7 @@ mod store10m;
 
 use chrono::{DateTime, Utc};
 use common::*;
-use mentions::sources::Kind;
-use mentions::store::{CrawlBatch, NewMention, Store};
+use mentions::store::Store;
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;

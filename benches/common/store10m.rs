@@ -31,7 +31,7 @@ pub fn build(path: &Path, mentions: u64, end: i64) {
     let mut written = 0u64;
     let start = end - DAYS * 86_400;
     // (topic, identity) of yesterday's web items, and today's.
-    let mut yesterday: Vec<(usize, String)> = Vec::new();
+    let mut yesterday: Vec<(usize, String)>;
     let mut today: Vec<(usize, String)> = Vec::new();
     let mut merged = 0u64;
     for day in 0..DAYS {

@@ -206,6 +206,35 @@ fn exclude_rows(tx: &Transaction<'_>, rows: &[Row], rule: i64) -> rusqlite::Resu
     Ok((changed, unchanged))
 }
 
+/// Excludes by `rule` every mention `filter` selects that still counts, in
+/// one UPDATE (a domain may have 100,000 mentions), and takes them out of
+/// the counts; returns (excluded now, excluded before).
+fn exclude_where(
+    tx: &Transaction<'_>,
+    filter: &str,
+    params: &[(&str, &dyn rusqlite::ToSql)],
+    rule: i64,
+) -> rusqlite::Result<(u64, u64)> {
+    let rows = rows_where(tx, filter, params)?;
+    let mut tally = Tally::default();
+    let (mut changed, mut unchanged) = (0, 0);
+    for row in &rows {
+        if row.excluded {
+            unchanged += 1;
+        } else {
+            tally.add(row.topic, &row.counted);
+            changed += 1;
+        }
+    }
+    tx.prepare(&format!(
+        "UPDATE mention SET excluded_by = {rule}
+         WHERE id IN (SELECT m.id FROM mention m WHERE {filter} AND m.excluded_by IS NULL)"
+    ))?
+    .execute(params)?;
+    tally.take_from(tx)?;
+    Ok((changed, unchanged))
+}
+
 /// Lets `rows` count again (those excluded) and adds them to the counts.
 fn include_rows(tx: &Transaction<'_>, rows: &[Row]) -> rusqlite::Result<(u64, u64)> {
     let mut set = tx.prepare_cached("UPDATE mention SET excluded_by = NULL WHERE id = ?1")?;
@@ -294,12 +323,12 @@ impl Store {
                     now,
                 )?;
                 let filter = format!("{} AND (:t IS NULL OR m.topic_id = :t)", ON_DOMAIN);
-                let rows = rows_where(
+                (change.changed, change.unchanged) = exclude_where(
                     &tx,
                     &filter,
                     rusqlite::named_params! {":d": domain, ":t": topic_id},
+                    rule,
                 )?;
-                (change.changed, change.unchanged) = exclude_rows(&tx, &rows, rule)?;
                 change.rule = Some(rule);
             }
             ExcludeTarget::Author { author, source } => {
@@ -317,12 +346,12 @@ impl Store {
                     reason,
                     now,
                 )?;
-                let rows = rows_where(
+                (change.changed, change.unchanged) = exclude_where(
                     &tx,
-                    "m.source_id = ?1 AND lower(trim(m.author)) = lower(?2)",
-                    (source_id, author),
+                    "m.source_id = :s AND lower(trim(m.author)) = lower(:a)",
+                    rusqlite::named_params! {":s": source_id, ":a": author},
+                    rule,
                 )?;
-                (change.changed, change.unchanged) = exclude_rows(&tx, &rows, rule)?;
                 change.rule = Some(rule);
             }
         }
@@ -373,7 +402,16 @@ impl Store {
             return Ok(None);
         }
         let rows = rows_where(&tx, "m.excluded_by = ?1", [id])?;
-        let (changed, unchanged) = include_rows(&tx, &rows)?;
+        let mut tally = Tally::default();
+        for row in &rows {
+            tally.add(row.topic, &row.counted);
+        }
+        tx.execute(
+            "UPDATE mention SET excluded_by = NULL WHERE excluded_by = ?1",
+            [id],
+        )?;
+        tally.add_to(&tx)?;
+        let (changed, unchanged) = (rows.len() as u64, 0);
         tx.commit()?;
         Ok(Some(ExclusionChange {
             changed,

@@ -123,8 +123,11 @@ fn listed(r: &rusqlite::Row<'_>) -> rusqlite::Result<Listed> {
 }
 
 impl ListFilter {
-    /// The WHERE clause and its parameters, without the cursor.
-    fn sql(&self, topic_id: i64) -> (String, Vec<(String, Value)>) {
+    /// The rows to read from (`m`) and the WHERE clause over them, without
+    /// the cursor, with its parameters. With a domain filter the rows come
+    /// from the domain indexes: a rare domain is found without reading the
+    /// whole window, a common one sorts only its own rows.
+    fn sql(&self, topic_id: i64) -> (String, String, Vec<(String, Value)>) {
         let mut clauses = vec![
             "m.topic_id = :topic".to_owned(),
             "m.at >= :from".to_owned(),
@@ -146,22 +149,39 @@ impl ListFilter {
         }
         if !self.sources.is_empty() {
             let names: Vec<String> = (0..self.sources.len()).map(|i| format!(":s{i}")).collect();
-            clauses.push(format!("s.name IN ({})", names.join(", ")));
+            clauses.push(format!(
+                "m.source_id IN (SELECT id FROM source WHERE name IN ({}))",
+                names.join(", ")
+            ));
             for (i, name) in self.sources.iter().enumerate() {
                 params.push((format!(":s{i}"), name.clone().into()));
             }
         }
-        if !self.domains.is_empty() {
-            let any: Vec<String> = (0..self.domains.len())
-                .map(|i| ON_DOMAIN.replace(":d", &format!(":d{i}")))
-                .collect();
-            clauses.push(format!("({})", any.join(" OR ")));
+        let from = if self.domains.is_empty() {
+            "mention m".to_owned()
+        } else {
+            let mut forms = Vec::new();
             for (i, d) in self.domains.iter().enumerate() {
+                forms.push(format!(":d{i}, 'www.' || :d{i}"));
                 params.push((format!(":d{i}"), domain_key(d).into()));
             }
-        }
-        (clauses.join(" AND "), params)
+            let forms = forms.join(", ");
+            let cols = "id, topic_id, at, kind, source_id, excluded_by";
+            format!(
+                "(SELECT {cols} FROM mention INDEXED BY mention_host_at WHERE host IN ({forms})
+                  UNION ALL
+                  SELECT {cols} FROM mention INDEXED BY mention_instance_at WHERE instance IN ({forms})) m"
+            )
+        };
+        (from, clauses.join(" AND "), params)
     }
+}
+
+fn named(params: &[(String, Value)]) -> Vec<(&str, &dyn rusqlite::ToSql)> {
+    params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v as &dyn rusqlite::ToSql))
+        .collect()
 }
 
 impl Store {
@@ -187,7 +207,7 @@ impl Store {
             return Ok(());
         };
         let tx = self.conn.unchecked_transaction()?;
-        let (clause, params) = filter.sql(topic_id);
+        let (from, clause, params) = filter.sql(topic_id);
         let mut cursor = filter.after;
         let mut left = limit.unwrap_or(usize::MAX);
         // Without a search every row read is listed: one query does.
@@ -196,25 +216,24 @@ impl Store {
         } else {
             left.min(i64::MAX as usize)
         };
+        // Ids first (from an index), the listed fields for those only.
         let sql = format!(
-            "SELECT {COLUMNS} FROM mention m
+            "SELECT {COLUMNS} FROM (
+                 SELECT m.id FROM {from}
+                 WHERE {clause} AND (:after_at IS NULL OR (m.at, m.id) < (:after_at, :after_id))
+                 ORDER BY m.at DESC, m.id DESC LIMIT :chunk
+             ) k
+             JOIN mention m ON m.id = k.id
              JOIN topic t ON t.id = m.topic_id JOIN source s ON s.id = m.source_id
-             WHERE {clause} AND (:after_at IS NULL OR (m.at, m.id) < (:after_at, :after_id))
-             ORDER BY m.at DESC, m.id DESC LIMIT :chunk"
+             ORDER BY m.at DESC, m.id DESC"
         );
         let mut stmt = tx.prepare(&sql)?;
         while left > 0 {
             let mut all = params.clone();
             all.push((":after_at".into(), cursor.map(|c| c.0).into()));
             all.push((":after_id".into(), cursor.map(|c| c.1).into()));
-            all.push((
-                ":chunk".into(),
-                (chunk.min(i64::MAX as usize) as i64).into(),
-            ));
-            let named: Vec<(&str, &dyn rusqlite::ToSql)> = all
-                .iter()
-                .map(|(k, v)| (k.as_str(), v as &dyn rusqlite::ToSql))
-                .collect();
+            all.push((":chunk".into(), (chunk as i64).into()));
+            let named = named(&all);
             let mut rows = stmt.query(named.as_slice())?;
             let mut read = 0usize;
             while let Some(row) = rows.next()? {
@@ -257,14 +276,9 @@ impl Store {
         let Some(topic_id) = self.topic_id(&filter.topic)? else {
             return Ok(0);
         };
-        let (clause, params) = filter.sql(topic_id);
-        let sql = format!(
-            "SELECT count(*) FROM mention m JOIN source s ON s.id = m.source_id WHERE {clause}"
-        );
-        let named: Vec<(&str, &dyn rusqlite::ToSql)> = params
-            .iter()
-            .map(|(k, v)| (k.as_str(), v as &dyn rusqlite::ToSql))
-            .collect();
+        let (from, clause, params) = filter.sql(topic_id);
+        let sql = format!("SELECT count(*) FROM {from} WHERE {clause}");
+        let named = named(&params);
         let n: i64 = self.conn.query_row(&sql, named.as_slice(), |r| r.get(0))?;
         Ok(n as u64)
     }
