@@ -103,6 +103,17 @@ fn main() {
             .iter()
             .any(|m| m.domain.as_deref() != Some("www.site07.example"));
 
+    let rare = ListFilter {
+        domains: vec!["rare.example".into()],
+        ..quarter.clone()
+    };
+    let (ms, rows) = timed(runs, || page(&store, &rare));
+    println!(
+        "list, 90 d, a domain with no mentions:    {ms:7.2} ms ({} rows)",
+        rows.len()
+    );
+    failed |= !rows.is_empty();
+
     // A mention seen twice: its first row and a merge by URL.
     let merged: i64 = conn
         .query_row(

@@ -82,26 +82,30 @@ impl Tally {
     /// mentions stopped counting (deleted, or excluded): a bucket's earliest
     /// time is read again from the mentions that still count.
     pub fn take_from(self, tx: &Transaction<'_>) -> rusqlite::Result<()> {
+        // A row whose mentions all go is deleted in one statement; only the
+        // rest are updated (excluding a whole domain empties most rows).
+        let mut gone = tx.prepare_cached(
+            "DELETE FROM count_source
+             WHERE topic_id = ?1 AND span = ?2 AND bucket = ?3 AND source_id = ?4 AND kind = ?5 AND n <= ?6",
+        )?;
         let mut take = tx.prepare_cached(
             "UPDATE count_source SET n = n - ?6
              WHERE topic_id = ?1 AND span = ?2 AND bucket = ?3 AND source_id = ?4 AND kind = ?5",
         )?;
-        let mut empty = tx.prepare_cached(
-            "DELETE FROM count_source
-             WHERE topic_id = ?1 AND span = ?2 AND bucket = ?3 AND source_id = ?4 AND kind = ?5 AND n <= 0",
-        )?;
         for ((topic, span, bucket, source, kind), n) in self.by_source {
-            take.execute((topic, span, bucket, source, kind, n))?;
-            empty.execute((topic, span, bucket, source, kind))?;
+            if gone.execute((topic, span, bucket, source, kind, n))? == 0 {
+                take.execute((topic, span, bucket, source, kind, n))?;
+            }
         }
 
+        let mut gone = tx.prepare_cached(
+            "DELETE FROM count_host
+             WHERE topic_id = ?1 AND span = ?2 AND bucket = ?3 AND host_id = ?4 AND n <= ?5",
+        )?;
         let mut take = tx.prepare_cached(
             "UPDATE count_host SET n = n - ?5
              WHERE topic_id = ?1 AND span = ?2 AND bucket = ?3 AND host_id = ?4
-             RETURNING n, first",
-        )?;
-        let mut empty = tx.prepare_cached(
-            "DELETE FROM count_host WHERE topic_id = ?1 AND span = ?2 AND bucket = ?3 AND host_id = ?4",
+             RETURNING first",
         )?;
         // Fine spans first (the map's order): a coarser bucket's earliest time
         // is read from the finer buckets inside it, already corrected.
@@ -119,18 +123,16 @@ impl Tally {
              WHERE topic_id = ?1 AND span = ?2 AND bucket = ?3 AND host_id = ?4",
         )?;
         for ((topic, span, bucket, host_id), (n, earliest_taken)) in self.by_host {
-            let left: Option<(i64, i64)> = take
-                .query_row((topic, span, bucket, host_id, n), |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })
+            if gone.execute((topic, span, bucket, host_id, n))? > 0 {
+                continue;
+            }
+            let first: Option<i64> = take
+                .query_row((topic, span, bucket, host_id, n), |r| r.get(0))
                 .optional()?;
-            match left {
+            match first {
                 None => continue,
-                Some((left, _)) if left <= 0 => {
-                    empty.execute((topic, span, bucket, host_id))?;
-                }
                 // The bucket's earliest mention still counts.
-                Some((_, first)) if earliest_taken > first => {}
+                Some(first) if earliest_taken > first => {}
                 Some(_) => {
                     let first: Option<i64> = match SPANS.iter().position(|&s| s == span) {
                         Some(0) | None => first_from_mentions

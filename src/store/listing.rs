@@ -4,7 +4,7 @@
 //! so it sees one state of the database however many pages it reads while
 //! crawls write.
 
-use super::exclusions::{domain_key, ON_DOMAIN};
+use super::exclusions::domain_key;
 use super::mentions::Rule;
 use super::{Store, StoreError};
 use crate::query::Query;
