@@ -339,6 +339,11 @@ fn delete_mentions(
     }
     let mut delete = tx.prepare_cached("DELETE FROM mention WHERE id = ?1")?;
     let mut drop_sightings = tx.prepare_cached("DELETE FROM sighting WHERE mention_id = ?1")?;
+    // An exclusion of this one mention goes with it; domain and author rules stay.
+    let mut drop_exclusion = tx.prepare_cached(
+        "DELETE FROM exclusion WHERE what = 'mention'
+           AND id = (SELECT excluded_by FROM mention WHERE id = ?1)",
+    )?;
     let mut drop_bands = tx.prepare_cached(
         "DELETE FROM simhash_band
          WHERE topic_id = ?1 AND host_id = ?2 AND simhash = ?3 AND band IN (?4, ?5, ?6, ?7)",
@@ -346,6 +351,9 @@ fn delete_mentions(
     let mut host_ids: HashMap<String, Option<i64>> = HashMap::new();
     let mut tally = Tally::default();
     for m in &gone {
+        if m.excluded {
+            drop_exclusion.execute([m.id])?;
+        }
         delete.execute([m.id])?;
         drop_sightings.execute([m.id])?;
         let host_id = match &m.host {
@@ -508,6 +516,29 @@ mod tests {
         assert_counts_exact(&store);
         // In the middle of an hour, a day and both longer buckets.
         let cutoff = now().timestamp() - 123 * DAY - 1234;
+        // Excluded mentions on both sides of the cutoff are not counted
+        // twice out: they left the counts when they were excluded.
+        let ids = |sql: &str| -> Vec<i64> {
+            store
+                .conn
+                .prepare(sql)
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        let mut picked = ids(&format!(
+            "SELECT id FROM mention WHERE at < {cutoff} ORDER BY id LIMIT 5"
+        ));
+        picked.extend(ids(&format!(
+            "SELECT id FROM mention WHERE at >= {cutoff} ORDER BY id LIMIT 5"
+        )));
+        store
+            .exclude(&crate::store::ExcludeTarget::Mentions(picked), None, now())
+            .unwrap()
+            .unwrap();
+        assert_counts_exact(&store);
         let old = q(
             &store,
             &format!("SELECT count(*) FROM mention WHERE at < {cutoff}"),
@@ -534,10 +565,12 @@ mod tests {
             let c = store.counts(topic, from, now()).unwrap();
             let direct = q(
                 &store,
-                &format!("SELECT count(*) FROM mention JOIN topic ON topic.id = topic_id WHERE name = '{topic}'"),
+                &format!("SELECT count(*) FROM mention JOIN topic ON topic.id = topic_id WHERE name = '{topic}' AND excluded_by IS NULL"),
             );
             assert_eq!(c.total() as i64, direct);
         }
+        // The old mentions' exclusions went with them.
+        assert_eq!(q(&store, "SELECT count(*) FROM exclusion"), 5);
         // Again: nothing more to do.
         let again = store.prune(&plan(Some(cutoff), 0), &|| true).unwrap();
         assert_eq!(again.of("mentions"), 0);
