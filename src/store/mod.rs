@@ -363,4 +363,50 @@ mod migration_tests {
         assert_eq!(refs.len(), 1);
         assert_eq!(refs[0].mentions, 2);
     }
+
+    #[test]
+    fn version_6_carries_mentions_into_sightings_domains_and_fingerprints() {
+        let conn = Connection::open_in_memory().unwrap();
+        for &(version, _, sql) in MIGRATIONS.iter().filter(|m| m.0 <= 5) {
+            conn.execute_batch(sql).unwrap();
+            conn.pragma_update(None, "user_version", version).unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO topic (id, name) VALUES (1, 'a');
+             INSERT INTO source (id, name, type, kind) VALUES (1, 's', 'feed', 0), (2, 'm', 'mastodon', 1);
+             INSERT INTO host (id, name) VALUES (1, 'x.org');
+             INSERT INTO mention (id, topic_id, source_id, kind, identity, url, host, title, excerpt, first_seen, at, simhash) VALUES
+               (10, 1, 1, 0, 'https://x.org/1', NULL, 'x.org', 't', 'e', 0, 7200, 5),
+               (11, 1, 2, 1, 'https://Chaos.Social/users/a/statuses/1', 'https://chaos.social/@a/1', NULL, 't', 'e', 0, 7300, 9),
+               (12, 1, 2, 1, 'at://did:plc:x/post/1', NULL, NULL, 't', 'e', 0, 7300, 9);
+             INSERT INTO simhash_band (topic_id, host_id, band, simhash) VALUES
+               (1, 1, 5, 5), (1, 1, 65536, 5), (1, 1, 131072, 5), (1, 1, 196608, 5);",
+        )
+        .unwrap();
+        let mut store = Store::with_connection(conn, Path::new(":memory:"));
+        store.migrate().unwrap();
+        let text =
+            |sql: &str| -> Option<String> { store.conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+        // Platform mentions get their instance; web ones keep their host.
+        assert_eq!(
+            text("SELECT instance FROM mention WHERE id = 11").as_deref(),
+            Some("chaos.social")
+        );
+        assert_eq!(text("SELECT instance FROM mention WHERE id = 12"), None);
+        assert_eq!(text("SELECT instance FROM mention WHERE id = 10"), None);
+        let n = |sql: &str| -> i64 { store.conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+        assert_eq!(
+            n("SELECT count(*) FROM simhash_band WHERE mention_id = 10"),
+            4
+        );
+        // Mentions stored before sightings say so; they all still count.
+        assert_eq!(
+            n("SELECT count(*) FROM mention WHERE sightings IS NULL AND excluded_by IS NULL"),
+            3
+        );
+        let x = store.explain(10).unwrap().unwrap();
+        assert_eq!(x.mention.sightings, None);
+        assert_eq!(x.sightings.len(), 1);
+        assert_eq!(x.sightings[0].rule, Rule::First);
+    }
 }
