@@ -18,6 +18,7 @@ pub mod http;
 pub mod identify;
 pub mod lang;
 pub mod live;
+pub mod markup;
 #[cfg(test)]
 mod parser_properties;
 pub mod query;

@@ -1565,7 +1565,6 @@ fn html_siblings_stay_linear() {
 /// `Html::parse_document` alone, debug build); 20,000 took 38 s in
 /// `html_to_text`, 47 s in a listing and 52 s in full text.
 #[test]
-#[ignore = "quadratic: 20,000 nested <div> take 38-52 s in a debug build (html5ever tree builder)"]
 fn html_nested_divs_stay_linear() {
     let page_url = url("https://www.example.org/a/1.html");
     let page = deep(
@@ -1592,7 +1591,6 @@ fn html_nested_divs_stay_linear() {
 /// `<span>x` take 43 s in `html_to_text` (2,500: 0.74 s, 5,000: 3.7 s,
 /// 10,000: 14 s; parsing alone 0.26 s), debug build.
 #[test]
-#[ignore = "quadratic: text at each of 20,000 nested levels takes 43 s in html_to_text (text::collect_text)"]
 fn text_at_every_level_stays_linear() {
     let page_url = url("https://www.example.org/a/1.html");
     let page = deep("<html><body><article>", "<span>x", ITEM, "", "", DEEP);

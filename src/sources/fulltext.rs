@@ -25,7 +25,7 @@ pub struct Article {
 
 /// Reads an article page. Never fails: what cannot be found stays empty.
 pub fn extract(html: &str, page_url: &Url) -> Article {
-    let doc = Html::parse_document(html);
+    let doc = crate::markup::parse_document(html);
     let base = base_url(&doc, page_url);
     let mut cleaned = doc.clone();
     strip_boilerplate(&mut cleaned);

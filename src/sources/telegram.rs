@@ -9,7 +9,7 @@ use super::Item;
 use crate::http::Request;
 use chrono::{DateTime, Utc};
 use ego_tree::NodeRef;
-use scraper::{ElementRef, Html, Node, Selector};
+use scraper::{ElementRef, Node, Selector};
 use std::sync::LazyLock;
 use url::Url;
 
@@ -69,7 +69,7 @@ impl Page {
 /// Reads one `/s/CHANNEL` page. Never fails: markup it does not understand
 /// yields fewer items.
 pub fn parse_page(body: &str) -> Page {
-    let doc = Html::parse_document(body);
+    let doc = crate::markup::parse_document(body);
     let mut page = Page {
         has_history: HISTORY
             .as_ref()

@@ -1,11 +1,12 @@
 //! Property tests: the reader never panics, whatever it is given; the
-//! fast text path gives exactly what `text::html_to_text` gives; and the
+//! fast text path gives exactly what html5ever's DOM gives; and the
 //! time is linear in the input, measured on documents shaped to make a
 //! careless reader quadratic.
 
 use super::markup::{html_plain, literal_plain};
 use super::*;
-use crate::text::{collapse_ws, html_to_text};
+use crate::markup::dom_text;
+use crate::text::collapse_ws;
 use proptest::prelude::*;
 use std::time::{Duration, Instant};
 
@@ -277,10 +278,10 @@ fn simple_html() -> impl Strategy<Value = String> {
     prop::collection::vec(prop::sample::select(SIMPLE_PIECES), 0..30).prop_map(|p| p.concat())
 }
 
-/// `text::html_to_text` without control characters: what the fast path
-/// must equal.
+/// The text of html5ever's DOM without control characters: what the fast
+/// path must equal.
 fn reference(html: &str) -> String {
-    collapse_ws(&html_to_text(html).replace(|c: char| c.is_control() && !c.is_whitespace(), ""))
+    collapse_ws(&dom_text(html).replace(|c: char| c.is_control() && !c.is_whitespace(), ""))
 }
 
 fn fixtures() -> Vec<String> {
