@@ -7,6 +7,7 @@
 //! picture, and `scripts/import-circles.py` keeps the arrows one way.
 
 pub mod alerts;
+pub mod budget;
 pub mod canon;
 pub mod charset;
 pub mod cli;

@@ -1,11 +1,13 @@
 //! Reading the web sources: a feed is one conditional GET; an html listing
 //! pages through its `next` links and a sitemap (index) is walked down to
 //! its URL sets, both through the pager. Every document is a conditional
-//! GET with the validators stored by the last crawl.
+//! GET with the validators stored by the last crawl. Documents are parsed
+//! off the async workers, within the source's reading budget (`budget`).
 
 use super::context::Context;
 use super::paging::{Harvest, Listing, Page, Pager, Stop};
 use super::{feed, html, sitemap};
+use crate::budget::Budget;
 use url::Url;
 
 /// How deep sitemap indexes are followed.
@@ -14,7 +16,10 @@ const MAX_SITEMAP_DEPTH: usize = 2;
 /// Reads a feed; nothing when it was not modified.
 pub async fn read_feed(ctx: &Context<'_>, url: &Url) -> Harvest {
     let read = match ctx.fetch_text(url).await {
-        Ok(Some((body, base))) => feed::parse(&body, &base).map_err(|e| format!("{url}: {e}")),
+        Ok(Some((body, base))) => Budget::default()
+            .read(move || feed::parse(&body, &base))
+            .await
+            .map_err(|e| format!("{url}: {e}")),
         Ok(None) => Ok(Vec::new()),
         Err(e) => Err(e.to_string()),
     };
@@ -33,10 +38,11 @@ pub async fn read_feed(ctx: &Context<'_>, url: &Url) -> Harvest {
 /// Reads an html listing from `start`, following `next` links.
 pub async fn read_html(ctx: &Context<'_>, start: &Url, selectors: &html::Selectors) -> Harvest {
     let mut pager = Pager::new(ctx);
-    let error = pager
-        .run(&mut HtmlListing { selectors }, start.clone())
-        .await
-        .err();
+    let mut listing = HtmlListing {
+        selectors,
+        budget: Budget::default(),
+    };
+    let error = pager.run(&mut listing, start.clone()).await.err();
     Harvest {
         error,
         ..pager.into_harvest()
@@ -46,6 +52,7 @@ pub async fn read_html(ctx: &Context<'_>, start: &Url, selectors: &html::Selecto
 /// An html listing; a page is known by its URL.
 struct HtmlListing<'s> {
     selectors: &'s html::Selectors,
+    budget: Budget,
 }
 
 impl Listing for HtmlListing<'_> {
@@ -56,7 +63,12 @@ impl Listing for HtmlListing<'_> {
         let Some((body, base)) = ctx.fetch_text(url).await.map_err(|e| e.to_string())? else {
             return Ok(Page::not_modified());
         };
-        let page = html::parse(&body, &base, self.selectors).map_err(|e| format!("{url}: {e}"))?;
+        let selectors = self.selectors.clone();
+        let page = self
+            .budget
+            .read(move || html::parse(&body, &base, &selectors))
+            .await
+            .map_err(|e| format!("{url}: {e}"))?;
         Ok(Page::new(page.items, page.next))
     }
 }
@@ -69,6 +81,7 @@ pub async fn read_sitemap(ctx: &Context<'_>, root: &Url) -> Harvest {
     let mut walk = SitemapWalk {
         root,
         first_error: None,
+        budget: Budget::default(),
     };
     let failed = pager.run(&mut walk, vec![(root.clone(), 0)]).await.err();
     Harvest {
@@ -82,6 +95,7 @@ struct SitemapWalk<'s> {
     root: &'s Url,
     /// The first sitemap below the root that could not be read.
     first_error: Option<String>,
+    budget: Budget,
 }
 
 impl Listing for SitemapWalk<'_> {
@@ -107,9 +121,11 @@ impl Listing for SitemapWalk<'_> {
             return Ok(Page::new(Vec::new(), None));
         };
         let read = match ctx.fetch_text(&url).await {
-            Ok(Some((body, base))) => {
-                sitemap::parse(&body, &base).map_err(|e| format!("{url}: {e}"))
-            }
+            Ok(Some((body, base))) => self
+                .budget
+                .read(move || sitemap::parse(&body, &base))
+                .await
+                .map_err(|e| format!("{url}: {e}")),
             Ok(None) if depth == 0 => return Ok(Page::not_modified()),
             Ok(None) => return Ok(Page::new(Vec::new(), (!rest.is_empty()).then_some(rest))),
             Err(e) => Err(e.to_string()),
