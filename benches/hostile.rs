@@ -151,5 +151,27 @@ fn main() {
             feed::parse(&doc, &page_url)
         })
         .expect("the feed reads");
+        // Paragraphs never closed: each one closes the one before.
+        let page = format!(
+            "<html><body>{}</body></html>",
+            "<p>Ein Satz.".repeat(a.siblings)
+        );
+        time("siblings", "unclosed, html", page.len(), || {
+            html::parse(&page, &page_url, &selectors())
+        })
+        .expect("html never fails");
+        time("siblings", "unclosed, text", page.len(), || {
+            html_to_text(&page)
+        });
+        // One listing entry whose text is every paragraph.
+        let page = format!(
+            "<html><body><article class=\"teaser\"><h2 class=\"teaser__headline\"><a class=\"teaser__link\" href=\"/a\">Titel</a></h2>{}</article></body></html>",
+            "<p class=\"teaser__text\">Ein Satz.</p>".repeat(a.siblings)
+        );
+        let read = time("siblings", "entry text", page.len(), || {
+            html::parse(&page, &page_url, &selectors())
+        })
+        .expect("html never fails");
+        assert_eq!(read.items.len(), 1);
     }
 }
