@@ -1692,3 +1692,23 @@ fn html_entry_text_in_sibling_paragraphs_stays_linear() {
     assert_eq!(read.items.len(), 1);
     assert_eq!(read.items[0].text, vec!["Satz."; PARAGRAPHS].join(" "));
 }
+
+/// Nested entries and articles: each of the 256 levels the DOM keeps holds
+/// the rest of the page, so a listing reads each entry's subtree and full
+/// text looked at every article's text (the longest wins); it now reads
+/// only the outermost article, whose text holds the others'.
+#[test]
+fn html_nested_articles_stay_linear() {
+    let page_url = url("https://www.example.org/liste/");
+    for open in [r#"<article class="teaser">x"#, "<article>x", "<main>x"] {
+        let page = deep("<html><body>", open, ITEM, "", "", DEEP);
+        in_time(&format!("listing, nested {open}"), || {
+            html::parse(&page, &page_url, &listing_selectors())
+        })
+        .expect("html never fails");
+        let article = in_time(&format!("full text, nested {open}"), || {
+            fulltext::extract(&page, &page_url)
+        });
+        assert!(article.text.starts_with("x x x"), "{open}");
+    }
+}
