@@ -4,14 +4,16 @@
 //! deep costs n² — 100,000 nested `<div>`s took minutes. Browsers cap the
 //! depth of the DOM (Chromium at 512); here one linear pass over the tags
 //! follows the tree builder's stack closely enough to know the depth. An
-//! element that would open deeper than the cap opens next to the deepest
-//! one instead, as in Chromium: the pass writes an end tag for the deepest
-//! element before its start tag (and leaves out that element's own end tag
-//! later). Where an end tag might not close the deepest element (tables,
-//! selects, forms, templates), the start tag and its end tag are left out
-//! instead, a block element becoming a space so that words on either side
-//! stay apart. Documents within the cap pass through unchanged, without a
-//! copy.
+//! element that would open deeper than the cap first closes the deepest
+//! half of the open elements: the pass writes their end tags before its
+//! start tag (and leaves out their own end tags later), so nesting goes on
+//! from half the cap and what nests closely below, such as a listing entry
+//! at the bottom of a hostile page, keeps its shape. (Chromium, which caps
+//! at 512, opens each deeper element beside the deepest one.) Where an end
+//! tag might not close the deepest element (tables, selects, forms,
+//! templates), the start tag and its end tag are left out instead, a block
+//! element becoming a space so that words on either side stay apart.
+//! Documents within the cap pass through unchanged, without a copy.
 //!
 //! The model errs on the side of counting too deep: where it cannot tell
 //! whether the tree builder closes an element (misnested formatting,
@@ -217,16 +219,16 @@ enum Scope {
 }
 
 /// What becomes of one tag.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Verdict<'a> {
     Keep,
     /// Left out; a space takes its place when it separates words.
     Drop {
         block: bool,
     },
-    /// Kept after an end tag for the deepest open element, named so.
-    Beside {
-        close: &'a str,
+    /// Kept after end tags for the deepest open elements, named so.
+    Close {
+        closed: Vec<&'a str>,
     },
 }
 
@@ -359,31 +361,39 @@ impl<'a> Model<'a> {
             self.push_open(open);
             return Verdict::Keep;
         }
-        // An end tag surely closes the deepest element unless that is part
-        // of a table, a select, a form or a template.
+        // Half the open elements are closed, deepest first, so that what
+        // opens next nests as written again. An end tag surely closes the
+        // deepest element unless that is part of a table, a select, a form
+        // or a template: closing stops there.
         const FRAGILE: &[&str] = &[
             "table", "tbody", "thead", "tfoot", "tr", "td", "th", "caption", "colgroup", "select",
             "option", "optgroup", "form", "template",
         ];
-        let closable = self
-            .stack
-            .last()
-            .filter(|top| top.foreign || !FRAGILE.iter().any(|n| top.is(n)))
-            .map(|top| top.name);
-        match closable {
-            Some(close) => {
-                *self.ended.entry(close.to_ascii_lowercase()).or_default() += 1;
-                self.pop();
-                self.push_open(open);
-                Verdict::Beside { close }
+        let mut closed = Vec::new();
+        while closed.len() < (self.max / 2).max(1) {
+            let Some(top) = self
+                .stack
+                .last()
+                .filter(|top| top.foreign || !FRAGILE.iter().any(|n| top.is(n)))
+            else {
+                break;
+            };
+            let (name, formatting) = (top.name, top.class & FORMATTING != 0);
+            *self.ended.entry(name.to_ascii_lowercase()).or_default() += 1;
+            if formatting {
+                self.formatting = self.formatting.saturating_sub(1);
             }
-            None => {
-                *self.dropped.entry(lower.to_owned()).or_default() += 1;
-                Verdict::Drop {
-                    block: class & BLOCK != 0,
-                }
-            }
+            self.pop();
+            closed.push(name);
         }
+        if closed.is_empty() {
+            *self.dropped.entry(lower.to_owned()).or_default() += 1;
+            return Verdict::Drop {
+                block: class & BLOCK != 0,
+            };
+        }
+        self.push_open(open);
+        Verdict::Close { closed }
     }
 
     /// A start tag; `raw` is set when its content is text up to its end tag.
@@ -840,12 +850,14 @@ pub(super) fn cap(html: &str, max: usize) -> Cow<'_, str> {
                 }
                 copied = end;
             }
-            Verdict::Beside { close } => {
+            Verdict::Close { closed } => {
                 let out = out.get_or_insert_with(|| String::with_capacity(html.len() + 64));
                 out.push_str(html.get(copied..lt).unwrap_or_default());
-                out.push_str("</");
-                out.push_str(close);
-                out.push('>');
+                for name in closed {
+                    out.push_str("</");
+                    out.push_str(name);
+                    out.push('>');
+                }
                 copied = lt;
             }
         }
@@ -886,6 +898,18 @@ mod tests {
     fn documents_within_the_cap_are_borrowed() {
         let page = "<html><body><div><p>a<p>b<ul><li>c<li>d</ul></div></body></html>";
         assert!(matches!(cap(page, 4), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn deeper_elements_close_the_deepest_half_first() {
+        assert_eq!(
+            capped("<div><div><div><div><div><div><div>x", 4),
+            "<div><div><div><div></div></div><div><div></div></div><div>x"
+        );
+        // What nests below the cap keeps its shape.
+        let page = format!("{}<a><b><i>x</i></b></a>", "<div>".repeat(1000));
+        let capped = capped(&page, 8);
+        assert!(capped.ends_with("<a><b><i>x</i></b></a>"), "{capped}");
     }
 
     #[test]

@@ -407,16 +407,21 @@ proptest! {
     }
 }
 
-/// The best of three timings of `f`, against a machine shared with others.
-fn best_of_three(f: impl Fn()) -> Duration {
-    (0..3)
-        .map(|_| {
-            let started = Instant::now();
-            f();
-            started.elapsed()
-        })
-        .min()
-        .unwrap_or_default()
+/// The best of five timings of each of `small` and `large`, taken in
+/// turn, so that a machine shared with others (or with the other tests)
+/// slows both alike.
+fn best_of_five(small: impl Fn(), large: impl Fn()) -> (Duration, Duration) {
+    let time = |f: &dyn Fn()| {
+        let started = Instant::now();
+        f();
+        started.elapsed()
+    };
+    let (mut best_small, mut best_large) = (Duration::MAX, Duration::MAX);
+    for _ in 0..5 {
+        best_small = best_small.min(time(&small));
+        best_large = best_large.min(time(&large));
+    }
+    (best_small, best_large)
 }
 
 /// Reading `make(10 * n)` takes less than 30 times as long as `make(n)`
@@ -425,12 +430,14 @@ fn assert_linear(what: &str, n: usize, make: impl Fn(usize) -> String) {
     let small = make(n);
     let large = make(n * 10);
     let base = base();
-    let t_small = best_of_three(|| {
-        let _ = read(&small, &base);
-    });
-    let t_large = best_of_three(|| {
-        let _ = read(&large, &base);
-    });
+    let (t_small, t_large) = best_of_five(
+        || {
+            let _ = read(&small, &base);
+        },
+        || {
+            let _ = read(&large, &base);
+        },
+    );
     let ratio = t_large.as_secs_f64() / t_small.as_secs_f64().max(1e-6);
     assert!(
         ratio < 30.0,
