@@ -89,12 +89,15 @@ const CLASSES: &[(&str, Class)] = &[
     ("fieldset", CLOSES_P | SPECIAL),
     ("figcaption", CLOSES_P | SPECIAL | BLOCK),
     ("figure", CLOSES_P | SPECIAL | BLOCK),
-    ("font", FORMATTING),
+    // Leaves SVG only with a color, face or size attribute; counted as
+    // leaving always, so that the model never thinks it is in SVG when the
+    // tree builder is not.
+    ("font", FORMATTING | BREAKOUT),
     ("footer", CLOSES_P | SPECIAL | BLOCK),
     ("foreignobject", INTEGRATION),
     ("form", CLOSES_P | SPECIAL | BLOCK),
     ("frame", VOID | SPECIAL),
-    ("frameset", SPECIAL | MERGED),
+    ("frameset", SPECIAL),
     ("h1", CLOSES_P | SPECIAL | BLOCK | HEADING | BREAKOUT),
     ("h2", CLOSES_P | SPECIAL | BLOCK | HEADING | BREAKOUT),
     ("h3", CLOSES_P | SPECIAL | BLOCK | HEADING | BREAKOUT),
@@ -997,6 +1000,15 @@ mod tests {
             "<svg><foreignObject>",
             "<tr><td><div>",
         ];
+        // Content the tree builder reads as HTML again must not count as
+        // SVG, where `/>` closes an element.
+        let page = format!(
+            "<html><body><svg><font color=red>{}{}</body></html>",
+            "<x/>".repeat(2_000),
+            "<div>".repeat(2_000)
+        );
+        let depth = dom_depth(&cap(&page, MAX));
+        assert!(depth <= 4 * MAX + 8, "font in SVG: {depth} deep");
         for pattern in patterns {
             let page: String = (0..2_000)
                 .map(|i| pattern.replace("{}", &i.to_string()))

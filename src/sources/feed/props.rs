@@ -424,8 +424,9 @@ fn best_of_five(small: impl Fn(), large: impl Fn()) -> (Duration, Duration) {
     (best_small, best_large)
 }
 
-/// Reading `make(10 * n)` takes less than 30 times as long as `make(n)`
-/// (linear is 10; quadratic would be 100).
+/// Reading `make(10 * n)` takes less than 50 times as long as `make(n)`
+/// (linear is 10, quadratic 100): the margin is for machines shared with
+/// other builds and tests, under which a linear case measured up to x39.
 fn assert_linear(what: &str, n: usize, make: impl Fn(usize) -> String) {
     let small = make(n);
     let large = make(n * 10);
@@ -440,7 +441,7 @@ fn assert_linear(what: &str, n: usize, make: impl Fn(usize) -> String) {
     );
     let ratio = t_large.as_secs_f64() / t_small.as_secs_f64().max(1e-6);
     assert!(
-        ratio < 30.0,
+        ratio < 50.0,
         "{what}: {} bytes took {t_small:?}, {} bytes {t_large:?} (x{ratio:.1})",
         small.len(),
         large.len()
