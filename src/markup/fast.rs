@@ -137,7 +137,7 @@ impl Plain {
     fn push(&mut self, c: char) {
         if c.is_whitespace() {
             self.space = true;
-        } else if self.controls || !(c.is_control() && !c.is_whitespace()) {
+        } else if self.controls || !c.is_control() {
             self.specials |= c == '<' || c == '&';
             let mut buf = [0u8; 4];
             self.word(c.encode_utf8(&mut buf));
