@@ -4,6 +4,7 @@
 //! lets the source read (`sources`), evaluates what it read (full text,
 //! identification) and commits the result in one transaction.
 
+use crate::budget::{Budget, Unread};
 use crate::config::{Settings, SourceConfig, SourceSpec, Topic};
 use crate::http::{FetchError, HttpClient, Request, Validators};
 use crate::identify::{identify, item_key, queue_items};
@@ -427,6 +428,7 @@ async fn evaluate(
         .map(|(pair, _)| pair)
         .collect();
 
+    let budget = &Budget::default();
     let evaluated: Vec<(Item, Option<fulltext::Article>, u64, bool)> =
         futures_util::stream::iter(fresh)
             .map(|(item, key)| async move {
@@ -435,7 +437,7 @@ async fn evaluate(
                 let (article, done) = if too_old {
                     (None, true)
                 } else {
-                    fetch_article(ctx, &item).await
+                    fetch_article(ctx, &item, budget).await
                 };
                 (item, article, key, done)
             })
@@ -454,16 +456,33 @@ async fn evaluate(
     Ok(())
 }
 
-/// Fetches and extracts an item's page. The flag says whether the item is
-/// settled (fetched, or refused by robots.txt) rather than worth a retry.
-async fn fetch_article(ctx: &Context<'_>, item: &Item) -> (Option<fulltext::Article>, bool) {
+/// Fetches and extracts an item's page, off the async workers within the
+/// source's reading budget. The flag says whether the item is settled
+/// (fetched, refused by robots.txt, or too slow to read) rather than worth a
+/// retry.
+async fn fetch_article(
+    ctx: &Context<'_>,
+    item: &Item,
+    budget: &Budget,
+) -> (Option<fulltext::Article>, bool) {
     let Some(url) = item.url.as_deref().and_then(|u| Url::parse(u).ok()) else {
         return (None, true);
     };
     match ctx.fetch(Request::get(url.clone())).await {
         Ok(page) => {
-            let body = crate::charset::decode(&page.body, page.content_type());
-            (Some(fulltext::extract(&body, &page.final_url)), true)
+            let content_type = page.content_type().map(str::to_owned);
+            let (body, final_url) = (page.body, page.final_url);
+            let read = budget.run(move || {
+                let body = crate::charset::decode(&body, content_type.as_deref());
+                fulltext::extract(&body, &final_url)
+            });
+            match read.await {
+                Ok(article) => (Some(article), true),
+                Err(e) => {
+                    tracing::warn!("full text of {url}: {e}; matching on the feed's own text");
+                    (None, !matches!(e, Unread::Source(_)))
+                }
+            }
         }
         Err(e @ FetchError::RobotsDisallowed { .. }) => {
             tracing::info!("{e}; matching on the feed's own text");

@@ -7,6 +7,7 @@
 //! picture, and `scripts/import-circles.py` keeps the arrows one way.
 
 pub mod alerts;
+pub mod budget;
 pub mod canon;
 pub mod charset;
 pub mod cli;
@@ -18,6 +19,7 @@ pub mod http;
 pub mod identify;
 pub mod lang;
 pub mod live;
+pub mod markup;
 #[cfg(test)]
 mod parser_properties;
 pub mod query;

@@ -1,102 +1,11 @@
-//! Text as the matcher sees it: HTML to plain text, Unicode normalisation
-//! (NFKC + full case folding), tokens (maximal runs of letters and digits),
-//! and the 64-bit SimHash used for the same-host near-duplicate rule.
+//! Text as the matcher sees it: HTML to plain text (read by `markup`),
+//! Unicode normalisation (NFKC + full case folding), tokens (maximal runs of
+//! letters and digits), and the 64-bit SimHash used for the same-host
+//! near-duplicate rule.
 
-use scraper::{Html, Node};
 use unicode_normalization::UnicodeNormalization;
 
-/// Elements whose content is never text a reader sees.
-const SKIPPED: &[&str] = &["script", "style", "template", "noscript", "head", "svg"];
-
-/// Elements that separate words: their boundaries become spaces.
-const BLOCKS: &[&str] = &[
-    "address",
-    "article",
-    "aside",
-    "blockquote",
-    "br",
-    "dd",
-    "div",
-    "dl",
-    "dt",
-    "figcaption",
-    "figure",
-    "footer",
-    "form",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "header",
-    "hr",
-    "li",
-    "main",
-    "nav",
-    "ol",
-    "p",
-    "pre",
-    "section",
-    "table",
-    "td",
-    "th",
-    "tr",
-    "ul",
-    "img",
-    "title",
-];
-
-/// Strips tags, drops scripts and styles, decodes entities and collapses
-/// white space. Plain text without `<` or `&` is returned unchanged but for
-/// white space.
-pub fn html_to_text(html: &str) -> String {
-    if !html.contains('<') && !html.contains('&') {
-        return collapse_ws(html);
-    }
-    let doc = Html::parse_fragment(html);
-    let mut out = String::with_capacity(html.len());
-    collect_text(doc.tree.root(), &mut out);
-    collapse_ws(&out)
-}
-
-/// Appends the visible text below `node` to `out`.
-pub fn collect_text(node: ego_tree::NodeRef<'_, Node>, out: &mut String) {
-    for edge in node.traverse() {
-        match edge {
-            ego_tree::iter::Edge::Open(n) => match n.value() {
-                Node::Text(t)
-                    if !n.ancestors().any(|a| {
-                        a.value()
-                            .as_element()
-                            .is_some_and(|e| SKIPPED.contains(&e.name()))
-                    }) =>
-                {
-                    out.push_str(t);
-                }
-                Node::Element(e) if BLOCKS.contains(&e.name()) => out.push(' '),
-                _ => {}
-            },
-            ego_tree::iter::Edge::Close(n) => {
-                if matches!(n.value(), Node::Element(e) if BLOCKS.contains(&e.name())) {
-                    out.push(' ');
-                }
-            }
-        }
-    }
-}
-
-/// Collapses runs of white space to one space and trims the ends.
-pub fn collapse_ws(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for word in s.split_whitespace() {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(word);
-    }
-    out
-}
+pub use crate::markup::{collapse_ws, collect_text, html_to_text};
 
 /// NFKC, then full case folding (`ß` → `ss`), then NFKC again so folded
 /// output is composed. Text that is already NFKC (most text) skips the

@@ -25,7 +25,7 @@ pub struct Article {
 
 /// Reads an article page. Never fails: what cannot be found stays empty.
 pub fn extract(html: &str, page_url: &Url) -> Article {
-    let doc = Html::parse_document(html);
+    let doc = crate::markup::parse_document(html);
     let base = base_url(&doc, page_url);
     let mut cleaned = doc.clone();
     strip_boilerplate(&mut cleaned);
@@ -163,11 +163,21 @@ fn readability_text(html: &str, page_url: &Url) -> String {
 fn fallback_text(doc: &Html) -> String {
     for selector in ["article", "main, [role=main]"] {
         let Some(s) = sel(selector) else { continue };
-        let best = doc
-            .select(&s)
-            .map(element_text)
-            .max_by_key(|t| t.chars().count())
-            .unwrap_or_default();
+        // A match inside another has no more text than it: only the
+        // outermost are read, so nested matches cost one walk, not one each.
+        let (mut best, mut best_len) = (String::new(), 0);
+        let mut last: Option<ego_tree::NodeId> = None;
+        for el in doc.select(&s) {
+            if last.is_some_and(|taken| el.ancestors().any(|a| a.id() == taken)) {
+                continue;
+            }
+            last = Some(el.id());
+            let text = element_text(el);
+            let len = text.chars().count();
+            if len >= best_len {
+                (best, best_len) = (text, len);
+            }
+        }
         if !best.is_empty() {
             return best;
         }

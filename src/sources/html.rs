@@ -116,7 +116,7 @@ fn read(
     selectors: &Selectors,
     dates: Option<&DateContext>,
 ) -> Result<Page, ParseError> {
-    let doc = Html::parse_document(body);
+    let doc = crate::markup::parse_document(body);
     let base = base_url(&doc, page_url);
     let lang = document_lang(&doc);
 
@@ -265,13 +265,15 @@ fn element_text(el: ElementRef<'_>) -> String {
 /// Text of all matches joined with a space; a match nested in an earlier
 /// match is skipped so that its text is not counted twice.
 fn joined_text(entry: ElementRef<'_>, sel: &Selector) -> String {
-    let mut taken: Vec<ego_tree::NodeId> = Vec::new();
+    // Matches come in document order, so a match nested in an earlier one
+    // is nested in the last one taken.
+    let mut last: Option<ego_tree::NodeId> = None;
     let mut parts: Vec<String> = Vec::new();
     for el in entry.select(sel) {
-        if el.ancestors().any(|a| taken.contains(&a.id())) {
+        if last.is_some_and(|taken| el.ancestors().any(|a| a.id() == taken)) {
             continue;
         }
-        taken.push(el.id());
+        last = Some(el.id());
         let t = element_text(el);
         if !t.is_empty() {
             parts.push(t);

@@ -6,10 +6,11 @@
 use super::context::Context;
 use super::paging::{Harvest, Listing, Page as Paged, Pager, RateLimited};
 use super::Item;
+use crate::budget::Budget;
 use crate::http::Request;
 use chrono::{DateTime, Utc};
 use ego_tree::NodeRef;
-use scraper::{ElementRef, Html, Node, Selector};
+use scraper::{ElementRef, Node, Selector};
 use std::sync::LazyLock;
 use url::Url;
 
@@ -69,7 +70,7 @@ impl Page {
 /// Reads one `/s/CHANNEL` page. Never fails: markup it does not understand
 /// yields fewer items.
 pub fn parse_page(body: &str) -> Page {
-    let doc = Html::parse_document(body);
+    let doc = crate::markup::parse_document(body);
     let mut page = Page {
         has_history: HISTORY
             .as_ref()
@@ -231,8 +232,13 @@ pub fn page_url(base: &Url, channel: &str, before: Option<u64>) -> Option<Url> {
 pub async fn read(ctx: &Context<'_>, url: &Url, channels: &[String]) -> Harvest {
     let mut pager = Pager::new(ctx);
     let mut errors: Vec<String> = Vec::new();
+    let budget = Budget::default();
     for channel in channels {
-        let mut listing = Channel { base: url, channel };
+        let mut listing = Channel {
+            base: url,
+            channel,
+            budget: &budget,
+        };
         if let Err(e) = pager.run(&mut listing, None).await {
             let e = match e {
                 Failure::Said(e) => e,
@@ -265,6 +271,7 @@ impl From<RateLimited> for Failure {
 struct Channel<'s> {
     base: &'s Url,
     channel: &'s str,
+    budget: &'s Budget,
 }
 
 impl Listing for Channel<'_> {
@@ -282,12 +289,17 @@ impl Listing for Channel<'_> {
                 "telegram channel \"{channel}\": {base} cannot take a path; set url to a host such as https://t.me."
             )));
         };
-        let fetched = ctx
+        let mut fetched = ctx
             .fetch(Request::api_get(url.clone()))
             .await
             .map_err(|e| Failure::Said(format!("telegram channel \"{channel}\": {e}.")))?;
-        let body = crate::charset::decode(&fetched.body, fetched.content_type());
-        let page = parse_page(&body);
+        let content_type = fetched.content_type().map(str::to_owned);
+        let body = std::mem::take(&mut fetched.body);
+        let page = self
+            .budget
+            .run(move || parse_page(&crate::charset::decode(&body, content_type.as_deref())))
+            .await
+            .map_err(|e| Failure::Said(format!("telegram channel \"{channel}\": {url}: {e}.")))?;
         if before.is_none() && page.messages == 0 && !page.has_history {
             return Err(Failure::Said(format!(
                 "telegram channel \"{channel}\" has no public preview at {url}; check that the name is a public channel (not a group, a user or a private channel)."

@@ -4,11 +4,13 @@
 //! GET with the validators stored by the last crawl. What a document holds
 //! but could not be read from it (skipped entries, a listing whose `item`
 //! selector matches nothing, a sitemap without URLs) comes back as the
-//! harvest's warnings.
+//! harvest's warnings. Documents are parsed off the async workers, within
+//! the source's reading budget (`budget`).
 
 use super::context::Context;
 use super::paging::{Harvest, Listing, Page, Pager, Stop};
 use super::{feed, html, sitemap};
+use crate::budget::Budget;
 use url::Url;
 
 /// How deep sitemap indexes are followed.
@@ -19,7 +21,10 @@ const MAX_SITEMAP_DEPTH: usize = 2;
 /// warnings.
 pub async fn read_feed(ctx: &Context<'_>, url: &Url) -> Harvest {
     match ctx.fetch_text(url).await {
-        Ok(Some((body, base))) => match feed::read(&body, &base) {
+        Ok(Some((body, base))) => match Budget::default()
+            .read(move || feed::read(&body, &base))
+            .await
+        {
             Ok(doc) => Harvest {
                 warnings: feed_warnings(&doc),
                 items: doc.items,
@@ -53,10 +58,12 @@ fn feed_warnings(doc: &feed::FeedDoc) -> Vec<String> {
 /// Reads an html listing from `start`, following `next` links.
 pub async fn read_html(ctx: &Context<'_>, start: &Url, selectors: &html::Selectors) -> Harvest {
     let mut pager = Pager::new(ctx);
-    let error = pager
-        .run(&mut HtmlListing { selectors, start }, start.clone())
-        .await
-        .err();
+    let mut listing = HtmlListing {
+        selectors,
+        start,
+        budget: Budget::default(),
+    };
+    let error = pager.run(&mut listing, start.clone()).await.err();
     Harvest {
         error,
         ..pager.into_harvest()
@@ -68,6 +75,7 @@ struct HtmlListing<'s> {
     selectors: &'s html::Selectors,
     /// The configured first page.
     start: &'s Url,
+    budget: Budget,
 }
 
 impl Listing for HtmlListing<'_> {
@@ -78,9 +86,15 @@ impl Listing for HtmlListing<'_> {
         let Some((body, base)) = ctx.fetch_text(url).await.map_err(|e| e.to_string())? else {
             return Ok(Page::not_modified());
         };
-        let page = html::parse_in(&body, &base, self.selectors, &ctx.date_context())
+        let (selectors, dates) = (self.selectors.clone(), ctx.date_context());
+        let blank = body.trim().is_empty();
+        let bytes = body.len();
+        let page = self
+            .budget
+            .read(move || html::parse_in(&body, &base, &selectors, &dates))
+            .await
             .map_err(|e| format!("{url}: {e}"))?;
-        let warning = html_warning(&page, url == self.start, &body, url);
+        let warning = html_warning(&page, url == self.start, blank, bytes, url);
         let mut read = Page::new(page.items, page.next);
         read.entries = page.entries;
         Ok(match warning {
@@ -94,17 +108,22 @@ impl Listing for HtmlListing<'_> {
 /// empty but where `item` matches nothing (the site changed its markup),
 /// or entries skipped for want of a title or a link. Later pages may end
 /// a listing with no entries.
-fn html_warning(page: &html::Page, first: bool, body: &str, url: &Url) -> Option<String> {
+fn html_warning(
+    page: &html::Page,
+    first: bool,
+    blank: bool,
+    bytes: usize,
+    url: &Url,
+) -> Option<String> {
     let at = if first {
         String::new()
     } else {
         format!(" on {url}")
     };
     if page.entries == 0 {
-        return (first && !body.trim().is_empty()).then(|| {
+        return (first && !blank).then(|| {
             format!(
-                "the `item` selector matches nothing on the page ({} bytes); check the source's selectors",
-                body.len()
+                "the `item` selector matches nothing on the page ({bytes} bytes); check the source's selectors"
             )
         });
     }
@@ -131,6 +150,7 @@ pub async fn read_sitemap(ctx: &Context<'_>, root: &Url) -> Harvest {
     let mut walk = SitemapWalk {
         root,
         first_error: None,
+        budget: Budget::default(),
     };
     let failed = pager.run(&mut walk, vec![(root.clone(), 0)]).await.err();
     Harvest {
@@ -144,6 +164,7 @@ struct SitemapWalk<'s> {
     root: &'s Url,
     /// The first sitemap below the root that could not be read.
     first_error: Option<String>,
+    budget: Budget,
 }
 
 impl Listing for SitemapWalk<'_> {
@@ -169,9 +190,11 @@ impl Listing for SitemapWalk<'_> {
             return Ok(Page::new(Vec::new(), None));
         };
         let read = match ctx.fetch_text(&url).await {
-            Ok(Some((body, base))) => {
-                sitemap::parse(&body, &base).map_err(|e| format!("{url}: {e}"))
-            }
+            Ok(Some((body, base))) => self
+                .budget
+                .read(move || sitemap::parse(&body, &base))
+                .await
+                .map_err(|e| format!("{url}: {e}")),
             Ok(None) if depth == 0 => return Ok(Page::not_modified()),
             Ok(None) => return Ok(Page::new(Vec::new(), (!rest.is_empty()).then_some(rest))),
             Err(e) => Err(e.to_string()),

@@ -411,3 +411,172 @@ async fn systemd_hears_ready_and_stopping() {
     }
     assert_eq!(daemon.wait(Duration::from_secs(10)).expect("exits").0, 0);
 }
+
+/// A port nothing listens on yet, for the endpoint.
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// The status of `GET /healthz` and how long it took; None when nothing
+/// answered within 5 s.
+async fn healthz(port: u16) -> (Option<u16>, Duration) {
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let asked = Instant::now();
+    let status = client
+        .get(format!("http://127.0.0.1:{port}/healthz"))
+        .send()
+        .await
+        .ok()
+        .map(|r| r.status().as_u16());
+    (status, asked.elapsed())
+}
+
+/// An RSS feed of one item whose description is `depth` nested `<div>`s
+/// before the text, as CDATA: about 0.5 MB for 100,000.
+fn nested_divs_feed(base: &str, name: &str, depth: usize) -> String {
+    let description = format!(
+        "<![CDATA[{}Nordkorea und Russland: {name}]]>",
+        "<div>".repeat(depth)
+    );
+    rss(
+        name,
+        &format!("<item><title>Meldung {name}</title><link>{base}/{name}/1.html</link><pubDate>Tue, 24 Nov 2026 10:00:00 +0000</pubDate><description>{description}</description></item>\n"),
+    )
+}
+
+/// Two feeds whose descriptions are 100,000 nested `<div>`s (which once
+/// took minutes to read, on the async workers) are read every second next
+/// to a healthy feed: the endpoint answers within a second throughout, the
+/// watchdog pings go on, the healthy feed is crawled every second, the
+/// hostile feeds are read too, and SIGTERM ends it all promptly.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_documents_hold_up_neither_the_daemon_nor_other_sources() {
+    use std::os::unix::net::UnixDatagram;
+    let server = TestServer::start().await;
+    server.route("/robots.txt", Route::status(404));
+    let base = server.url("");
+    server.route(
+        "/a.xml",
+        Route::ok("application/rss+xml", feed(&base, "a", 1)),
+    );
+    for name in ["h1", "h2"] {
+        let body = nested_divs_feed(&base, name, 100_000);
+        assert!(body.len() > 500_000);
+        server.route(
+            &format!("/{name}.xml"),
+            Route::ok("application/rss+xml", body),
+        );
+    }
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = config_text(
+        &server,
+        &[("a", "/a.xml"), ("h1", "/h1.xml")],
+        &format!("\n[server]\nlisten = \"127.0.0.1:{port}\"\n"),
+    );
+    // On another host, so that the two hostile feeds are fetched at once.
+    text.push_str(&format!(
+        "\n[[source]]\nname = \"h2\"\ntype = \"feed\"\nurl = \"{}\"\n",
+        server.url_as_localhost("/h2.xml")
+    ));
+    let config = write_config(dir.path(), &text);
+    // systemd's notifications, with a watchdog ping asked for every 0.5 s.
+    let socket_path = dir.path().join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let pings = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Instant>::new()));
+    let listening = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let listener = {
+        let (pings, listening) = (pings.clone(), listening.clone());
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 256];
+            while listening.load(std::sync::atomic::Ordering::SeqCst) {
+                if let Ok(n) = socket.recv(&mut buf) {
+                    if String::from_utf8_lossy(&buf[..n]).contains("WATCHDOG=1") {
+                        pings.lock().unwrap().push(Instant::now());
+                    }
+                }
+            }
+        })
+    };
+    let daemon = Daemon::start_with(
+        &config,
+        &[
+            ("NOTIFY_SOCKET", socket_path.to_str().unwrap()),
+            ("WATCHDOG_USEC", "1000000"),
+        ],
+    );
+
+    // Both hostile feeds have been fetched: their reading has begun.
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            !server.requests_to("/h1.xml").is_empty() && !server.requests_to("/h2.xml").is_empty()
+        })
+        .await,
+        "the hostile feeds were not both fetched"
+    );
+    let healthy_before = server.requests_to("/a.xml").len();
+    let window = Instant::now();
+    let mut slowest = Duration::ZERO;
+    let mut asked = 0;
+    while window.elapsed() < Duration::from_secs(5) {
+        let (status, took) = healthz(port).await;
+        assert_eq!(status, Some(200), "/healthz after {:?}", window.elapsed());
+        slowest = slowest.max(took);
+        asked += 1;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let window = window.elapsed();
+    assert!(
+        slowest < Duration::from_secs(1),
+        "/healthz took {slowest:?}"
+    );
+    assert!(asked >= 10, "/healthz answered {asked} times in {window:?}");
+    let healthy = server.requests_to("/a.xml").len() - healthy_before;
+    assert!(
+        healthy >= 3,
+        "the healthy feed was fetched {healthy} times in {window:?}"
+    );
+    {
+        let pings = pings.lock().unwrap();
+        let longest = pings
+            .windows(2)
+            .map(|w| w[1] - w[0])
+            .max()
+            .unwrap_or(Duration::MAX);
+        assert!(
+            pings.len() >= 8 && longest < Duration::from_secs(1),
+            "{} watchdog pings, at most {longest:?} apart",
+            pings.len()
+        );
+    }
+    // The hostile feeds are read, not just survived: one mention each.
+    let mut counted = 0;
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(20) {
+        counted = web_count(&config).await;
+        if counted == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(counted, 3);
+
+    let asked = Instant::now();
+    daemon.signal("TERM");
+    let (code, stderr) = daemon
+        .wait(Duration::from_secs(10))
+        .expect("exits within 10 s of SIGTERM");
+    assert_eq!(code, 0, "{stderr}");
+    assert!(asked.elapsed() < Duration::from_secs(10));
+    listening.store(false, std::sync::atomic::Ordering::SeqCst);
+    listener.join().unwrap();
+}

@@ -20,7 +20,6 @@
 //! ISO 639-1 code. Time is linear in the input: the tokenizer never scans a
 //! byte twice after a failed search, and nesting is capped at 256 elements.
 
-mod entities;
 mod json;
 mod markup;
 mod walk;

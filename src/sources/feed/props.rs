@@ -1,11 +1,12 @@
 //! Property tests: the reader never panics, whatever it is given; the
-//! fast text path gives exactly what `text::html_to_text` gives; and the
+//! fast text path gives exactly what html5ever's DOM gives; and the
 //! time is linear in the input, measured on documents shaped to make a
 //! careless reader quadratic.
 
 use super::markup::{html_plain, literal_plain};
 use super::*;
-use crate::text::{collapse_ws, html_to_text};
+use crate::markup::dom_text;
+use crate::text::collapse_ws;
 use proptest::prelude::*;
 use std::time::{Duration, Instant};
 
@@ -277,10 +278,10 @@ fn simple_html() -> impl Strategy<Value = String> {
     prop::collection::vec(prop::sample::select(SIMPLE_PIECES), 0..30).prop_map(|p| p.concat())
 }
 
-/// `text::html_to_text` without control characters: what the fast path
-/// must equal.
+/// The text of html5ever's DOM without control characters: what the fast
+/// path must equal.
 fn reference(html: &str) -> String {
-    collapse_ws(&html_to_text(html).replace(|c: char| c.is_control() && !c.is_whitespace(), ""))
+    collapse_ws(&dom_text(html).replace(|c: char| c.is_control() && !c.is_whitespace(), ""))
 }
 
 fn fixtures() -> Vec<String> {
@@ -406,33 +407,41 @@ proptest! {
     }
 }
 
-/// The best of three timings of `f`, against a machine shared with others.
-fn best_of_three(f: impl Fn()) -> Duration {
-    (0..3)
-        .map(|_| {
-            let started = Instant::now();
-            f();
-            started.elapsed()
-        })
-        .min()
-        .unwrap_or_default()
+/// The best of five timings of each of `small` and `large`, taken in
+/// turn, so that a machine shared with others (or with the other tests)
+/// slows both alike.
+fn best_of_five(small: impl Fn(), large: impl Fn()) -> (Duration, Duration) {
+    let time = |f: &dyn Fn()| {
+        let started = Instant::now();
+        f();
+        started.elapsed()
+    };
+    let (mut best_small, mut best_large) = (Duration::MAX, Duration::MAX);
+    for _ in 0..5 {
+        best_small = best_small.min(time(&small));
+        best_large = best_large.min(time(&large));
+    }
+    (best_small, best_large)
 }
 
-/// Reading `make(10 * n)` takes less than 30 times as long as `make(n)`
-/// (linear is 10; quadratic would be 100).
+/// Reading `make(10 * n)` takes less than 50 times as long as `make(n)`
+/// (linear is 10, quadratic 100): the margin is for machines shared with
+/// other builds and tests, under which a linear case measured up to x39.
 fn assert_linear(what: &str, n: usize, make: impl Fn(usize) -> String) {
     let small = make(n);
     let large = make(n * 10);
     let base = base();
-    let t_small = best_of_three(|| {
-        let _ = read(&small, &base);
-    });
-    let t_large = best_of_three(|| {
-        let _ = read(&large, &base);
-    });
+    let (t_small, t_large) = best_of_five(
+        || {
+            let _ = read(&small, &base);
+        },
+        || {
+            let _ = read(&large, &base);
+        },
+    );
     let ratio = t_large.as_secs_f64() / t_small.as_secs_f64().max(1e-6);
     assert!(
-        ratio < 30.0,
+        ratio < 50.0,
         "{what}: {} bytes took {t_small:?}, {} bytes {t_large:?} (x{ratio:.1})",
         small.len(),
         large.len()

@@ -1,9 +1,9 @@
 //! Named character references the fast text path decodes itself: the 252
 //! of HTML 4, `&apos;` and the upper-case `&AMP;` `&LT;` `&GT;` `&QUOT;`,
 //! with their HTML5 values (`&lang;` is U+27E8 there). Any other
-//! name sends the text to `text::html_to_text`, whose HTML5 tokenizer knows
-//! all 2,231 names, so the result is the same either way (a test checks
-//! every entry below against it).
+//! name sends the text to the DOM, whose HTML5 tokenizer knows all 2,231
+//! names, so the result is the same either way (a test checks every entry
+//! below against it).
 
 /// `&nbsp;` … `&yuml;` are U+00A0 … U+00FF in this order.
 const LATIN1: [&str; 96] = [
@@ -208,10 +208,10 @@ mod tests {
         for name in all() {
             let c = named(name).unwrap();
             // Letters around the reference keep white-space characters visible.
-            let html = crate::text::html_to_text(&format!("x&{name};y"));
+            let html = crate::markup::dom_text(&format!("x&{name};y"));
             assert_eq!(
                 html,
-                crate::text::collapse_ws(&format!("x{c}y")),
+                crate::markup::collapse_ws(&format!("x{c}y")),
                 "&{name};"
             );
         }
