@@ -67,6 +67,12 @@ pub fn domain_key(domain: &str) -> String {
     }
 }
 
+/// An author as compared: trimmed and lower-cased by Unicode's rules (SQLite's
+/// `lower` folds ASCII only, so the comparison is made here).
+pub(super) fn author_key(author: &str) -> String {
+    author.trim().to_lowercase()
+}
+
 /// The instance a platform mention was seen on: the host of its link.
 pub(super) fn instance_of(m: &NewMention) -> Option<String> {
     if m.host.is_some() {
@@ -114,9 +120,7 @@ impl Rules {
                 "author" => rules.authors.push((
                     r.get(0)?,
                     r.get::<_, Option<i64>>(4)?.unwrap_or(-1),
-                    r.get::<_, Option<String>>(5)?
-                        .unwrap_or_default()
-                        .to_lowercase(),
+                    author_key(&r.get::<_, Option<String>>(5)?.unwrap_or_default()),
                 )),
                 _ => {}
             }
@@ -142,7 +146,7 @@ impl Rules {
                 }
             }
         }
-        let author = m.author.as_deref()?.trim().to_lowercase();
+        let author = author_key(m.author.as_deref()?);
         self.authors
             .iter()
             .find(|(_, s, a)| *s == source && *a == author)
@@ -236,8 +240,6 @@ fn named_id(tx: &Transaction<'_>, table: &str, name: &str) -> rusqlite::Result<O
 /// Why a domain or author rule cannot be written.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum RuleError {
-    #[error("no topic named {0:?} has mentions stored")]
-    UnknownTopic(String),
     #[error("no source named {0:?} has crawled yet")]
     UnknownSource(String),
 }
@@ -276,12 +278,11 @@ impl Store {
             }
             ExcludeTarget::Domain { domain, topic } => {
                 let domain = domain_key(domain);
+                // A topic with nothing stored yet gets its row now: the
+                // rule holds for what it stores later.
                 let topic_id = match topic {
                     None => None,
-                    Some(name) => match named_id(&tx, "topic", name)? {
-                        Some(id) => Some(id),
-                        None => return Ok(Err(RuleError::UnknownTopic(name.clone()))),
-                    },
+                    Some(name) => Some(super::mentions::topic_id(&tx, name)?),
                 };
                 let rule = rule_id(
                     &tx,
@@ -317,11 +318,24 @@ impl Store {
                     reason,
                     now,
                 )?;
-                let rows = rows_where(
-                    &tx,
-                    "m.source_id = ?1 AND lower(trim(m.author)) = lower(?2)",
-                    (source_id, author),
-                )?;
+                let key = author_key(author);
+                let ids: Vec<i64> = tx
+                    .prepare_cached(
+                        "SELECT id, author FROM mention WHERE source_id = ?1 AND author IS NOT NULL",
+                    )?
+                    .query_map([source_id], |r| {
+                        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+                    })?
+                    .filter_map(|row| match row {
+                        Ok((id, a)) if author_key(&a) == key => Some(Ok(id)),
+                        Ok(_) => None,
+                        Err(e) => Some(Err(e)),
+                    })
+                    .collect::<Result<_, _>>()?;
+                let mut rows = Vec::with_capacity(ids.len());
+                for id in ids {
+                    rows.extend(rows_where(&tx, "m.id = ?1", [id])?);
+                }
                 (change.changed, change.unchanged) = exclude_rows(&tx, &rows, rule)?;
                 change.rule = Some(rule);
             }
@@ -427,14 +441,17 @@ fn rule_id(
     now: i64,
 ) -> rusqlite::Result<i64> {
     let found: Option<i64> = tx
-        .query_row(
-            "SELECT id FROM exclusion
-             WHERE what = ?1 AND topic_id IS ?2 AND domain IS ?3 AND source_id IS ?4
-               AND lower(author) IS lower(?5)",
-            (what, topic, domain, source, author),
-            |r| r.get(0),
-        )
-        .optional()?;
+        .prepare_cached(
+            "SELECT id, author FROM exclusion
+             WHERE what = ?1 AND topic_id IS ?2 AND domain IS ?3 AND source_id IS ?4",
+        )?
+        .query_map((what, topic, domain, source), |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
+        })?
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .find(|(_, a)| a.as_deref().map(author_key) == author.map(author_key))
+        .map(|(id, _)| id);
     if let Some(id) = found {
         if let Some(reason) = reason {
             tx.execute(

@@ -205,6 +205,17 @@ impl Store {
         let mut stmt = tx.prepare(&sql)?;
         while left > 0 {
             let mut all = params.clone();
+            // The cursor's time bounds the index range: a page deep into a
+            // long window starts where the last one ended instead of
+            // skipping every row before it.
+            if let Some((at, _)) = cursor {
+                let upto = at.saturating_add(1).min(filter.to);
+                for (name, value) in all.iter_mut() {
+                    if name == ":to" {
+                        *value = upto.into();
+                    }
+                }
+            }
             all.push((":after_at".into(), cursor.map(|c| c.0).into()));
             all.push((":after_id".into(), cursor.map(|c| c.1).into()));
             all.push((
@@ -280,15 +291,23 @@ impl Store {
     }
 
     /// The mentions (one per topic) whose identity is `url`'s canonical form
-    /// or `url` itself (a platform identity).
+    /// or `url` itself (a platform identity), or, for a platform item, whose
+    /// link is `url` (the link `list` shows, on the instance it names).
     pub fn mentions_at(&self, url: &str) -> Result<Vec<i64>, StoreError> {
-        let mut forms = vec![url.trim().to_owned()];
+        let url = url.trim();
+        let mut forms = vec![url.to_owned()];
         if let Some(c) = crate::canon::canonical_str(url, None) {
             forms.insert(0, c.to_string());
         }
+        let instance = url::Url::parse(url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_lowercase));
         let mut stmt = self
             .conn
             .prepare_cached("SELECT id FROM mention WHERE topic_id = ?1 AND identity = ?2")?;
+        let mut by_link = self.conn.prepare_cached(
+            "SELECT min(id) FROM mention WHERE instance = ?2 AND topic_id = ?1 AND url = ?3",
+        )?;
         let topics: Vec<i64> = self
             .conn
             .prepare_cached("SELECT id FROM topic ORDER BY id")?
@@ -296,12 +315,19 @@ impl Store {
             .collect::<Result<_, _>>()?;
         let mut out = Vec::new();
         for topic in topics {
+            let mut found: Option<i64> = None;
             for form in &forms {
-                if let Some(id) = stmt.query_row((topic, form), |r| r.get(0)).optional()? {
-                    out.push(id);
+                found = stmt.query_row((topic, form), |r| r.get(0)).optional()?;
+                if found.is_some() {
                     break;
                 }
             }
+            if found.is_none() {
+                if let Some(instance) = &instance {
+                    found = by_link.query_row((topic, instance, url), |r| r.get(0))?;
+                }
+            }
+            out.extend(found);
         }
         Ok(out)
     }
@@ -595,6 +621,11 @@ mod tests {
             [web_row.id]
         );
         assert_eq!(store.mentions_at(uri).unwrap(), [social.id]);
+        // The link `list` shows finds a platform mention too.
+        assert_eq!(
+            store.mentions_at(" https://chaos.social/@a/1 ").unwrap(),
+            [social.id]
+        );
         assert!(store
             .mentions_at("https://www.zeit.de/other")
             .unwrap()
@@ -776,6 +807,125 @@ mod tests {
     }
 
     use crate::store::RuleError as RuleErrorAlias;
+
+    #[test]
+    fn authors_compare_by_unicode_case_and_rules_hold_before_a_topic_has_mentions() {
+        let mut store = Store::open_in_memory().unwrap();
+        commit(
+            &mut store,
+            "masto",
+            Kind::Social,
+            T0,
+            vec![
+                toot(
+                    "nk",
+                    "https://x.example/s/1",
+                    "https://x.example/@ä/1",
+                    "ÄRGER-Bot",
+                    T0,
+                ),
+                toot(
+                    "nk",
+                    "https://x.example/s/2",
+                    "https://x.example/@ä/2",
+                    " ärger-bot ",
+                    T0,
+                ),
+                toot(
+                    "nk",
+                    "https://x.example/s/3",
+                    "https://x.example/@b/3",
+                    "Ärgerlich",
+                    T0,
+                ),
+            ],
+        );
+        let change = store
+            .exclude(
+                &ExcludeTarget::Author {
+                    author: "Ärger-BOT".into(),
+                    source: "masto".into(),
+                },
+                None,
+                time(T0 + 60),
+            )
+            .unwrap()
+            .unwrap();
+        assert_eq!((change.changed, change.unchanged), (2, 0));
+        // The same rule, spelled otherwise: no second rule.
+        let again = store
+            .exclude(
+                &ExcludeTarget::Author {
+                    author: "ärger-bot".into(),
+                    source: "masto".into(),
+                },
+                Some("bot"),
+                time(T0 + 60),
+            )
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (again.changed, again.unchanged, again.rule),
+            (0, 2, change.rule)
+        );
+        assert_eq!(store.exclusions().unwrap().len(), 1);
+        // A later status of the author arrives excluded, whatever its case.
+        let mut b = CrawlBatch::new("masto", "mastodon", Kind::Social, time(T0 + 120));
+        b.mentions = vec![toot(
+            "nk",
+            "https://x.example/s/4",
+            "https://x.example/@ä/4",
+            "ärger-BOT",
+            T0,
+        )];
+        assert_eq!(store.commit(&b).unwrap().excluded, 1);
+        assert_eq!(
+            store
+                .counts("nk", time(T0 - 60), time(T0 + 60))
+                .unwrap()
+                .social,
+            1
+        );
+        assert_counts_exact(&store);
+
+        // A domain rule for a topic that has stored nothing yet holds for its first items.
+        let rule = store
+            .exclude(
+                &ExcludeTarget::Domain {
+                    domain: "www.spam.example".into(),
+                    topic: Some("later".into()),
+                },
+                None,
+                time(T0),
+            )
+            .unwrap()
+            .unwrap();
+        assert_eq!(rule.changed, 0);
+        let url = "https://spam.example/1";
+        commit(
+            &mut store,
+            "feeds",
+            Kind::Web,
+            T0 + 200,
+            vec![web("later", url, url, 1, T0)],
+        );
+        assert_eq!(
+            store
+                .counts("later", time(T0 - 60), time(T0 + 60))
+                .unwrap()
+                .web,
+            0
+        );
+        let excluded = all(
+            &store,
+            &ListFilter {
+                excluded: true,
+                ..window("later", T0 - 60, T0 + 60)
+            },
+        );
+        assert_eq!(excluded.len(), 1);
+        assert_eq!(excluded[0].excluded_by, rule.rule);
+    }
 
     #[test]
     fn rows_per_kind_equal_the_counts_for_any_window_and_pages_are_stable() {

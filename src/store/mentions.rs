@@ -405,7 +405,7 @@ fn host_id(tx: &Transaction<'_>, name: &str) -> Result<i64, StoreError> {
         .query_row([name], |r| r.get(0))?)
 }
 
-fn topic_id(tx: &Transaction<'_>, name: &str) -> Result<i64, StoreError> {
+pub(super) fn topic_id(tx: &Transaction<'_>, name: &str) -> Result<i64, StoreError> {
     if let Some(id) = tx
         .query_row("SELECT id FROM topic WHERE name = ?1", [name], |r| r.get(0))
         .optional()?
