@@ -17,6 +17,7 @@ pub mod daemon;
 pub mod http;
 pub mod identify;
 pub mod lang;
+pub mod listing;
 pub mod live;
 #[cfg(test)]
 mod parser_properties;

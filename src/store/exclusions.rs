@@ -35,6 +35,8 @@ pub struct Exclusion {
     /// `mention`, `domain` or `author`.
     pub what: String,
     pub mention: Option<i64>,
+    /// The topic a domain rule holds for (None: every topic), or the
+    /// excluded mention's topic.
     pub topic: Option<String>,
     pub domain: Option<String>,
     pub source: Option<String>,
@@ -399,17 +401,35 @@ impl Store {
 
     /// Every exclusion, oldest first.
     pub fn exclusions(&self) -> Result<Vec<Exclusion>, StoreError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT e.id, e.what, t.name, e.domain, s.name, e.author, e.reason, e.created_at,
+        self.exclusions_where("1", None)
+    }
+
+    /// One exclusion by id.
+    pub fn exclusion(&self, id: i64) -> Result<Option<Exclusion>, StoreError> {
+        Ok(self.exclusions_where("e.id = ?1", Some(id))?.pop())
+    }
+
+    fn exclusions_where(
+        &self,
+        filter: &str,
+        id: Option<i64>,
+    ) -> Result<Vec<Exclusion>, StoreError> {
+        // A mention's exclusion names its mention and that mention's topic.
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT e.id, e.what,
+                    coalesce(t.name, (SELECT t2.name FROM mention m2 JOIN topic t2 ON t2.id = m2.topic_id
+                                      WHERE m2.excluded_by = e.id AND e.what = 'mention')),
+                    e.domain, s.name, e.author, e.reason, e.created_at,
                     (SELECT count(*) FROM mention WHERE excluded_by = e.id),
                     (SELECT min(id) FROM mention WHERE excluded_by = e.id AND e.what = 'mention')
              FROM exclusion e
              LEFT JOIN topic t ON t.id = e.topic_id
              LEFT JOIN source s ON s.id = e.source_id
-             ORDER BY e.id",
-        )?;
+             WHERE {filter}
+             ORDER BY e.id"
+        ))?;
         let rows = stmt
-            .query_map([], |r| {
+            .query_map(rusqlite::params_from_iter(id), |r| {
                 Ok(Exclusion {
                     id: r.get(0)?,
                     what: r.get(1)?,
