@@ -470,7 +470,7 @@ pub fn exclusions_text(all: &[Exclusion]) -> String {
         "id",
         pad("what", 7),
         pad("target", 28),
-        pad("topic / source", 20),
+        pad("topic / source", 28),
         "mentions",
         pad("created (UTC)", 16),
     );
@@ -494,7 +494,7 @@ pub fn exclusions_text(all: &[Exclusion]) -> String {
             e.id,
             pad(&e.what, 7),
             pad(&target, 28),
-            pad(&scope, 20),
+            pad(&scope, 28),
             e.mentions,
             pad(&e.created.format("%Y-%m-%d %H:%M").to_string(), 16),
             cell(e.reason.as_deref().unwrap_or("-"), 200),

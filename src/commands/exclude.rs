@@ -89,10 +89,15 @@ pub(super) fn exclude(
             let scope = topic.map_or_else(|| "every topic".to_owned(), |t| format!("topic {t}"));
             let rule = change.rule.unwrap_or_default();
             let key = crate::store::domain_key(&domain);
+            let www = if key.parse::<std::net::IpAddr>().is_ok() {
+                String::new()
+            } else {
+                format!(" (and www.{key})")
+            };
             changed_line(
                 change.changed,
                 change.unchanged,
-                &format!("of {key} (and www.{key}) for {scope}"),
+                &format!("of {key}{www} for {scope}"),
                 rule,
             )
         }
