@@ -7,8 +7,10 @@
 //! excluded (`Rules`).
 
 use super::counts::{Counted, Tally};
-use super::mentions::NewMention;
+use super::rules::{author_key, ON_DOMAIN};
 use super::{Store, StoreError};
+
+pub use super::rules::domain_key;
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior};
 
@@ -58,102 +60,6 @@ pub struct ExclusionChange {
     pub missing: Vec<i64>,
     /// The rule's id, for a domain or author exclusion.
     pub rule: Option<i64>,
-}
-
-/// A domain as compared: lower-case, without a leading `www.` or a final dot.
-pub fn domain_key(domain: &str) -> String {
-    let d = domain.trim().trim_end_matches('.').to_lowercase();
-    match d.strip_prefix("www.") {
-        Some(rest) if !rest.is_empty() => rest.to_owned(),
-        _ => d,
-    }
-}
-
-/// An author as compared: trimmed and lower-cased by Unicode's rules (SQLite's
-/// `lower` folds ASCII only, so the comparison is made here).
-pub(super) fn author_key(author: &str) -> String {
-    author.trim().to_lowercase()
-}
-
-/// The instance a platform mention was seen on: the host of its link.
-pub(super) fn instance_of(m: &NewMention) -> Option<String> {
-    if m.host.is_some() {
-        return None;
-    }
-    let link = m.url.as_deref().unwrap_or(&m.identity);
-    let url = url::Url::parse(link).ok()?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return None;
-    }
-    url.host_str().map(str::to_lowercase)
-}
-
-/// SQL: the mention `m` is on domain `:d` (a `domain_key`).
-pub(super) const ON_DOMAIN: &str =
-    "(m.host IN (:d, 'www.' || :d) OR m.instance IN (:d, 'www.' || :d))";
-
-/// The domain and author rules, read once per crawl commit.
-pub(super) struct Rules {
-    /// (rule id, topic or all, domain key)
-    domains: Vec<(i64, Option<i64>, String)>,
-    /// (rule id, source, author, lower-case)
-    authors: Vec<(i64, i64, String)>,
-}
-
-impl Rules {
-    pub fn load(tx: &Transaction<'_>) -> rusqlite::Result<Rules> {
-        let mut rules = Rules {
-            domains: Vec::new(),
-            authors: Vec::new(),
-        };
-        let mut stmt = tx.prepare_cached(
-            "SELECT id, what, topic_id, domain, source_id, author FROM exclusion
-             WHERE what != 'mention' ORDER BY id",
-        )?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            let what: String = r.get(1)?;
-            match what.as_str() {
-                "domain" => rules.domains.push((
-                    r.get(0)?,
-                    r.get(2)?,
-                    r.get::<_, Option<String>>(3)?.unwrap_or_default(),
-                )),
-                "author" => rules.authors.push((
-                    r.get(0)?,
-                    r.get::<_, Option<i64>>(4)?.unwrap_or(-1),
-                    author_key(&r.get::<_, Option<String>>(5)?.unwrap_or_default()),
-                )),
-                _ => {}
-            }
-        }
-        Ok(rules)
-    }
-
-    /// The rule that excludes `m` as `source` stores it for `topic`, if any.
-    pub fn excluding(&self, topic: i64, source: i64, m: &NewMention) -> Option<i64> {
-        if !self.domains.is_empty() {
-            let domain = m
-                .host
-                .clone()
-                .or_else(|| instance_of(m))
-                .map(|d| domain_key(&d));
-            if let Some(domain) = domain {
-                let hit = self
-                    .domains
-                    .iter()
-                    .find(|(_, t, d)| *d == domain && t.is_none_or(|t| t == topic));
-                if let Some((id, _, _)) = hit {
-                    return Some(*id);
-                }
-            }
-        }
-        let author = author_key(m.author.as_deref()?);
-        self.authors
-            .iter()
-            .find(|(_, s, a)| *s == source && *a == author)
-            .map(|(id, _, _)| *id)
-    }
 }
 
 /// A stored mention's place in the count tables.

@@ -4,8 +4,8 @@
 //! so it sees one state of the database however many pages it reads while
 //! crawls write.
 
-use super::exclusions::{domain_key, ON_DOMAIN};
 use super::mentions::Rule;
+use super::rules::{domain_key, ON_DOMAIN};
 use super::{Store, StoreError};
 use crate::query::Query;
 use crate::sources::Kind;

@@ -159,10 +159,6 @@ impl Store {
     }
 }
 
-/// Bucket lengths of the count tables: hours, UTC days, and blocks of 8 and
-/// 64 days from the epoch; each divides the next, so buckets nest.
-pub(crate) const SPANS: [i64; 4] = [3600, 86_400, 8 * 86_400, 64 * 86_400];
-
 /// The four 16-bit bands of a fingerprint as stored in `simhash_band`.
 fn bands(simhash: u64) -> [i64; 4] {
     let mut out = [0i64; 4];
@@ -185,7 +181,7 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
     let mut stats = CommitStats::default();
     let mut topic_ids: HashMap<&str, i64> = HashMap::new();
     let mut host_ids: HashMap<&str, i64> = HashMap::new();
-    let rules = super::exclusions::Rules::load(tx)?;
+    let rules = super::rules::Rules::load(tx)?;
     // Count rows this batch adds, written once per key at the end.
     let mut tally = Tally::default();
     let mut existing =
@@ -291,7 +287,16 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
         let published = m.published.map(|t| t.timestamp());
         // A date in the future is a clock or zone error; the mention happened by now.
         let at = published.map_or(now, |p| p.min(now));
-        let excluded_by = rules.excluding(topic_id, source_id, m);
+        let instance = match m.host {
+            Some(_) => None,
+            None => super::rules::instance_of(m.url.as_deref().unwrap_or(&m.identity)),
+        };
+        let excluded_by = rules.excluding(
+            topic_id,
+            source_id,
+            m.host.as_deref().or(instance.as_deref()),
+            m.author.as_deref(),
+        );
         let changed = insert.execute(rusqlite::params![
             topic_id,
             source_id,
@@ -308,7 +313,7 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
             at,
             m.simhash as i64,
             excluded_by,
-            super::exclusions::instance_of(m),
+            instance,
         ])?;
         if changed != 1 {
             stats.duplicates += 1;
