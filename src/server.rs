@@ -475,7 +475,9 @@ async fn api_mentions(State(state): State<AppState>, RawQuery(query): RawQuery) 
             }
             let filters = selection.filters();
             let (rows, next) = listing::page(store, &filters, cursor.as_ref(), limit)?;
-            Ok(Ok(listing::page_json(&rows, next.as_ref())))
+            let body = listing::page_json(&rows, next.as_ref());
+            // `${VAR}` values never leave the process, not even inside a stored link.
+            Ok(Ok(crate::secrets::mask(&body).into_owned()))
         })
         .await;
     match page {
@@ -505,7 +507,8 @@ async fn api_mention(
     let explained = state
         .pool
         .read(move |store| {
-            Ok(listing::explain_mention(store, &settings, id)?.map(|x| listing::pretty(&x.json())))
+            Ok(listing::explain_mention(store, &settings, id)?
+                .map(|x| crate::secrets::mask(&listing::pretty(&x.json())).into_owned()))
         })
         .await;
     match explained {

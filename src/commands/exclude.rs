@@ -45,7 +45,8 @@ pub(super) fn exclude(
                     }
                 }
             }
-            found.dedup_by_key(|m| m.id);
+            let mut named = std::collections::HashSet::new();
+            found.retain(|m| named.insert(m.id));
             let ids: Vec<i64> = found.iter().map(|m| m.id).collect();
             store
                 .exclude(&ExcludeTarget::Mentions(ids), reason, now)?

@@ -27,7 +27,8 @@ pub(super) fn include(
                 }
             }
         }
-        rules.dedup_by_key(|e| e.id);
+        let mut named = std::collections::HashSet::new();
+        rules.retain(|e| named.insert(e.id));
         for e in rules {
             let Some(change) = store.remove_exclusion(e.id)? else {
                 continue;
@@ -58,7 +59,8 @@ pub(super) fn include(
             }
         }
     }
-    found.dedup_by_key(|m| m.id);
+    let mut named = std::collections::HashSet::new();
+    found.retain(|m| named.insert(m.id));
     // The rules behind them, read before the mention exclusions go.
     let mut rules = Vec::new();
     for m in &found {
