@@ -326,7 +326,7 @@ impl Cursor {
 
     /// Reads a cursor this endpoint handed out; None for anything else.
     pub fn decode(text: &str) -> Option<Cursor> {
-        if text.is_empty() || text.len() % 2 != 0 || text.len() > 2_000 {
+        if text.is_empty() || !text.len().is_multiple_of(2) || text.len() > 2_000 {
             return None;
         }
         let bytes: Vec<u8> = (0..text.len())

@@ -84,6 +84,9 @@ pub struct Explained {
     pub pruned: u64,
 }
 
+/// A sighting as read: source, seen at, URL as seen, rule, detail.
+type SightingRow = (String, i64, Option<String>, i64, Option<i64>);
+
 /// Rows read per query while a search filter drops some.
 const CHUNK: usize = 500;
 
@@ -386,7 +389,7 @@ impl Store {
              JOIN source s ON s.id = g.source_id
              WHERE g.mention_id = ?1 ORDER BY g.seen_at, g.rule, s.name",
         )?;
-        let rows: Vec<(String, i64, Option<String>, i64, Option<i64>)> = stmt
+        let rows: Vec<SightingRow> = stmt
             .query_map([id], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
             })?
