@@ -18,6 +18,7 @@ pub mod daemon;
 pub mod http;
 pub mod identify;
 pub mod lang;
+pub mod listing;
 pub mod live;
 pub mod markup;
 #[cfg(test)]

@@ -1,5 +1,7 @@
 //! The optional HTTP endpoint (`[server] listen`): `/healthz`, `/metrics`
-//! (Prometheus text) and `/api/report` (the JSON of `report --format json`).
+//! (Prometheus text), `/api/report` (the JSON of `report --format json`),
+//! `/api/mentions` (the rows behind the counts, in keyset pages) and
+//! `/api/mentions/ID` (the JSON of `explain`).
 //!
 //! Clients are strangers: connections are capped (more wait in the kernel's
 //! backlog rather than costing file descriptors), a client must send its
@@ -8,12 +10,13 @@
 //! no file paths, and error logs are rate-limited so a flood cannot fill
 //! the disk.
 
+use crate::listing::{self, Cursor, Selection};
 use crate::live::LiveSettings;
 use crate::report::{self, Window};
 use crate::sources::platform::Secret;
 use crate::store::{ReadPool, StoreError};
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -181,6 +184,8 @@ fn router(state: AppState) -> Router {
     let guarded = Router::new()
         .route("/metrics", get(metrics))
         .route("/api/report", get(api_report))
+        .route("/api/mentions", get(api_mentions))
+        .route("/api/mentions/{id}", get(api_mention))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such endpoint") })
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -335,5 +340,185 @@ async fn api_report(
         )
             .into_response(),
         Err(e) => store_failure(&state.errors, "api/report", &e),
+    }
+}
+
+/// The query string of `/api/mentions`: named like the `list` flags (`q`
+/// for `--search`); `kind`, `source` and `domain` may repeat.
+#[derive(Debug, Default)]
+struct MentionParams {
+    topic: Option<String>,
+    since: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    kinds: Vec<crate::sources::Kind>,
+    sources: Vec<String>,
+    domains: Vec<String>,
+    q: Option<String>,
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+impl MentionParams {
+    fn parse(query: &str) -> Result<MentionParams, String> {
+        let mut p = MentionParams::default();
+        for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+            let value = value.into_owned();
+            let once = |slot: &mut Option<String>| {
+                if slot.is_some() {
+                    return Err(format!("{key} is given more than once"));
+                }
+                *slot = Some(value.clone());
+                Ok(())
+            };
+            match &*key {
+                "topic" => once(&mut p.topic)?,
+                "since" => once(&mut p.since)?,
+                "from" => once(&mut p.from)?,
+                "to" => once(&mut p.to)?,
+                "q" => once(&mut p.q)?,
+                "limit" => once(&mut p.limit)?,
+                "cursor" => once(&mut p.cursor)?,
+                "kind" => {
+                    let kind = listing::parse_kind(&value)?;
+                    if !p.kinds.contains(&kind) {
+                        p.kinds.push(kind);
+                    }
+                }
+                "source" => p.sources.push(value),
+                "domain" => p.domains.push(listing::parse_domain("domain", &value)?),
+                other => {
+                    return Err(format!(
+                        "unknown parameter {other:?}; the parameters are topic, since, from, to, kind, source, domain, q, limit and cursor"
+                    ))
+                }
+            }
+        }
+        Ok(p)
+    }
+}
+
+/// A page of the mentions a report counts, newest first:
+/// `{"mentions": [...], "next": "<cursor>" | null}`.
+async fn api_mentions(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
+    let params = match MentionParams::parse(query.as_deref().unwrap_or_default()) {
+        Ok(p) => p,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &e),
+    };
+    let settings = state.settings.current();
+    if params.since.is_some() && (params.from.is_some() || params.to.is_some()) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "since cannot be combined with from and to",
+        );
+    }
+    let window = match Window::from_args(
+        params.since.as_deref(),
+        params.from.as_deref(),
+        params.to.as_deref(),
+        chrono::Utc::now(),
+    ) {
+        Ok(w) => w,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &e),
+    };
+    let limit = match params.limit.as_deref().map(str::parse::<usize>) {
+        None => listing::PAGE_ROWS,
+        Some(Ok(n)) if (1..=listing::MAX_PAGE_ROWS).contains(&n) => n,
+        Some(_) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!(
+                    "limit must be a whole number from 1 to {}",
+                    listing::MAX_PAGE_ROWS
+                ),
+            )
+        }
+    };
+    let topics: Vec<String> = match report::select_topics(&settings, params.topic.as_deref()) {
+        Ok(topics) => topics.into_iter().map(str::to_owned).collect(),
+        Err(_) => {
+            let name = params.topic.as_deref().unwrap_or_default();
+            return error(StatusCode::NOT_FOUND, &format!("no topic named {name:?}"));
+        }
+    };
+    let search = match params.q.as_deref().map(|q| listing::parse_search("q", q)) {
+        None => None,
+        Some(Ok(q)) => Some(q),
+        Some(Err(e)) => return error(StatusCode::BAD_REQUEST, &e),
+    };
+    let cursor = match params.cursor.as_deref() {
+        None | Some("") => None,
+        Some(text) => match Cursor::decode(text).filter(|c| topics.contains(&c.topic)) {
+            Some(c) => Some(c),
+            None => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "cursor is not one this endpoint gave out for these parameters; start again without it",
+                )
+            }
+        },
+    };
+    let selection = Selection {
+        topics,
+        window,
+        kinds: params.kinds,
+        sources: params.sources,
+        domains: params.domains,
+        search,
+        excluded: false,
+    };
+    let page = state
+        .pool
+        .read(move |store| {
+            if let Some(name) = listing::unknown_source(store, &settings, &selection.sources)? {
+                return Ok(Err(format!("no source named {name:?}")));
+            }
+            let filters = selection.filters();
+            let (rows, next) = listing::page(store, &filters, cursor.as_ref(), limit)?;
+            let body = listing::page_json(&rows, next.as_ref());
+            // `${VAR}` values never leave the process, not even inside a stored link.
+            Ok(Ok(crate::secrets::mask(&body).into_owned()))
+        })
+        .await;
+    match page {
+        Ok(Ok(body)) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response(),
+        Ok(Err(e)) => error(StatusCode::BAD_REQUEST, &e),
+        Err(e) => store_failure(&state.errors, "api/mentions", &e),
+    }
+}
+
+/// One mention explained: the JSON of `explain ID --format json`.
+async fn api_mention(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Response {
+    let Some(Ok(id)) = id.ok().map(|Path(id)| id.parse::<i64>()) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "a mention's id is a whole number, as /api/mentions gives it",
+        );
+    };
+    let settings = state.settings.current();
+    let explained = state
+        .pool
+        .read(move |store| {
+            Ok(listing::explain_mention(store, &settings, id)?
+                .map(|x| crate::secrets::mask(&listing::pretty(&x.json())).into_owned()))
+        })
+        .await;
+    match explained {
+        Ok(Some(body)) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response(),
+        Ok(None) => error(StatusCode::NOT_FOUND, &format!("no mention has id {id}")),
+        Err(e) => store_failure(&state.errors, "api/mentions/ID", &e),
     }
 }

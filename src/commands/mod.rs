@@ -6,6 +6,11 @@ mod alerts;
 mod backup;
 mod check;
 mod crawl;
+mod exclude;
+mod exclusions;
+mod explain;
+mod include;
+mod list;
 mod prune;
 mod report;
 mod run;
@@ -91,6 +96,63 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 top.unwrap_or(settings.report.top_references),
             )
         }
+        Command::List {
+            topic,
+            since,
+            from,
+            to,
+            kinds,
+            sources,
+            domains,
+            search,
+            limit,
+            excluded,
+            format,
+        } => {
+            let window = Window::from_args(
+                since.as_deref(),
+                from.as_deref(),
+                to.as_deref(),
+                chrono::Utc::now(),
+            )
+            .map_err(Failure::Usage)?;
+            list::list(
+                &settings,
+                list::ListArgs {
+                    topic,
+                    window,
+                    kinds: kinds.into_iter().map(Into::into).collect(),
+                    sources,
+                    domains,
+                    search,
+                    limit,
+                    excluded,
+                    format,
+                },
+            )
+        }
+        Command::Explain {
+            target,
+            topic,
+            format,
+        } => explain::explain(&settings, &target, topic.as_deref(), format),
+        Command::Exclude {
+            ids,
+            domain,
+            topic,
+            author,
+            source,
+            reason,
+        } => {
+            let target = match (domain, author, source) {
+                (Some(domain), _, _) => exclude::Target::Domain { domain, topic },
+                (None, Some(author), Some(source)) => exclude::Target::Author { author, source },
+                _ => exclude::Target::Mentions(ids),
+            };
+            exclude::exclude(&settings, target, reason.as_deref())
+        }
+        Command::Include { ids, exclusions } => include::include(&settings, &ids, &exclusions),
+        Command::Exclusions { format } => exclusions::exclusions(&settings, format),
         Command::Sources { format } => sources::sources(&settings, format),
         Command::Run => run::run(settings),
         Command::Alerts { since } => alerts::alerts(&settings, since.as_deref()),
@@ -107,6 +169,53 @@ pub(crate) fn print(text: &str) -> Result<(), Failure> {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(Failure::Runtime(format!("cannot write to stdout: {e}"))),
+    }
+}
+
+/// Stdout for output written while it is produced (a listing of any
+/// size): `${VAR}` values masked, buffered; a closed pipe (`| head`) stops
+/// it quietly.
+pub(crate) struct Output {
+    out: std::io::BufWriter<std::io::StdoutLock<'static>>,
+    open: bool,
+}
+
+impl Output {
+    pub fn new() -> Output {
+        Output {
+            out: std::io::BufWriter::new(std::io::stdout().lock()),
+            open: true,
+        }
+    }
+
+    /// Writes `text`; false once stdout is closed (stop producing).
+    pub fn write(&mut self, text: &str) -> Result<bool, Failure> {
+        if !self.open {
+            return Ok(false);
+        }
+        let text = crate::secrets::mask(text);
+        let written = self.out.write_all(text.as_bytes());
+        self.check(written)
+    }
+
+    /// Flushes what is buffered.
+    pub fn finish(mut self) -> Result<(), Failure> {
+        if self.open {
+            let flushed = self.out.flush();
+            self.check(flushed)?;
+        }
+        Ok(())
+    }
+
+    fn check(&mut self, done: std::io::Result<()>) -> Result<bool, Failure> {
+        match done {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.open = false;
+                Ok(false)
+            }
+            Err(e) => Err(Failure::Runtime(format!("cannot write to stdout: {e}"))),
+        }
     }
 }
 

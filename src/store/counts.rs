@@ -3,9 +3,12 @@
 //! them when mentions are excluded or deleted. One place keeps them equal to
 //! counting the mention rows that count.
 
-use super::mentions::SPANS;
 use rusqlite::{OptionalExtension, Transaction};
 use std::collections::{BTreeMap, HashMap};
+
+/// Bucket lengths of the count tables: hours, UTC days, and blocks of 8 and
+/// 64 days from the epoch; each divides the next, so buckets nest.
+pub(crate) const SPANS: [i64; 4] = [3600, 86_400, 8 * 86_400, 64 * 86_400];
 
 /// What a mention contributes to the count tables.
 #[derive(Debug, Clone, Copy)]

@@ -7,8 +7,10 @@
 //! excluded (`Rules`).
 
 use super::counts::{Counted, Tally};
-use super::mentions::NewMention;
+use super::rules::{author_key, ON_DOMAIN};
 use super::{Store, StoreError};
+
+pub use super::rules::domain_key;
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior};
 
@@ -35,6 +37,8 @@ pub struct Exclusion {
     /// `mention`, `domain` or `author`.
     pub what: String,
     pub mention: Option<i64>,
+    /// The topic a domain rule holds for (None: every topic), or the
+    /// excluded mention's topic.
     pub topic: Option<String>,
     pub domain: Option<String>,
     pub source: Option<String>,
@@ -56,98 +60,6 @@ pub struct ExclusionChange {
     pub missing: Vec<i64>,
     /// The rule's id, for a domain or author exclusion.
     pub rule: Option<i64>,
-}
-
-/// A domain as compared: lower-case, without a leading `www.` or a final dot.
-pub fn domain_key(domain: &str) -> String {
-    let d = domain.trim().trim_end_matches('.').to_lowercase();
-    match d.strip_prefix("www.") {
-        Some(rest) if !rest.is_empty() => rest.to_owned(),
-        _ => d,
-    }
-}
-
-/// The instance a platform mention was seen on: the host of its link.
-pub(super) fn instance_of(m: &NewMention) -> Option<String> {
-    if m.host.is_some() {
-        return None;
-    }
-    let link = m.url.as_deref().unwrap_or(&m.identity);
-    let url = url::Url::parse(link).ok()?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return None;
-    }
-    url.host_str().map(str::to_lowercase)
-}
-
-/// SQL: the mention `m` is on domain `:d` (a `domain_key`).
-pub(super) const ON_DOMAIN: &str =
-    "(m.host IN (:d, 'www.' || :d) OR m.instance IN (:d, 'www.' || :d))";
-
-/// The domain and author rules, read once per crawl commit.
-pub(super) struct Rules {
-    /// (rule id, topic or all, domain key)
-    domains: Vec<(i64, Option<i64>, String)>,
-    /// (rule id, source, author, lower-case)
-    authors: Vec<(i64, i64, String)>,
-}
-
-impl Rules {
-    pub fn load(tx: &Transaction<'_>) -> rusqlite::Result<Rules> {
-        let mut rules = Rules {
-            domains: Vec::new(),
-            authors: Vec::new(),
-        };
-        let mut stmt = tx.prepare_cached(
-            "SELECT id, what, topic_id, domain, source_id, author FROM exclusion
-             WHERE what != 'mention' ORDER BY id",
-        )?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            let what: String = r.get(1)?;
-            match what.as_str() {
-                "domain" => rules.domains.push((
-                    r.get(0)?,
-                    r.get(2)?,
-                    r.get::<_, Option<String>>(3)?.unwrap_or_default(),
-                )),
-                "author" => rules.authors.push((
-                    r.get(0)?,
-                    r.get::<_, Option<i64>>(4)?.unwrap_or(-1),
-                    r.get::<_, Option<String>>(5)?
-                        .unwrap_or_default()
-                        .to_lowercase(),
-                )),
-                _ => {}
-            }
-        }
-        Ok(rules)
-    }
-
-    /// The rule that excludes `m` as `source` stores it for `topic`, if any.
-    pub fn excluding(&self, topic: i64, source: i64, m: &NewMention) -> Option<i64> {
-        if !self.domains.is_empty() {
-            let domain = m
-                .host
-                .clone()
-                .or_else(|| instance_of(m))
-                .map(|d| domain_key(&d));
-            if let Some(domain) = domain {
-                let hit = self
-                    .domains
-                    .iter()
-                    .find(|(_, t, d)| *d == domain && t.is_none_or(|t| t == topic));
-                if let Some((id, _, _)) = hit {
-                    return Some(*id);
-                }
-            }
-        }
-        let author = m.author.as_deref()?.trim().to_lowercase();
-        self.authors
-            .iter()
-            .find(|(_, s, a)| *s == source && *a == author)
-            .map(|(id, _, _)| *id)
-    }
 }
 
 /// A stored mention's place in the count tables.
@@ -265,8 +177,6 @@ fn named_id(tx: &Transaction<'_>, table: &str, name: &str) -> rusqlite::Result<O
 /// Why a domain or author rule cannot be written.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum RuleError {
-    #[error("no topic named {0:?} has mentions stored")]
-    UnknownTopic(String),
     #[error("no source named {0:?} has crawled yet")]
     UnknownSource(String),
 }
@@ -305,12 +215,11 @@ impl Store {
             }
             ExcludeTarget::Domain { domain, topic } => {
                 let domain = domain_key(domain);
+                // A topic with nothing stored yet gets its row now: the
+                // rule holds for what it stores later.
                 let topic_id = match topic {
                     None => None,
-                    Some(name) => match named_id(&tx, "topic", name)? {
-                        Some(id) => Some(id),
-                        None => return Ok(Err(RuleError::UnknownTopic(name.clone()))),
-                    },
+                    Some(name) => Some(super::mentions::topic_id(&tx, name)?),
                 };
                 let rule = rule_id(
                     &tx,
@@ -346,12 +255,25 @@ impl Store {
                     reason,
                     now,
                 )?;
-                (change.changed, change.unchanged) = exclude_where(
-                    &tx,
-                    "m.source_id = :s AND lower(trim(m.author)) = lower(:a)",
-                    rusqlite::named_params! {":s": source_id, ":a": author},
-                    rule,
-                )?;
+                let key = author_key(author);
+                let ids: Vec<i64> = tx
+                    .prepare_cached(
+                        "SELECT id, author FROM mention WHERE source_id = ?1 AND author IS NOT NULL",
+                    )?
+                    .query_map([source_id], |r| {
+                        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+                    })?
+                    .filter_map(|row| match row {
+                        Ok((id, a)) if author_key(&a) == key => Some(Ok(id)),
+                        Ok(_) => None,
+                        Err(e) => Some(Err(e)),
+                    })
+                    .collect::<Result<_, _>>()?;
+                let mut rows = Vec::with_capacity(ids.len());
+                for id in ids {
+                    rows.extend(rows_where(&tx, "m.id = ?1", [id])?);
+                }
+                (change.changed, change.unchanged) = exclude_rows(&tx, &rows, rule)?;
                 change.rule = Some(rule);
             }
         }
@@ -423,17 +345,35 @@ impl Store {
 
     /// Every exclusion, oldest first.
     pub fn exclusions(&self) -> Result<Vec<Exclusion>, StoreError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT e.id, e.what, t.name, e.domain, s.name, e.author, e.reason, e.created_at,
+        self.exclusions_where("1", None)
+    }
+
+    /// One exclusion by id.
+    pub fn exclusion(&self, id: i64) -> Result<Option<Exclusion>, StoreError> {
+        Ok(self.exclusions_where("e.id = ?1", Some(id))?.pop())
+    }
+
+    fn exclusions_where(
+        &self,
+        filter: &str,
+        id: Option<i64>,
+    ) -> Result<Vec<Exclusion>, StoreError> {
+        // A mention's exclusion names its mention and that mention's topic.
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT e.id, e.what,
+                    coalesce(t.name, (SELECT t2.name FROM mention m2 JOIN topic t2 ON t2.id = m2.topic_id
+                                      WHERE m2.excluded_by = e.id AND e.what = 'mention')),
+                    e.domain, s.name, e.author, e.reason, e.created_at,
                     (SELECT count(*) FROM mention WHERE excluded_by = e.id),
                     (SELECT min(id) FROM mention WHERE excluded_by = e.id AND e.what = 'mention')
              FROM exclusion e
              LEFT JOIN topic t ON t.id = e.topic_id
              LEFT JOIN source s ON s.id = e.source_id
-             ORDER BY e.id",
-        )?;
+             WHERE {filter}
+             ORDER BY e.id"
+        ))?;
         let rows = stmt
-            .query_map([], |r| {
+            .query_map(rusqlite::params_from_iter(id), |r| {
                 Ok(Exclusion {
                     id: r.get(0)?,
                     what: r.get(1)?,
@@ -465,14 +405,17 @@ fn rule_id(
     now: i64,
 ) -> rusqlite::Result<i64> {
     let found: Option<i64> = tx
-        .query_row(
-            "SELECT id FROM exclusion
-             WHERE what = ?1 AND topic_id IS ?2 AND domain IS ?3 AND source_id IS ?4
-               AND lower(author) IS lower(?5)",
-            (what, topic, domain, source, author),
-            |r| r.get(0),
-        )
-        .optional()?;
+        .prepare_cached(
+            "SELECT id, author FROM exclusion
+             WHERE what = ?1 AND topic_id IS ?2 AND domain IS ?3 AND source_id IS ?4",
+        )?
+        .query_map((what, topic, domain, source), |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
+        })?
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .find(|(_, a)| a.as_deref().map(author_key) == author.map(author_key))
+        .map(|(id, _)| id);
     if let Some(id) = found {
         if let Some(reason) = reason {
             tx.execute(

@@ -4,8 +4,8 @@
 //! so it sees one state of the database however many pages it reads while
 //! crawls write.
 
-use super::exclusions::domain_key;
 use super::mentions::Rule;
+use super::rules::domain_key;
 use super::{Store, StoreError};
 use crate::query::Query;
 use crate::sources::Kind;
@@ -83,6 +83,9 @@ pub struct Explained {
     /// Sightings counted but no longer stored (retention deletes old ones).
     pub pruned: u64,
 }
+
+/// A sighting as read: source, seen at, URL as seen, rule, detail.
+type SightingRow = (String, i64, Option<String>, i64, Option<i64>);
 
 /// Rows read per query while a search filter drops some.
 const CHUNK: usize = 500;
@@ -230,6 +233,17 @@ impl Store {
         let mut stmt = tx.prepare(&sql)?;
         while left > 0 {
             let mut all = params.clone();
+            // The cursor's time bounds the index range: a page deep into a
+            // long window starts where the last one ended instead of
+            // skipping every row before it.
+            if let Some((at, _)) = cursor {
+                let upto = at.saturating_add(1).min(filter.to);
+                for (name, value) in all.iter_mut() {
+                    if name == ":to" {
+                        *value = upto.into();
+                    }
+                }
+            }
             all.push((":after_at".into(), cursor.map(|c| c.0).into()));
             all.push((":after_id".into(), cursor.map(|c| c.1).into()));
             all.push((":chunk".into(), (chunk as i64).into()));
@@ -261,6 +275,33 @@ impl Store {
 
     /// How many mentions `filter` selects (its cursor ignored).
     pub fn count_listed(&self, filter: &ListFilter) -> Result<u64, StoreError> {
+        // Filtered by topic, window and kind only: the count tables know,
+        // without reading every row of a long window.
+        let plain = filter.search.is_none()
+            && filter.sources.is_empty()
+            && filter.domains.is_empty()
+            && !filter.excluded;
+        let window =
+            DateTime::from_timestamp(filter.from, 0).zip(DateTime::from_timestamp(filter.to, 0));
+        if let (true, Some((from, to))) = (plain, window) {
+            if from >= to {
+                return Ok(0);
+            }
+            let c = self.counts(&filter.topic, from, to)?;
+            let of = |k: Kind| match k {
+                Kind::Web => c.web,
+                Kind::Social => c.social,
+                Kind::Forum => c.forum,
+            };
+            let mut kinds = filter.kinds.clone();
+            kinds.sort_by_key(|k| k.code());
+            kinds.dedup();
+            return Ok(if kinds.is_empty() {
+                c.total()
+            } else {
+                kinds.into_iter().map(of).sum()
+            });
+        }
         if filter.search.is_some() {
             let mut n = 0u64;
             let all = ListFilter {
@@ -294,15 +335,23 @@ impl Store {
     }
 
     /// The mentions (one per topic) whose identity is `url`'s canonical form
-    /// or `url` itself (a platform identity).
+    /// or `url` itself (a platform identity), or, for a platform item, whose
+    /// link is `url` (the link `list` shows, on the instance it names).
     pub fn mentions_at(&self, url: &str) -> Result<Vec<i64>, StoreError> {
-        let mut forms = vec![url.trim().to_owned()];
+        let url = url.trim();
+        let mut forms = vec![url.to_owned()];
         if let Some(c) = crate::canon::canonical_str(url, None) {
             forms.insert(0, c.to_string());
         }
+        let instance = url::Url::parse(url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_lowercase));
         let mut stmt = self
             .conn
             .prepare_cached("SELECT id FROM mention WHERE topic_id = ?1 AND identity = ?2")?;
+        let mut by_link = self.conn.prepare_cached(
+            "SELECT min(id) FROM mention WHERE instance = ?2 AND topic_id = ?1 AND url = ?3",
+        )?;
         let topics: Vec<i64> = self
             .conn
             .prepare_cached("SELECT id FROM topic ORDER BY id")?
@@ -310,12 +359,19 @@ impl Store {
             .collect::<Result<_, _>>()?;
         let mut out = Vec::new();
         for topic in topics {
+            let mut found: Option<i64> = None;
             for form in &forms {
-                if let Some(id) = stmt.query_row((topic, form), |r| r.get(0)).optional()? {
-                    out.push(id);
+                found = stmt.query_row((topic, form), |r| r.get(0)).optional()?;
+                if found.is_some() {
                     break;
                 }
             }
+            if found.is_none() {
+                if let Some(instance) = &instance {
+                    found = by_link.query_row((topic, instance, url), |r| r.get(0))?;
+                }
+            }
+            out.extend(found);
         }
         Ok(out)
     }
@@ -347,7 +403,7 @@ impl Store {
              JOIN source s ON s.id = g.source_id
              WHERE g.mention_id = ?1 ORDER BY g.seen_at, g.rule, s.name",
         )?;
-        let rows: Vec<(String, i64, Option<String>, i64, Option<i64>)> = stmt
+        let rows: Vec<SightingRow> = stmt
             .query_map([id], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
             })?
@@ -609,6 +665,11 @@ mod tests {
             [web_row.id]
         );
         assert_eq!(store.mentions_at(uri).unwrap(), [social.id]);
+        // The link `list` shows finds a platform mention too.
+        assert_eq!(
+            store.mentions_at(" https://chaos.social/@a/1 ").unwrap(),
+            [social.id]
+        );
         assert!(store
             .mentions_at("https://www.zeit.de/other")
             .unwrap()
@@ -792,6 +853,125 @@ mod tests {
     use crate::store::RuleError as RuleErrorAlias;
 
     #[test]
+    fn authors_compare_by_unicode_case_and_rules_hold_before_a_topic_has_mentions() {
+        let mut store = Store::open_in_memory().unwrap();
+        commit(
+            &mut store,
+            "masto",
+            Kind::Social,
+            T0,
+            vec![
+                toot(
+                    "nk",
+                    "https://x.example/s/1",
+                    "https://x.example/@ä/1",
+                    "ÄRGER-Bot",
+                    T0,
+                ),
+                toot(
+                    "nk",
+                    "https://x.example/s/2",
+                    "https://x.example/@ä/2",
+                    " ärger-bot ",
+                    T0,
+                ),
+                toot(
+                    "nk",
+                    "https://x.example/s/3",
+                    "https://x.example/@b/3",
+                    "Ärgerlich",
+                    T0,
+                ),
+            ],
+        );
+        let change = store
+            .exclude(
+                &ExcludeTarget::Author {
+                    author: "Ärger-BOT".into(),
+                    source: "masto".into(),
+                },
+                None,
+                time(T0 + 60),
+            )
+            .unwrap()
+            .unwrap();
+        assert_eq!((change.changed, change.unchanged), (2, 0));
+        // The same rule, spelled otherwise: no second rule.
+        let again = store
+            .exclude(
+                &ExcludeTarget::Author {
+                    author: "ärger-bot".into(),
+                    source: "masto".into(),
+                },
+                Some("bot"),
+                time(T0 + 60),
+            )
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (again.changed, again.unchanged, again.rule),
+            (0, 2, change.rule)
+        );
+        assert_eq!(store.exclusions().unwrap().len(), 1);
+        // A later status of the author arrives excluded, whatever its case.
+        let mut b = CrawlBatch::new("masto", "mastodon", Kind::Social, time(T0 + 120));
+        b.mentions = vec![toot(
+            "nk",
+            "https://x.example/s/4",
+            "https://x.example/@ä/4",
+            "ärger-BOT",
+            T0,
+        )];
+        assert_eq!(store.commit(&b).unwrap().excluded, 1);
+        assert_eq!(
+            store
+                .counts("nk", time(T0 - 60), time(T0 + 60))
+                .unwrap()
+                .social,
+            1
+        );
+        assert_counts_exact(&store);
+
+        // A domain rule for a topic that has stored nothing yet holds for its first items.
+        let rule = store
+            .exclude(
+                &ExcludeTarget::Domain {
+                    domain: "www.spam.example".into(),
+                    topic: Some("later".into()),
+                },
+                None,
+                time(T0),
+            )
+            .unwrap()
+            .unwrap();
+        assert_eq!(rule.changed, 0);
+        let url = "https://spam.example/1";
+        commit(
+            &mut store,
+            "feeds",
+            Kind::Web,
+            T0 + 200,
+            vec![web("later", url, url, 1, T0)],
+        );
+        assert_eq!(
+            store
+                .counts("later", time(T0 - 60), time(T0 + 60))
+                .unwrap()
+                .web,
+            0
+        );
+        let excluded = all(
+            &store,
+            &ListFilter {
+                excluded: true,
+                ..window("later", T0 - 60, T0 + 60)
+            },
+        );
+        assert_eq!(excluded.len(), 1);
+        assert_eq!(excluded[0].excluded_by, rule.rule);
+    }
+
+    #[test]
     fn rows_per_kind_equal_the_counts_for_any_window_and_pages_are_stable() {
         let mut store = Store::open_in_memory().unwrap();
         let mut rng = fastrand::Rng::with_seed(11);
@@ -850,6 +1030,20 @@ mod tests {
                 store.count_listed(&window("nk", from, to)).unwrap(),
                 counts.total()
             );
+            // The count tables answer plain filters; rows answer the others.
+            for kinds in [vec![Kind::Social], vec![Kind::Web, Kind::Forum]] {
+                let f = ListFilter {
+                    kinds: kinds.clone(),
+                    ..window("nk", from, to)
+                };
+                let direct = rows.iter().filter(|m| kinds.contains(&m.kind)).count();
+                assert_eq!(store.count_listed(&f).unwrap(), direct as u64);
+            }
+            let f = ListFilter {
+                sources: vec!["web".into()],
+                ..window("nk", from, to)
+            };
+            assert_eq!(store.count_listed(&f).unwrap(), per(Kind::Web));
             assert!(rows
                 .windows(2)
                 .all(|w| (w[0].at_secs, w[0].id) > (w[1].at_secs, w[1].id)));

@@ -173,10 +173,6 @@ impl Store {
     }
 }
 
-/// Bucket lengths of the count tables: hours, UTC days, and blocks of 8 and
-/// 64 days from the epoch; each divides the next, so buckets nest.
-pub(crate) const SPANS: [i64; 4] = [3600, 86_400, 8 * 86_400, 64 * 86_400];
-
 /// The four 16-bit bands of a fingerprint as stored in `simhash_band`.
 fn bands(simhash: u64) -> [i64; 4] {
     let mut out = [0i64; 4];
@@ -199,7 +195,7 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
     let mut stats = CommitStats::default();
     let mut topic_ids: HashMap<&str, i64> = HashMap::new();
     let mut host_ids: HashMap<&str, i64> = HashMap::new();
-    let rules = super::exclusions::Rules::load(tx)?;
+    let rules = super::rules::Rules::load(tx)?;
     // Count rows this batch adds, written once per key at the end.
     let mut tally = Tally::default();
     let mut existing =
@@ -305,7 +301,16 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
         let published = m.published.map(|t| t.timestamp());
         // A date in the future is a clock or zone error; the mention happened by now.
         let at = published.map_or(now, |p| p.min(now));
-        let excluded_by = rules.excluding(topic_id, source_id, m);
+        let instance = match m.host {
+            Some(_) => None,
+            None => super::rules::instance_of(m.url.as_deref().unwrap_or(&m.identity)),
+        };
+        let excluded_by = rules.excluding(
+            topic_id,
+            source_id,
+            m.host.as_deref().or(instance.as_deref()),
+            m.author.as_deref(),
+        );
         let changed = insert.execute(rusqlite::params![
             topic_id,
             source_id,
@@ -322,7 +327,7 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
             at,
             m.simhash as i64,
             excluded_by,
-            super::exclusions::instance_of(m),
+            instance,
         ])?;
         if changed != 1 {
             stats.duplicates += 1;
@@ -430,7 +435,7 @@ fn host_id(tx: &Transaction<'_>, name: &str) -> Result<i64, StoreError> {
         .query_row([name], |r| r.get(0))?)
 }
 
-fn topic_id(tx: &Transaction<'_>, name: &str) -> Result<i64, StoreError> {
+pub(super) fn topic_id(tx: &Transaction<'_>, name: &str) -> Result<i64, StoreError> {
     if let Some(id) = tx
         .query_row("SELECT id FROM topic WHERE name = ?1", [name], |r| r.get(0))
         .optional()?

@@ -10,6 +10,7 @@ mod listing;
 mod mentions;
 mod pool;
 mod retention;
+mod rules;
 mod shared;
 mod stats;
 mod unsaved;

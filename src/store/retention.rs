@@ -191,7 +191,8 @@ struct Gone {
     host: Option<String>,
     at: i64,
     simhash: i64,
-    excluded: bool,
+    /// The exclusion that took it out of the counts, if any.
+    excluded_by: Option<i64>,
 }
 
 impl Store {
@@ -319,7 +320,7 @@ fn delete_mentions(
 ) -> Result<usize, StoreError> {
     let gone: Vec<Gone> = tx
         .prepare_cached(
-            "SELECT id, source_id, kind, host, at, simhash, excluded_by IS NOT NULL FROM mention
+            "SELECT id, source_id, kind, host, at, simhash, excluded_by FROM mention
              WHERE topic_id = ?1 AND at < ?2 ORDER BY at LIMIT ?3",
         )?
         .query_map((topic, before, limit as i64), |r| {
@@ -330,7 +331,7 @@ fn delete_mentions(
                 host: r.get(3)?,
                 at: r.get(4)?,
                 simhash: r.get(5)?,
-                excluded: r.get(6)?,
+                excluded_by: r.get(6)?,
             })
         })?
         .collect::<Result<_, _>>()?;
@@ -339,11 +340,9 @@ fn delete_mentions(
     }
     let mut delete = tx.prepare_cached("DELETE FROM mention WHERE id = ?1")?;
     let mut drop_sightings = tx.prepare_cached("DELETE FROM sighting WHERE mention_id = ?1")?;
-    // An exclusion of this one mention goes with it; domain and author rules stay.
-    let mut drop_exclusion = tx.prepare_cached(
-        "DELETE FROM exclusion WHERE what = 'mention'
-           AND id = (SELECT excluded_by FROM mention WHERE id = ?1)",
-    )?;
+    // An exclusion of this one mention goes with it; a domain or author rule stays.
+    let mut drop_exclusion =
+        tx.prepare_cached("DELETE FROM exclusion WHERE id = ?1 AND what = 'mention'")?;
     let mut drop_bands = tx.prepare_cached(
         "DELETE FROM simhash_band
          WHERE topic_id = ?1 AND host_id = ?2 AND simhash = ?3 AND band IN (?4, ?5, ?6, ?7)",
@@ -351,11 +350,11 @@ fn delete_mentions(
     let mut host_ids: HashMap<String, Option<i64>> = HashMap::new();
     let mut tally = Tally::default();
     for m in &gone {
-        if m.excluded {
-            drop_exclusion.execute([m.id])?;
-        }
         delete.execute([m.id])?;
         drop_sightings.execute([m.id])?;
+        if let Some(rule) = m.excluded_by {
+            drop_exclusion.execute([rule])?;
+        }
         let host_id = match &m.host {
             None => None,
             Some(host) => match host_ids.get(host) {
@@ -379,7 +378,7 @@ fn delete_mentions(
             ])?;
         }
         // An excluded mention was already taken out of the counts.
-        if !m.excluded {
+        if m.excluded_by.is_none() {
             tally.add(
                 topic,
                 &Counted {
@@ -574,6 +573,58 @@ mod tests {
         // Again: nothing more to do.
         let again = store.prune(&plan(Some(cutoff), 0), &|| true).unwrap();
         assert_eq!(again.of("mentions"), 0);
+    }
+
+    #[test]
+    fn a_pruned_mention_takes_its_own_exclusion_and_leaves_domain_rules() {
+        let mut store = filled();
+        let cutoff = now().timestamp() - 123 * DAY;
+        let old: i64 = q(
+            &store,
+            &format!("SELECT min(id) FROM mention WHERE at < {cutoff}"),
+        );
+        let young: i64 = q(
+            &store,
+            &format!("SELECT min(id) FROM mention WHERE at >= {cutoff}"),
+        );
+        store
+            .exclude(
+                &crate::store::ExcludeTarget::Mentions(vec![old, young]),
+                Some("wrong topic"),
+                now(),
+            )
+            .unwrap()
+            .unwrap();
+        store
+            .exclude(
+                &crate::store::ExcludeTarget::Domain {
+                    domain: "d.example".into(),
+                    topic: None,
+                },
+                None,
+                now(),
+            )
+            .unwrap()
+            .unwrap();
+        assert_eq!(store.exclusions().unwrap().len(), 3);
+        store
+            .prune_in(&plan(Some(cutoff), 0), &|| true, small())
+            .unwrap();
+        assert_counts_exact(&store);
+        // The old mention's exclusion went with it; the young one's and the rule stay.
+        let left: Vec<(String, Option<i64>)> = store
+            .exclusions()
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.what, e.mention))
+            .collect();
+        assert_eq!(
+            left,
+            [
+                ("mention".to_owned(), Some(young)),
+                ("domain".to_owned(), None)
+            ]
+        );
     }
 
     #[test]

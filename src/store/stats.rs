@@ -1,7 +1,7 @@
 //! Read queries behind reports and `sources`: exact counts per kind,
 //! reference hosts and per-source health for a time window.
 
-use super::mentions::SPANS;
+use super::counts::SPANS;
 use super::{Store, StoreError};
 use crate::sources::Kind;
 use chrono::{DateTime, TimeZone, Utc};

@@ -9,6 +9,7 @@ mod check;
 mod daemon;
 mod fediverse;
 mod hostile;
+mod listing;
 mod platforms;
 mod reddit_discourse;
 mod retention;

@@ -1,0 +1,103 @@
+//! Exclusion rules as the write path applies them: how domains and authors
+//! are compared, which domain a mention is on, and the domain and author
+//! rules a crawl's commit checks each new item against. Apart from the
+//! exclusions themselves (`exclusions`) so that writing a crawl
+//! (`mentions`) and excluding (which creates topics through `mentions`)
+//! do not import each other.
+
+use rusqlite::Transaction;
+
+/// A domain as compared: lower-case, without a leading `www.` or a final dot.
+pub fn domain_key(domain: &str) -> String {
+    let d = domain.trim().trim_end_matches('.').to_lowercase();
+    match d.strip_prefix("www.") {
+        Some(rest) if !rest.is_empty() => rest.to_owned(),
+        _ => d,
+    }
+}
+
+/// An author as compared: trimmed and lower-cased by Unicode's rules (SQLite's
+/// `lower` folds ASCII only, so the comparison is made here).
+pub(super) fn author_key(author: &str) -> String {
+    author.trim().to_lowercase()
+}
+
+/// The instance a platform mention was seen on: the host of its link (its
+/// URL, else its identity), for mentions without a web host.
+pub(super) fn instance_of(link: &str) -> Option<String> {
+    let url = url::Url::parse(link).ok()?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return None;
+    }
+    url.host_str().map(str::to_lowercase)
+}
+
+/// SQL: the mention `m` is on domain `:d` (a `domain_key`).
+pub(super) const ON_DOMAIN: &str =
+    "(m.host IN (:d, 'www.' || :d) OR m.instance IN (:d, 'www.' || :d))";
+
+/// The domain and author rules, read once per crawl commit.
+pub(super) struct Rules {
+    /// (rule id, topic or all, domain key)
+    domains: Vec<(i64, Option<i64>, String)>,
+    /// (rule id, source, author, lower-case)
+    authors: Vec<(i64, i64, String)>,
+}
+
+impl Rules {
+    pub fn load(tx: &Transaction<'_>) -> rusqlite::Result<Rules> {
+        let mut rules = Rules {
+            domains: Vec::new(),
+            authors: Vec::new(),
+        };
+        let mut stmt = tx.prepare_cached(
+            "SELECT id, what, topic_id, domain, source_id, author FROM exclusion
+             WHERE what != 'mention' ORDER BY id",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let what: String = r.get(1)?;
+            match what.as_str() {
+                "domain" => rules.domains.push((
+                    r.get(0)?,
+                    r.get(2)?,
+                    r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                )),
+                "author" => rules.authors.push((
+                    r.get(0)?,
+                    r.get::<_, Option<i64>>(4)?.unwrap_or(-1),
+                    author_key(&r.get::<_, Option<String>>(5)?.unwrap_or_default()),
+                )),
+                _ => {}
+            }
+        }
+        Ok(rules)
+    }
+
+    /// The rule that excludes an item as `source` stores it for `topic`,
+    /// if any: by its domain (web host or platform instance) or its author.
+    pub fn excluding(
+        &self,
+        topic: i64,
+        source: i64,
+        domain: Option<&str>,
+        author: Option<&str>,
+    ) -> Option<i64> {
+        if !self.domains.is_empty() {
+            if let Some(domain) = domain.map(domain_key) {
+                let hit = self
+                    .domains
+                    .iter()
+                    .find(|(_, t, d)| *d == domain && t.is_none_or(|t| t == topic));
+                if let Some((id, _, _)) = hit {
+                    return Some(*id);
+                }
+            }
+        }
+        let author = author_key(author?);
+        self.authors
+            .iter()
+            .find(|(_, s, a)| *s == source && *a == author)
+            .map(|(id, _, _)| *id)
+    }
+}
