@@ -269,7 +269,17 @@ pub fn render_json(reports: &[TopicReport], single: bool) -> String {
 }
 
 /// One CSV field, quoted when it holds a comma, quote or line break.
+/// A CSV field (RFC 4180 quoting). Text that a spreadsheet would run as a
+/// formula (it begins with `=`, `+`, `-`, `@`, a tab or a carriage return)
+/// gets a leading `'`: titles and excerpts come from strangers.
 pub fn csv_field(s: &str) -> String {
+    let guarded;
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        guarded = format!("'{s}");
+        guarded.as_str()
+    } else {
+        s
+    };
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
@@ -360,6 +370,16 @@ mod tests {
             "{en}"
         );
         assert!(en.contains("\nReference 1  www.merkur.de\n"));
+    }
+
+    #[test]
+    fn csv_fields_never_run_as_spreadsheet_formulas() {
+        assert_eq!(csv_field("=HYPERLINK(\"http://x\")"), "\"'=HYPERLINK(\"\"http://x\"\")\"");
+        assert_eq!(csv_field("+49 30 1234"), "'+49 30 1234");
+        assert_eq!(csv_field("@sum(1)"), "'@sum(1)");
+        assert_eq!(csv_field("-1+2"), "'-1+2");
+        assert_eq!(csv_field("Kursk, Nordkorea"), "\"Kursk, Nordkorea\"");
+        assert_eq!(csv_field("www.zeit.de"), "www.zeit.de");
     }
 
     #[test]
