@@ -374,7 +374,10 @@ mod tests {
 
     #[test]
     fn csv_fields_never_run_as_spreadsheet_formulas() {
-        assert_eq!(csv_field("=HYPERLINK(\"http://x\")"), "\"'=HYPERLINK(\"\"http://x\"\")\"");
+        assert_eq!(
+            csv_field("=HYPERLINK(\"http://x\")"),
+            "\"'=HYPERLINK(\"\"http://x\"\")\""
+        );
         assert_eq!(csv_field("+49 30 1234"), "'+49 30 1234");
         assert_eq!(csv_field("@sum(1)"), "'@sum(1)");
         assert_eq!(csv_field("-1+2"), "'-1+2");

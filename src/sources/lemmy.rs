@@ -9,6 +9,7 @@ use super::context::Context;
 use super::dates::parse_date;
 use super::paging::{Harvest, Listing, Page as Paged, Pager};
 use super::Item;
+use crate::budget::Budget;
 use crate::http::Request;
 use serde::Deserialize;
 use url::Url;
@@ -91,7 +92,12 @@ impl Listing for Search {
             .fetch(Request::api_get(url).header(http::header::ACCEPT, "application/json"))
             .await
             .map_err(|e| e.to_string())?;
-        let found = parse_search(&fetched.body).map_err(|e| format!("{}: {e}", self.base))?;
+        // Parsed off the async workers (Markdown to text included).
+        let body = fetched.body;
+        let found = Budget::default()
+            .read(move || parse_search(&body))
+            .await
+            .map_err(|e| format!("{}: {e}", self.base))?;
         // Posts and comments are two lists paged together: there is a next
         // page while either list is full, and it reaches back only as far as
         // the full list that reaches back least.

@@ -9,6 +9,7 @@ use super::dates::parse_date;
 use super::paging::{Harvest, Listing, Page, Pager};
 use super::platform::Secret;
 use super::Item;
+use crate::budget::Budget;
 use crate::http::{FetchError, Fetched, Request};
 use crate::text::html_to_text;
 use http::header::AUTHORIZATION;
@@ -100,10 +101,12 @@ impl Listing for Statuses<'_> {
     type Error = String;
 
     async fn page(&mut self, ctx: &Context<'_>, url: &Url) -> Result<Page<Url>, String> {
-        let fetched = self.fetch(ctx, url).await?;
+        let mut fetched = self.fetch(ctx, url).await?;
+        let body = std::mem::take(&mut fetched.body);
+        // Parsed off the async workers, within the reading budget.
         let items = match self.paging {
-            Next::Link => parse_statuses(&fetched.body),
-            Next::Offset => parse_search(&fetched.body),
+            Next::Link => Budget::default().read(move || parse_statuses(&body)).await,
+            Next::Offset => Budget::default().read(move || parse_search(&body)).await,
         }
         .map_err(|e| format!("{}: {e}", without_query(url)))?;
         let next = match self.paging {

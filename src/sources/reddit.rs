@@ -21,6 +21,7 @@ use super::context::Context;
 use super::paging::{self, Harvest, Page as Paged, Pager};
 use super::platform::{cached_token, forget_token, store_token, Secret, Token};
 use super::{Item, ParseError};
+use crate::budget::Budget;
 use crate::http::{FetchError, Fetched, Request};
 use chrono::{DateTime, Utc};
 use http::header::AUTHORIZATION;
@@ -352,8 +353,12 @@ impl paging::Listing for Reader<'_> {
             after.as_deref(),
         )
         .ok_or_else(|| format!("{} cannot take a search path", self.ends.api))?;
-        let fetched = self.get(ctx, url).await?;
-        let page = parse_listing(&fetched.body, self.site).map_err(|e| e.to_string())?;
+        let mut fetched = self.get(ctx, url).await?;
+        let (body, site) = (std::mem::take(&mut fetched.body), self.site.clone());
+        // Parsed off the async workers, within the reading budget.
+        let page = Budget::default()
+            .read(move || parse_listing(&body, &site))
+            .await?;
         Ok(Paged::new(page.items, page.after.map(Some)).with_headers(fetched.headers))
     }
 }
