@@ -806,7 +806,7 @@ impl NotAMention {
         if self.seen.is_empty() {
             let _ = writeln!(
                 out,
-                "  No source has seen it (looked up as {}).",
+                "  It was never seen: no source has read it (looked up as {}).",
                 self.identity
             );
             return out;

@@ -74,7 +74,8 @@ pub(super) fn explain(
                 TextOrJson::Json => listing::pretty(&facts.json()),
             };
             print(&text)?;
-            Ok(ExitCode::from(1))
+            // What is known of a URL is an answer, not an error.
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

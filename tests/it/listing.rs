@@ -668,7 +668,8 @@ async fn list_explain_and_exclusions_agree_with_the_report() {
     .json();
     assert_eq!(one, both[1]);
 
-    // Seen but no mention; never seen; no such id: exit 1 with what is known.
+    // Seen but no mention; never seen: exit 0, what is known is the answer.
+    // No such id: exit 1.
     let haushalt = mentions(
         &config,
         &[
@@ -677,7 +678,7 @@ async fn list_explain_and_exclusions_agree_with_the_report() {
         ],
     )
     .await;
-    assert_eq!(haushalt.code, 1, "{haushalt:?}");
+    assert_eq!(haushalt.code, 0, "{haushalt:?}");
     assert!(
         haushalt.stdout.contains("is not a mention"),
         "{}",
@@ -705,7 +706,7 @@ async fn list_explain_and_exclusions_agree_with_the_report() {
         ],
     )
     .await;
-    assert_eq!(haushalt.code, 1);
+    assert_eq!(haushalt.code, 0);
     let h = haushalt.json();
     assert_eq!(h["mention"], Value::Null);
     assert_eq!(h["seen"].as_array().unwrap().len(), 1);
@@ -721,7 +722,7 @@ async fn list_explain_and_exclusions_agree_with_the_report() {
         ],
     )
     .await;
-    assert_eq!(carl.code, 1);
+    assert_eq!(carl.code, 0);
     let carl = carl.json();
     let seen: BTreeSet<&str> = carl["seen"]
         .as_array()
@@ -741,7 +742,7 @@ async fn list_explain_and_exclusions_agree_with_the_report() {
         ],
     )
     .await;
-    assert_eq!(never.code, 1);
+    assert_eq!(never.code, 0);
     assert_eq!(never.json()["seen"], json!([]));
     let none = mentions(&config, &["explain", "999999"]).await;
     assert_eq!(none.code, 1);
