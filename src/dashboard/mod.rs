@@ -44,6 +44,16 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
      style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; \
      base-uri 'none'";
 
+/// The dashboard page of `view` as the endpoint serves it (without a
+/// sign-out button), for benchmarks and tools that measure it.
+pub fn render_page(
+    view: &View,
+    data: &data::PageData,
+    settings: &crate::config::Settings,
+) -> String {
+    page::dashboard(view, data, settings, Session::Open).into_string()
+}
+
 /// What the dashboard needs of the running service.
 #[derive(Clone)]
 pub struct Dashboard {
@@ -110,9 +120,10 @@ async fn require_session(State(dash): State<Dashboard>, request: Request, next: 
         .path_and_query()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "/".into());
-    let mut to = url::form_urlencoded::Serializer::new(String::from("/signin?"));
-    to.append_pair("next", &back);
-    redirect(&to.finish())
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("next", &back)
+        .finish();
+    redirect(&format!("/signin?{query}"))
 }
 
 fn redirect(to: &str) -> Response {

@@ -109,11 +109,12 @@ fn delta(now: u64, before: u64, lang: Lang) -> (&'static str, String) {
     (class, format!("{sign}{} ({pct})", number(diff, lang)))
 }
 
-fn lang_links(view: &View) -> Markup {
+/// Links to this page in each language; `path` is the page's path.
+fn lang_links(view: &View, path: &str) -> Markup {
     html! {
         nav.langs aria-label="Language / Sprache" {
             @for (lang, code) in [(Lang::En, "EN"), (Lang::De, "DE")] {
-                a href=(view.with_lang(lang).url("/")) hreflang=(code.to_ascii_lowercase())
+                a href=(view.with_lang(lang).url(path)) hreflang=(code.to_ascii_lowercase())
                     aria-current=[(view.lang == lang).then_some("true")] { (code) }
             }
         }
@@ -221,7 +222,7 @@ fn chart_section(view: &View, data: &PageData) -> Markup {
             @match &data.chart {
                 Ok(c) => {
                     figure {
-                        (chart::svg(c, lang, Some(&bar), Some(&kind)))
+                        div.chartbox { (chart::svg(c, lang, Some(&bar), Some(&kind))) }
                         figcaption.note {
                             (w.chart_hint)
                             @if !c.alerts.is_empty() { " " (w.alerts_marked) }
@@ -285,7 +286,7 @@ fn tops(view: &View, data: &PageData) -> Markup {
                     p.note { (w.none_yet) }
                 } @else {
                     table {
-                        thead { tr { th scope="col" { (w.source) } th scope="col" { (w.kind) } th.n scope="col" { (w.mentions_word) } } }
+                        thead { tr { th scope="col" { (w.source) } th scope="col" { (w.kind) } th.n scope="col" { (w.mentions_col) } } }
                         tbody {
                             @for s in &data.top_sources {
                                 tr {
@@ -527,7 +528,7 @@ pub fn dashboard(view: &View, data: &PageData, settings: &Settings, session: Ses
         (list_section(view, data))
         p.note { (w.times_utc) }
     };
-    layout(w, &title, session, lang_links(view), body)
+    layout(w, &title, session, lang_links(view, "/"), body)
 }
 
 /// One mention, its matched terms and every sighting merged into it.
@@ -602,7 +603,13 @@ pub fn explain(view: &View, x: &Explanation, session: Session) -> Markup {
         @if x.explained.pruned > 0 { p.note { (x.explained.pruned) " " (w.pruned) } }
         @if m.sightings.is_none() { p.note { (w.before_sightings) } }
     };
-    layout(w, &title, session, lang_links(view), body)
+    layout(
+        w,
+        &title,
+        session,
+        lang_links(view, &format!("/mentions/{}", m.id)),
+        body,
+    )
 }
 
 /// The sign-in form; `failed` after a wrong token.
