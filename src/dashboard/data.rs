@@ -84,12 +84,24 @@ pub fn load(store: &Store, settings: &Settings, view: &View) -> Result<PageData,
         rows.truncate(PAGE_SIZE);
         rows.last().map(|m| (m.at_secs, m.id))
     });
-    // Without source, domain or search filters the list holds exactly the
-    // report's mentions of the chosen kinds (`list` and `report` agree by
+    // Without domain or search filters the list holds exactly the report's
+    // mentions of the chosen kinds or sources (`list` and `report` agree by
     // construction, and tests hold them to it); the count tables give that
     // number without reading the rows.
-    let listed = if view.sources.is_empty() && view.domains.is_empty() && view.q.is_none() {
-        let w = view.list_window();
+    let w = view.list_window();
+    let listed = if !view.domains.is_empty() || view.q.is_some() {
+        store.count_listed(&filter)?
+    } else if !view.sources.is_empty() {
+        if view.kinds.is_empty() {
+            let by_source = store.mentions_by_source(&view.topic, w.from, w.to)?;
+            view.sources
+                .iter()
+                .map(|s| by_source.get(s).copied().unwrap_or(0))
+                .sum()
+        } else {
+            store.count_listed(&filter)?
+        }
+    } else {
         let counts = if w == view.window {
             KindCounts {
                 web: report.counts.web,
@@ -109,8 +121,6 @@ pub fn load(store: &Store, settings: &Settings, view: &View) -> Result<PageData,
         .filter(|&(k, _)| wanted(k))
         .map(|(_, n)| n)
         .sum()
-    } else {
-        store.count_listed(&filter)?
     };
     Ok(PageData {
         report,

@@ -262,7 +262,8 @@ impl View {
         for (k, v) in self.pairs() {
             query.append_pair(k, &v);
         }
-        let query = query.finish();
+        // `:` may stand in a query as it is: times stay readable and short.
+        let query = query.finish().replace("%3A", ":");
         if query.is_empty() {
             path.to_owned()
         } else {
