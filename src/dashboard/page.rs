@@ -37,7 +37,7 @@ fn layout(w: &Words, title: &str, session: Session, lang_links: Markup, body: Ma
                 script src=(assets::url("dashboard.js")) defer {}
             }
             body {
-                a.skip href="#main" { (w.title) }
+                a.skip href="#main" { (w.skip) }
                 header.top {
                     h1 { a href="/" { "mentions" } }
                     (lang_links)

@@ -8,6 +8,7 @@ use crate::config::Lang;
 pub struct Words {
     pub lang_code: &'static str,
     pub title: &'static str,
+    pub skip: &'static str,
     pub topic: &'static str,
     pub window: &'static str,
     pub from: &'static str,
@@ -95,6 +96,7 @@ pub struct Words {
 const EN: Words = Words {
     lang_code: "en",
     title: "Mentions",
+    skip: "Skip to the content",
     topic: "Topic",
     window: "Window",
     from: "From",
@@ -182,6 +184,7 @@ const EN: Words = Words {
 const DE: Words = Words {
     lang_code: "de",
     title: "Erwähnungen",
+    skip: "Zum Inhalt springen",
     topic: "Thema",
     window: "Zeitraum",
     from: "Von",
