@@ -33,6 +33,8 @@ pub enum Format {
     Text,
     Json,
     Csv,
+    /// `report` only: the chart of mentions over time, as an SVG document.
+    Svg,
 }
 
 /// Formats of `list`.

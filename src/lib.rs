@@ -15,6 +15,7 @@ pub mod commands;
 pub mod config;
 pub mod crawl;
 pub mod daemon;
+pub mod dashboard;
 pub mod http;
 pub mod identify;
 pub mod lang;

@@ -191,9 +191,15 @@ fn router(state: AppState) -> Router {
             state.clone(),
             require_token,
         ));
+    let dashboard = crate::dashboard::router(crate::dashboard::Dashboard {
+        settings: state.settings.clone(),
+        pool: state.pool.clone(),
+        token: state.token.clone(),
+    });
     Router::new()
         .route("/healthz", get(healthz))
         .merge(guarded)
+        .merge(dashboard)
         .with_state(state)
 }
 

@@ -1,8 +1,10 @@
-//! `mentions report`: counts per kind for a window, as text, JSON or CSV.
+//! `mentions report`: counts per kind for a window, as text, JSON or CSV,
+//! or the chart of mentions over time as an SVG document.
 
 use super::{open_existing_store, print, Failure};
 use crate::cli::Format;
 use crate::config::{Lang, Settings};
+use crate::dashboard::chart;
 use crate::report::{self, Window};
 use std::process::ExitCode;
 
@@ -21,6 +23,14 @@ pub(super) fn report(
         Format::Text => report::render_text(&reports, lang),
         Format::Json => report::render_json(&reports, topic.is_some()),
         Format::Csv => report::render_csv(&reports),
+        Format::Svg => {
+            chart::drawable(window).map_err(Failure::Usage)?;
+            let charts = topics
+                .iter()
+                .map(|t| chart::load(&store, t, window))
+                .collect::<Result<Vec<_>, _>>()?;
+            chart::document(&charts, lang)
+        }
     };
     print(&text)?;
     Ok(ExitCode::SUCCESS)

@@ -30,6 +30,11 @@ const COLUMNS: [&str; 12] = [
 ];
 
 pub(super) fn sources(settings: &Settings, format: Format) -> Result<ExitCode, Failure> {
+    if format == Format::Svg {
+        return Err(Failure::Usage(
+            "sources prints text, json or csv; svg is the chart of `report --format svg`".into(),
+        ));
+    }
     let store = open_existing_store(settings)?;
     let health = store.source_health()?;
     print(&render(&rows(settings, &health, Utc::now()), format))?;
@@ -70,7 +75,7 @@ fn render(rows: &[Value], format: Format) -> String {
             "{}\n",
             serde_json::to_string_pretty(&rows).unwrap_or_default()
         ),
-        Format::Csv | Format::Text => {
+        Format::Csv | Format::Text | Format::Svg => {
             let sep = if format == Format::Csv { "," } else { "\t" };
             let mut out = COLUMNS.join(sep) + "\n";
             for row in rows {

@@ -164,26 +164,46 @@ impl Store {
                     payload, attempts, delivered_at, last_error, next_attempt
              FROM alert WHERE fired_at >= ?1 ORDER BY fired_at DESC, id DESC",
         )?;
-        let rows = stmt.query_map([since.timestamp()], |r| {
-            Ok(FiredAlert {
-                id: r.get(0)?,
-                key: r.get(1)?,
-                topic: r.get(2)?,
-                window_secs: r.get::<_, i64>(3)?.max(0) as u64,
-                trigger: r.get(4)?,
-                window_start: time(r.get(5)?),
-                fired_at: time(r.get(6)?),
-                count: r.get::<_, i64>(7)?.max(0) as u64,
-                baseline: r.get(8)?,
-                payload: r.get(9)?,
-                attempts: r.get(10)?,
-                delivered_at: r.get::<_, Option<i64>>(11)?.map(time),
-                last_error: r.get(12)?,
-                next_attempt: r.get::<_, Option<i64>>(13)?.map(time),
-            })
-        })?;
+        let rows = stmt.query_map([since.timestamp()], fired_alert)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+
+    /// The crossings of `topic` whose alert window overlaps `[from, to)`,
+    /// oldest window first: what a chart of that window marks.
+    pub fn alert_crossings(
+        &self,
+        topic: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<FiredAlert>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, key, topic, window_secs, trigger, window_start, fired_at, count, baseline,
+                    payload, attempts, delivered_at, last_error, next_attempt
+             FROM alert WHERE topic = ?1 AND window_start < ?3 AND window_start + window_secs > ?2
+             ORDER BY window_start, id",
+        )?;
+        let rows = stmt.query_map((topic, from.timestamp(), to.timestamp()), fired_alert)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+fn fired_alert(r: &rusqlite::Row<'_>) -> rusqlite::Result<FiredAlert> {
+    Ok(FiredAlert {
+        id: r.get(0)?,
+        key: r.get(1)?,
+        topic: r.get(2)?,
+        window_secs: r.get::<_, i64>(3)?.max(0) as u64,
+        trigger: r.get(4)?,
+        window_start: time(r.get(5)?),
+        fired_at: time(r.get(6)?),
+        count: r.get::<_, i64>(7)?.max(0) as u64,
+        baseline: r.get(8)?,
+        payload: r.get(9)?,
+        attempts: r.get(10)?,
+        delivered_at: r.get::<_, Option<i64>>(11)?.map(time),
+        last_error: r.get(12)?,
+        next_attempt: r.get::<_, Option<i64>>(13)?.map(time),
+    })
 }
 
 #[cfg(test)]
@@ -206,6 +226,29 @@ mod tests {
             baseline: None,
             payload: "{\"count\":7}".to_owned(),
         }
+    }
+
+    #[test]
+    fn crossings_are_the_topics_windows_that_overlap() {
+        let mut store = Store::open_in_memory().unwrap();
+        for (key, start) in [("k", 0), ("k", 3600), ("k", 7200), ("k", 10_800)] {
+            store.record_alert(&alert(key, start, start + 100)).unwrap();
+        }
+        let mut other = alert("o", 3600, 3700);
+        other.topic = "other".into();
+        store.record_alert(&other).unwrap();
+        let starts = |from: i64, to: i64| -> Vec<i64> {
+            store
+                .alert_crossings("nk", at(from), at(to))
+                .unwrap()
+                .iter()
+                .map(|a| a.window_start.timestamp())
+                .collect()
+        };
+        // [3600, 7200) overlaps a window from 7199; [7200, 10800) does not reach 7200 exclusive.
+        assert_eq!(starts(7199, 7200), [3600]);
+        assert_eq!(starts(3000, 10_800), [0, 3600, 7200]);
+        assert!(starts(20_000, 30_000).is_empty());
     }
 
     #[test]

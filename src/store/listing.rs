@@ -1123,6 +1123,34 @@ mod tests {
             .filter(|m| m.domain.as_deref() == Some("h0.example"))
             .count();
         assert_eq!(h0, h0_direct);
+        // `www.` or not, and a platform's instance, as `exclude --domain`.
+        assert_eq!(
+            f(ListFilter {
+                domains: vec!["www.h0.example".into()],
+                ..base.clone()
+            }),
+            h0
+        );
+        let social_n = f(ListFilter {
+            kinds: vec![Kind::Social],
+            ..base.clone()
+        });
+        assert_eq!(
+            f(ListFilter {
+                domains: vec!["bsky.app".into(), "h0.example".into()],
+                ..base.clone()
+            }),
+            social_n + h0
+        );
+        assert_eq!(
+            store
+                .count_listed(&ListFilter {
+                    domains: vec!["bsky.app".into()],
+                    ..base.clone()
+                })
+                .unwrap(),
+            social_n as u64
+        );
         let search = Query::parse("toot").unwrap();
         assert_eq!(
             f(ListFilter {

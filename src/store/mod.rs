@@ -23,7 +23,7 @@ pub use mentions::{CommitStats, CrawlBatch, NewMention, Rule, SourceOutcome};
 pub use pool::ReadPool;
 pub use retention::{Cutoff, Pruned, RetentionPlan};
 pub use shared::{with_store, SharedStore};
-pub use stats::{KindCounts, Reference, SourceHealth};
+pub use stats::{Bucket, KindCounts, Reference, SeriesPoint, SourceHealth};
 pub use unsaved::{Unsaved, UnsavedFailure};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};

@@ -1,5 +1,6 @@
-//! Read queries behind reports and `sources`: exact counts per kind,
-//! reference hosts and per-source health for a time window.
+//! Read queries behind reports, charts and `sources`: exact counts per
+//! kind, per-bucket series, reference hosts and per-source health for a
+//! time window.
 
 use super::counts::SPANS;
 use super::{Store, StoreError};
@@ -25,6 +26,33 @@ impl KindCounts {
 pub struct Reference {
     pub domain: String,
     pub mentions: u64,
+}
+
+/// The length of a chart's buckets: whole UTC hours or UTC days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bucket {
+    Hour,
+    Day,
+}
+
+impl Bucket {
+    /// The bucket's length in seconds, a span of the count tables.
+    pub fn secs(self) -> i64 {
+        match self {
+            Bucket::Hour => SPANS[0],
+            Bucket::Day => SPANS[1],
+        }
+    }
+}
+
+/// One bucket of a series: `[start, end)` and its counts. The first and
+/// last bucket of a window that does not start or end on a bucket boundary
+/// are partial (shorter).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeriesPoint {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub counts: KindCounts,
 }
 
 /// A source's state as stored.
@@ -273,6 +301,84 @@ impl Store {
         Ok(self.window_summary(topic, from, to)?.1)
     }
 
+    /// Per bucket and kind, the mentions of `topic` in `[from, to)`: the
+    /// window cut at every whole hour or UTC day. Whole buckets are read
+    /// from the count tables in one query; a partial bucket at either edge
+    /// is counted like a report's window (count tables for its whole hours,
+    /// mention rows for the rest), so the buckets add up to the report's
+    /// counts exactly.
+    pub fn series(
+        &self,
+        topic: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        bucket: Bucket,
+    ) -> Result<Vec<SeriesPoint>, StoreError> {
+        let (a, b) = (from.timestamp(), to.timestamp());
+        if a >= b {
+            return Ok(Vec::new());
+        }
+        let span = bucket.secs();
+        let mut bounds = vec![a];
+        let mut t = a.div_euclid(span) * span + span;
+        while t < b {
+            bounds.push(t);
+            t += span;
+        }
+        bounds.push(b);
+        let mut points: Vec<SeriesPoint> = bounds
+            .windows(2)
+            .map(|w| SeriesPoint {
+                start: time(Some(w[0])).unwrap_or(from),
+                end: time(Some(w[1])).unwrap_or(to),
+                counts: KindCounts::default(),
+            })
+            .collect();
+        let Some(id) = self.topic_key(topic)? else {
+            return Ok(points);
+        };
+        let whole = |p: &SeriesPoint| {
+            let (s, e) = (p.start.timestamp(), p.end.timestamp());
+            s.rem_euclid(span) == 0 && e - s == span
+        };
+        // Whole buckets: one range read of the count table at this span.
+        let first_whole = points.iter().position(whole);
+        let last_whole = points.iter().rposition(whole);
+        if let (Some(i), Some(j)) = (first_whole, last_whole) {
+            let index: HashMap<i64, usize> =
+                (i..=j).map(|k| (points[k].start.timestamp(), k)).collect();
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT bucket, kind, sum(n) FROM count_source
+                 WHERE topic_id = ?1 AND span = ?2 AND bucket >= ?3 AND bucket < ?4
+                 GROUP BY bucket, kind",
+            )?;
+            let mut rows = stmt.query((
+                id,
+                span,
+                points[i].start.timestamp(),
+                points[j].end.timestamp(),
+            ))?;
+            while let Some(r) = rows.next()? {
+                let Some(&k) = index.get(&r.get::<_, i64>(0)?) else {
+                    continue;
+                };
+                let n = r.get::<_, i64>(2)? as u64;
+                let c = &mut points[k].counts;
+                match Kind::from_code(r.get(1)?) {
+                    Some(Kind::Web) => c.web += n,
+                    Some(Kind::Social) => c.social += n,
+                    Some(Kind::Forum) => c.forum += n,
+                    None => {}
+                }
+            }
+        }
+        // Partial buckets (at most one at each edge): counted as a window.
+        for p in points.iter_mut().filter(|p| !whole(p)) {
+            p.counts = self.window_summary(topic, p.start, p.end)?.0;
+        }
+        Ok(points)
+    }
+
     /// Every source the database knows, with its state and mentions stored.
     pub fn source_health(&self) -> Result<Vec<SourceHealth>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
@@ -450,6 +556,144 @@ mod tests {
             .query_row("SELECT count(*) FROM mention", [], |r| r.get(0))
             .unwrap();
         assert_eq!(total, rows as u64);
+    }
+
+    #[test]
+    fn series_buckets_equal_a_direct_count_and_add_up_to_the_report() {
+        let mut store = Store::open_in_memory().unwrap();
+        let mut rng = fastrand::Rng::with_seed(23);
+        let base = Utc
+            .with_ymd_and_hms(2026, 11, 1, 0, 0, 0)
+            .unwrap()
+            .timestamp();
+        let span = 20 * 86_400;
+        for crawl in 0..30 {
+            let kind = [Kind::Web, Kind::Social, Kind::Forum][crawl % 3];
+            let mut batch = CrawlBatch::new(
+                &format!("s{}", crawl % 5),
+                "feed",
+                kind,
+                Utc.timestamp_opt(base + span, 0).unwrap(),
+            );
+            for i in 0..40 {
+                let host = format!("h{}.example", rng.u8(0..4));
+                batch.mentions.push(NewMention {
+                    topic: ["a", "b"][rng.usize(0..2)].into(),
+                    kind,
+                    identity: format!("https://{host}/{crawl}/{i}"),
+                    url: None,
+                    host: Some(host),
+                    title: "t".into(),
+                    excerpt: "e".into(),
+                    author: None,
+                    lang: None,
+                    published: Utc.timestamp_opt(base + rng.i64(0..span), 0).single(),
+                    simhash: rng.u64(..),
+                    seen: None,
+                });
+            }
+            store.commit(&batch).unwrap();
+        }
+        // Excluded mentions count nowhere, in the series neither.
+        store
+            .exclude(
+                &crate::store::ExcludeTarget::Domain {
+                    domain: "h1.example".into(),
+                    topic: None,
+                },
+                None,
+                Utc.timestamp_opt(base + span, 0).unwrap(),
+            )
+            .unwrap()
+            .unwrap();
+        let direct = |topic: &str, a: i64, b: i64| {
+            let mut c = KindCounts::default();
+            let mut stmt = store
+                .conn
+                .prepare(
+                    "SELECT kind, count(*) FROM mention JOIN topic ON topic.id = topic_id
+                     WHERE topic.name = ?1 AND at >= ?2 AND at < ?3 AND excluded_by IS NULL
+                     GROUP BY kind",
+                )
+                .unwrap();
+            let mut rows = stmt.query((topic, a, b)).unwrap();
+            while let Some(r) = rows.next().unwrap() {
+                let n = r.get::<_, i64>(1).unwrap() as u64;
+                match r.get::<_, i64>(0).unwrap() {
+                    0 => c.web = n,
+                    1 => c.social = n,
+                    _ => c.forum = n,
+                }
+            }
+            c
+        };
+        let mut windows: Vec<(i64, i64, Bucket)> = (0..60)
+            .map(|i| {
+                let a = base - 3 * 3600 + rng.i64(0..span);
+                let (len, bucket) = if i % 2 == 0 {
+                    (rng.i64(1..4 * 86_400), Bucket::Hour)
+                } else {
+                    (rng.i64(1..span), Bucket::Day)
+                };
+                (a, a + len, bucket)
+            })
+            .collect();
+        windows.extend([
+            (base, base + 3 * 86_400, Bucket::Hour),
+            (base + 1800, base + 1900, Bucket::Hour),
+            (base, base + span, Bucket::Day),
+            (base - 86_400, base + span + 86_400, Bucket::Day),
+        ]);
+        for (from, to, bucket) in windows {
+            let (f, t) = (
+                Utc.timestamp_opt(from, 0).unwrap(),
+                Utc.timestamp_opt(to, 0).unwrap(),
+            );
+            for topic in ["a", "b", "none"] {
+                let points = store.series(topic, f, t, bucket).unwrap();
+                assert_eq!(points.first().unwrap().start, f);
+                assert_eq!(points.last().unwrap().end, t);
+                let mut sum = KindCounts::default();
+                for (k, p) in points.iter().enumerate() {
+                    let (a, b) = (p.start.timestamp(), p.end.timestamp());
+                    if k > 0 {
+                        assert_eq!(a % bucket.secs(), 0);
+                        assert_eq!(points[k - 1].end, p.start);
+                    }
+                    assert!(b - a <= bucket.secs() && a < b);
+                    assert_eq!(p.counts, direct(topic, a, b), "{topic} {a}..{b}");
+                    sum.web += p.counts.web;
+                    sum.social += p.counts.social;
+                    sum.forum += p.counts.forum;
+                }
+                assert_eq!(
+                    sum,
+                    store.counts(topic, f, t).unwrap(),
+                    "{topic} {from}..{to}"
+                );
+            }
+        }
+        let day = store
+            .series(
+                "a",
+                Utc.timestamp_opt(base, 0).unwrap(),
+                Utc.timestamp_opt(base + 2 * 86_400, 0).unwrap(),
+                Bucket::Day,
+            )
+            .unwrap();
+        assert_eq!(day.len(), 2);
+        assert_eq!(
+            store
+                .series(
+                    "a",
+                    Utc.timestamp_opt(base + 1, 0).unwrap(),
+                    Utc.timestamp_opt(base + 2 * 86_400 + 1, 0).unwrap(),
+                    Bucket::Day,
+                )
+                .unwrap()
+                .len(),
+            3
+        );
     }
 
     #[test]

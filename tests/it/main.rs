@@ -7,6 +7,7 @@ mod alerts;
 mod bluesky_hn;
 mod check;
 mod daemon;
+mod dashboard;
 mod fediverse;
 mod hostile;
 mod listing;
