@@ -11,7 +11,8 @@ use crate::sources::context::Context;
 use crate::sources::paging::Harvest;
 use crate::sources::platform::PlatformSpec;
 use crate::sources::{
-    bluesky, discourse, fulltext, hackernews, lemmy, mastodon, reddit, telegram, web, Item,
+    bluesky, discourse, fulltext, googlenews, hackernews, lemmy, mastodon, reddit, telegram, web,
+    Item,
 };
 use crate::store::{with_store, CommitStats, CrawlBatch, SourceOutcome, StoreError};
 use chrono::Utc;
@@ -271,6 +272,10 @@ pub async fn crawl_source(
             });
     }
 
+    if let Some(search) = news_search(&source.spec, &topics) {
+        ctx.search_terms = vec![search];
+    }
+
     let harvest = read(&ctx, &source.spec).await;
     batch.cursor = harvest.cursor;
     batch.validators = ctx.take_validators();
@@ -356,6 +361,19 @@ fn search_terms(spec: &PlatformSpec, topics: &[&Topic]) -> Vec<String> {
     }
 }
 
+/// What a news search asks for: its configured search, else its topics'
+/// queries in the service's syntax. None for other sources, and for a
+/// news search with nothing to ask.
+fn news_search(spec: &SourceSpec, topics: &[&Topic]) -> Option<String> {
+    let queries: Vec<&crate::query::Query> = topics.iter().map(|t| &t.query).collect();
+    match spec {
+        SourceSpec::GoogleNews { search, .. } => search
+            .clone()
+            .or_else(|| googlenews::default_search(&queries)),
+        _ => None,
+    }
+}
+
 /// Has the source read what it brings in this crawl.
 async fn read(ctx: &Context<'_>, spec: &SourceSpec) -> Harvest {
     match spec {
@@ -382,6 +400,12 @@ async fn read(ctx: &Context<'_>, spec: &SourceSpec) -> Harvest {
             PlatformSpec::HackerNews { url, .. } => hackernews::read(ctx, url).await,
             PlatformSpec::Telegram { url, channels } => telegram::read(ctx, url, channels).await,
         },
+        SourceSpec::GoogleNews {
+            url,
+            language,
+            country,
+            ..
+        } => googlenews::read(ctx, url, language, country, &googlenews::SPACING).await,
     }
 }
 

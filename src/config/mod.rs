@@ -118,8 +118,18 @@ pub enum SourceSpec {
         url: Url,
         selectors: Selectors,
     },
-    /// A social or forum platform's API (SPEC §2).
+    /// A social or forum platform's API.
     Platform(PlatformSpec),
+    /// Google News RSS search.
+    GoogleNews {
+        url: Url,
+        /// The configured `search`; None searches for the topics' queries.
+        search: Option<String>,
+        /// ISO 639-1, lower case.
+        language: String,
+        /// ISO 3166-1 alpha-2, upper case.
+        country: String,
+    },
 }
 
 impl SourceSpec {
@@ -128,7 +138,8 @@ impl SourceSpec {
         match self {
             SourceSpec::Feed { url, .. }
             | SourceSpec::Sitemap { url, .. }
-            | SourceSpec::Html { url, .. } => url,
+            | SourceSpec::Html { url, .. }
+            | SourceSpec::GoogleNews { url, .. } => url,
             SourceSpec::Platform(p) => match p {
                 PlatformSpec::Mastodon { url, .. }
                 | PlatformSpec::Bluesky { url, .. }
@@ -148,8 +159,20 @@ impl SourceSpec {
             SourceSpec::Sitemap { .. } => "sitemap",
             SourceSpec::Html { .. } => "html",
             SourceSpec::Platform(p) => p.type_name(),
+            SourceSpec::GoogleNews { .. } => "googlenews",
         }
     }
+
+    /// Whether the source is a news search (`googlenews`, `gdelt`): its
+    /// items are tied to the publisher's own articles by their headline.
+    pub fn is_news_search(&self) -> bool {
+        is_news_search(self.type_name())
+    }
+}
+
+/// Whether sources of the type called `type_name` are news searches.
+pub fn is_news_search(type_name: &str) -> bool {
+    matches!(type_name, "googlenews" | "gdelt")
 }
 
 /// One `[[alert]]`: fire when a window's new mentions of a topic cross the trigger.

@@ -113,6 +113,7 @@ pub fn parse_page(body: &str) -> Page {
             published,
             lang: None,
             unread_date: None,
+            publisher: None,
         });
     }
     page
@@ -337,6 +338,7 @@ mod tests {
             published: Some(utc(published)),
             lang: None,
             unread_date: None,
+            publisher: None,
         }
     }
 

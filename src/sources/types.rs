@@ -44,6 +44,7 @@ const BLUESKY_KEYS: &[&str] = &["url", "search", "identifier", "app_password"];
 const REDDIT_KEYS: &[&str] = &["url", "search", "subreddit", "client_id", "client_secret"];
 const SEARCH_KEYS: &[&str] = &["url", "search"];
 const TELEGRAM_KEYS: &[&str] = &["url", "channels"];
+const GOOGLENEWS_KEYS: &[&str] = &["url", "search", "language", "country"];
 
 const ADDRESS_HINT: &str = "add the address to read";
 const INSTANCE_HINT: &str = "add the instance's address, e.g. https://mastodon.social";
@@ -131,6 +132,15 @@ pub static SOURCE_TYPES: &[SourceType] = &[
         url_hint: ADDRESS_HINT,
         max_pages: 10,
     },
+    SourceType {
+        name: "googlenews",
+        keys: GOOGLENEWS_KEYS,
+        kind: Kind::Web,
+        default_url: Some("https://news.google.com"),
+        url_hint: ADDRESS_HINT,
+        // One search per crawl; the answer is not paged.
+        max_pages: 1,
+    },
 ];
 
 /// The type called `name`, if there is one.
@@ -187,7 +197,7 @@ mod tests {
         assert_eq!(source_type("rss"), None);
         assert_eq!(
             type_names(),
-            "feed, sitemap, html, mastodon, bluesky, reddit, lemmy, discourse, hackernews, telegram"
+            "feed, sitemap, html, mastodon, bluesky, reddit, lemmy, discourse, hackernews, telegram, googlenews"
         );
     }
 
@@ -219,6 +229,11 @@ mod tests {
         assert_eq!(t("hackernews").default_url, Some("https://hn.algolia.com"));
         assert_eq!(t("telegram").default_url, Some("https://t.me"));
         assert_eq!(t("lemmy").default_url, None);
+        assert_eq!(
+            (t("googlenews").kind, t("googlenews").max_pages),
+            (Kind::Web, 1)
+        );
+        assert_eq!(t("googlenews").default_url, Some("https://news.google.com"));
     }
 
     #[test]
@@ -228,8 +243,9 @@ mod tests {
         assert_eq!(key_owners("hashtags"), "mastodon");
         assert_eq!(
             key_owners("search"),
-            "bluesky, reddit, lemmy, discourse and hackernews"
+            "bluesky, reddit, lemmy, discourse and hackernews, googlenews"
         );
+        assert_eq!(key_owners("country"), "googlenews");
         assert_eq!(key_owners("channels"), "telegram");
         assert_eq!(key_owners("colour"), "");
     }

@@ -9,6 +9,7 @@ mod check;
 mod daemon;
 mod fediverse;
 mod hostile;
+mod news;
 mod platforms;
 mod reddit_discourse;
 mod retention;

@@ -1,0 +1,167 @@
+//! News searches end to end: Google News RSS against a local stand-in,
+//! counted for the publishers its items name.
+
+use crate::server::{Route, TestServer};
+use crate::{mentions, write_config};
+use std::path::Path;
+
+const QUERY: &str =
+    r#"(nordkorea* OR "north korea" OR kim) AND (russland* OR russia* OR putin OR kursk)"#;
+const WINDOW: [&str; 4] = [
+    "--from",
+    "2026-11-01T00:00:00Z",
+    "--to",
+    "2026-12-01T00:00:00Z",
+];
+
+/// A recorded payload from tests/fixtures/NAME.
+fn recorded(name: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn config(sources: &str) -> String {
+    format!(
+        r#"
+[database]
+path = "mentions.db"
+
+[crawler]
+user_agent = "mentions-test/1.0 (+https://example.org/bot)"
+timeout = "5s"
+retries = 0
+
+[report]
+language = "de"
+
+[[topic]]
+name = "nk-ru"
+query = '{QUERY}'
+{sources}
+"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn google_news_counts_for_the_publishers() {
+    let server = TestServer::start().await;
+    server.route(
+        "/rss/search",
+        Route::ok(
+            "application/xml; charset=utf-8",
+            recorded("googlenews/search.xml"),
+        ),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &config(&format!(
+            r#"
+[[source]]
+name = "google-news"
+type = "googlenews"
+url = "{}"
+# The recorded items are from November 2026; keep them in reach whenever the test runs.
+lookback = "36500d"
+"#,
+            server.url("")
+        )),
+    );
+    let crawl = mentions(&config, &["crawl"]).await;
+    assert_eq!(crawl.code, 0, "{crawl:?}");
+    assert_eq!(
+        crawl.stdout.trim(),
+        "google-news: 3 new, 0 already counted, 4 items read; WARNING: 1 items without a <source url> skipped (no publisher to count them for)"
+    );
+    let asked = server.requests_to("/rss/search");
+    assert_eq!(asked.len(), 1, "one request per crawl");
+    let target = url::Url::parse(&format!("http://x{}", asked[0].target)).unwrap();
+    let params: Vec<(String, String)> = target.query_pairs().into_owned().collect();
+    assert_eq!(
+        params,
+        [
+            (
+                "q".to_owned(),
+                r#"(nordkorea OR "north korea" OR kim) (russland OR russia OR putin OR kursk) when:36500d"#.to_owned()
+            ),
+            ("hl".to_owned(), "de".to_owned()),
+            ("gl".to_owned(), "DE".to_owned()),
+            ("ceid".to_owned(), "DE:de".to_owned()),
+        ]
+    );
+    assert!(
+        asked[0]
+            .headers
+            .get("user-agent")
+            .is_some_and(|ua| ua == "mentions-test/1.0 (+https://example.org/bot)"),
+        "{:?}",
+        asked[0].headers
+    );
+    assert!(
+        server.requests_to("/robots.txt").is_empty(),
+        "an API search, not a crawl"
+    );
+
+    let mut args = vec!["report", "--format", "json", "--topic", "nk-ru"];
+    args.extend(WINDOW);
+    let report = mentions(&config, &args).await.json();
+    assert_eq!(
+        report["counts"],
+        serde_json::json!({"web": 3, "social": 0, "forum": 0})
+    );
+    // The publishers, not news.google.com; ties go to the earlier mention.
+    assert_eq!(
+        report["references"],
+        serde_json::json!([
+            {"domain": "www.merkur.de", "mentions": 1},
+            {"domain": "www.tagesschau.de", "mentions": 1},
+            {"domain": "www.sueddeutsche.de", "mentions": 1}
+        ])
+    );
+
+    // The same answer again: nothing new, and still one request.
+    server.clear_log();
+    let again = mentions(&config, &["crawl"]).await;
+    assert_eq!(again.code, 0, "{again:?}");
+    assert!(
+        again
+            .stdout
+            .starts_with("google-news: 0 new, 3 already counted, 4 items read"),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(server.requests_to("/rss/search").len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn google_news_refusing_is_a_failed_source() {
+    let server = TestServer::start().await;
+    server.route(
+        "/rss/search",
+        Route::status(429).with_header("retry-after", "1"),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &config(&format!(
+            "\n[[source]]\nname = \"google-news\"\ntype = \"googlenews\"\nurl = \"{}\"\nlanguage = \"en\"\n",
+            server.url("")
+        )),
+    );
+    let crawl = mentions(&config, &["crawl"]).await;
+    assert_eq!(crawl.code, 1, "{crawl:?}");
+    assert!(
+        crawl.stdout.contains("FAILED:") && crawl.stdout.contains("HTTP 429"),
+        "{}",
+        crawl.stdout
+    );
+    let asked = server.requests_to("/rss/search");
+    assert_eq!(asked.len(), 1, "retries = 0");
+    assert!(
+        asked[0].target.ends_with("&hl=en-US&gl=US&ceid=US%3Aen"),
+        "{}",
+        asked[0].target
+    );
+}
