@@ -11,8 +11,8 @@ use crate::sources::context::Context;
 use crate::sources::paging::Harvest;
 use crate::sources::platform::PlatformSpec;
 use crate::sources::{
-    bluesky, discourse, fulltext, googlenews, hackernews, lemmy, mastodon, reddit, telegram, web,
-    Item,
+    bluesky, discourse, fulltext, gdelt, googlenews, hackernews, lemmy, mastodon, reddit, telegram,
+    web, Item,
 };
 use crate::store::{with_store, CommitStats, CrawlBatch, SourceOutcome, StoreError};
 use chrono::Utc;
@@ -370,6 +370,15 @@ fn news_search(spec: &SourceSpec, topics: &[&Topic]) -> Option<String> {
         SourceSpec::GoogleNews { search, .. } => search
             .clone()
             .or_else(|| googlenews::default_search(&queries)),
+        SourceSpec::Gdelt { query, .. } => query.clone().or_else(|| {
+            let mut terms: Vec<String> = Vec::new();
+            for t in queries.iter().flat_map(|q| q.gdelt_terms()) {
+                if !terms.contains(&t) {
+                    terms.push(t);
+                }
+            }
+            gdelt::default_query(&terms)
+        }),
         _ => None,
     }
 }
@@ -406,6 +415,21 @@ async fn read(ctx: &Context<'_>, spec: &SourceSpec) -> Harvest {
             country,
             ..
         } => googlenews::read(ctx, url, language, country, &googlenews::SPACING).await,
+        SourceSpec::Gdelt {
+            url,
+            sourcelang,
+            sourcecountry,
+            ..
+        } => {
+            gdelt::read(
+                ctx,
+                url,
+                sourcelang.as_deref(),
+                sourcecountry.as_deref(),
+                &gdelt::SPACING,
+            )
+            .await
+        }
     }
 }
 

@@ -130,6 +130,16 @@ pub enum SourceSpec {
         /// ISO 3166-1 alpha-2, upper case.
         country: String,
     },
+    /// The GDELT DOC 2.0 API.
+    Gdelt {
+        url: Url,
+        /// The configured `query`; None searches for the topics' positive terms.
+        query: Option<String>,
+        /// `sourcelang:` as GDELT writes it (`german`, `deu`).
+        sourcelang: Option<String>,
+        /// `sourcecountry:` as GDELT writes it (`germany`, `gm`).
+        sourcecountry: Option<String>,
+    },
 }
 
 impl SourceSpec {
@@ -139,7 +149,8 @@ impl SourceSpec {
             SourceSpec::Feed { url, .. }
             | SourceSpec::Sitemap { url, .. }
             | SourceSpec::Html { url, .. }
-            | SourceSpec::GoogleNews { url, .. } => url,
+            | SourceSpec::GoogleNews { url, .. }
+            | SourceSpec::Gdelt { url, .. } => url,
             SourceSpec::Platform(p) => match p {
                 PlatformSpec::Mastodon { url, .. }
                 | PlatformSpec::Bluesky { url, .. }
@@ -160,6 +171,7 @@ impl SourceSpec {
             SourceSpec::Html { .. } => "html",
             SourceSpec::Platform(p) => p.type_name(),
             SourceSpec::GoogleNews { .. } => "googlenews",
+            SourceSpec::Gdelt { .. } => "gdelt",
         }
     }
 

@@ -103,6 +103,9 @@ pub(super) struct RawSource {
     pub(super) channels: Option<Spanned<Vec<Spanned<String>>>>,
     pub(super) language: Option<Spanned<String>>,
     pub(super) country: Option<Spanned<String>>,
+    pub(super) query: Option<Spanned<String>>,
+    pub(super) sourcelang: Option<Spanned<String>>,
+    pub(super) sourcecountry: Option<Spanned<String>>,
 }
 
 impl RawSource {
@@ -138,6 +141,9 @@ impl RawSource {
             ("channels", span(&self.channels)),
             ("language", span(&self.language)),
             ("country", span(&self.country)),
+            ("query", span(&self.query)),
+            ("sourcelang", span(&self.sourcelang)),
+            ("sourcecountry", span(&self.sourcecountry)),
         ]
         .into_iter()
         .filter_map(|(k, s)| s.map(|s| (k, s)))

@@ -142,7 +142,7 @@ impl Cx<'_> {
                 url,
                 selectors: self.selectors(entry, &name)?,
             },
-            "googlenews" => self.news(entry, type_name, url, &name, report_language)?,
+            "googlenews" | "gdelt" => self.news(entry, type_name, url, &name, report_language)?,
             _ => SourceSpec::Platform(self.platform(entry, type_name, url, &name)?),
         };
         Ok(SourceConfig {
@@ -292,7 +292,7 @@ impl Cx<'_> {
     fn news(
         &self,
         entry: &Spanned<RawSource>,
-        _type_name: &str,
+        type_name: &str,
         url: Url,
         name: &str,
         report_language: Lang,
@@ -332,7 +332,7 @@ impl Cx<'_> {
                 )),
             }
         };
-        {
+        if type_name == "googlenews" {
             let search = text(&s.search, "search")?.map(|(v, _)| v);
             let language = code(text(&s.language, "language")?, "language", "de")?
                 .map(|l| l.to_ascii_lowercase())
@@ -358,13 +358,50 @@ impl Cx<'_> {
                     }
                 },
             };
-            Ok(SourceSpec::GoogleNews {
+            return Ok(SourceSpec::GoogleNews {
                 url,
                 search,
                 language,
                 country,
-            })
+            });
         }
+        // GDELT names languages and countries in one word (`german`,
+        // `unitedstates`) or by code; the operator takes no spaces.
+        let operand = |v: Option<(String, std::ops::Range<usize>)>,
+                       key: &str,
+                       example: &str|
+         -> Result<Option<String>, ConfigError> {
+            match v {
+                None => Ok(None),
+                Some((v, span)) => {
+                    let word: String = v
+                        .chars()
+                        .filter(|c| !c.is_whitespace())
+                        .collect::<String>()
+                        .to_lowercase();
+                    if word.chars().all(|c| c.is_ascii_alphabetic()) {
+                        Ok(Some(word))
+                    } else {
+                        Err(self.at(
+                            span,
+                            owner,
+                            key,
+                            format!("\"{v}\" is not a GDELT {key}; write a name or code such as \"{example}\""),
+                        ))
+                    }
+                }
+            }
+        };
+        Ok(SourceSpec::Gdelt {
+            url,
+            query: text(&s.query, "query")?.map(|(v, _)| v),
+            sourcelang: operand(text(&s.sourcelang, "sourcelang")?, "sourcelang", "german")?,
+            sourcecountry: operand(
+                text(&s.sourcecountry, "sourcecountry")?,
+                "sourcecountry",
+                "germany",
+            )?,
+        })
     }
 
     fn selectors(&self, entry: &Spanned<RawSource>, name: &str) -> Result<Selectors, ConfigError> {
@@ -627,6 +664,53 @@ kind = \"social\"
     }
 
     #[test]
+    fn gdelt_filters_are_written_as_gdelt_reads_them() {
+        let text = format!(
+            "{TOPIC}
+[[source]]
+name = \"gd\"
+type = \"gdelt\"
+query = '(kursk OR \"north korea\")'
+sourcelang = \"German\"
+sourcecountry = \"United States\"
+
+[[source]]
+name = \"gd-all\"
+type = \"gdelt\"
+url = \"https://gdelt.example.org/\"
+"
+        );
+        let s = parse(&text).expect("valid");
+        match &s.sources[0].spec {
+            SourceSpec::Gdelt {
+                url,
+                query,
+                sourcelang,
+                sourcecountry,
+            } => {
+                assert_eq!(url.as_str(), "https://api.gdeltproject.org/");
+                assert_eq!(query.as_deref(), Some("(kursk OR \"north korea\")"));
+                assert_eq!(sourcelang.as_deref(), Some("german"));
+                assert_eq!(sourcecountry.as_deref(), Some("unitedstates"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!((s.sources[0].kind, s.sources[0].max_pages), (Kind::Web, 10));
+        assert!(s.sources[1].spec.is_news_search());
+        let bad = format!("{TOPIC}\n[[source]]\nname = \"gd\"\ntype = \"gdelt\"\nsourcecountry = \"Côte d'Ivoire\"\n");
+        assert_eq!(
+            error(&bad),
+            "config.toml:8:17: source \"gd\": sourcecountry: \"Côte d'Ivoire\" is not a GDELT sourcecountry; write a name or code such as \"germany\""
+        );
+        let misplaced =
+            format!("{TOPIC}\n[[source]]\nname = \"gd\"\ntype = \"gdelt\"\nsearch = \"kursk\"\n");
+        assert_eq!(
+            error(&misplaced),
+            "config.toml:8:10: source \"gd\": search: this key does not apply to a gdelt source (it is for bluesky, reddit, lemmy, discourse and hackernews, googlenews sources); remove it"
+        );
+    }
+
+    #[test]
     fn news_search_errors() {
         let base = format!("{TOPIC}\n[[source]]\nname = \"gn\"\ntype = \"googlenews\"\n");
         assert_eq!(
@@ -654,7 +738,7 @@ kind = \"social\"
         );
         assert_eq!(
             error(&text),
-            "config.toml:7:8: source \"merkur\": type: unknown type \"rss\"; expected one of feed, sitemap, html, mastodon, bluesky, reddit, lemmy, discourse, hackernews, telegram, googlenews"
+            "config.toml:7:8: source \"merkur\": type: unknown type \"rss\"; expected one of feed, sitemap, html, mastodon, bluesky, reddit, lemmy, discourse, hackernews, telegram, googlenews, gdelt"
         );
     }
 

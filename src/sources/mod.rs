@@ -7,6 +7,7 @@ pub mod dates;
 pub mod discourse;
 pub mod feed;
 pub mod fulltext;
+pub mod gdelt;
 pub mod googlenews;
 pub mod hackernews;
 pub mod html;

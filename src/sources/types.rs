@@ -45,6 +45,7 @@ const REDDIT_KEYS: &[&str] = &["url", "search", "subreddit", "client_id", "clien
 const SEARCH_KEYS: &[&str] = &["url", "search"];
 const TELEGRAM_KEYS: &[&str] = &["url", "channels"];
 const GOOGLENEWS_KEYS: &[&str] = &["url", "search", "language", "country"];
+const GDELT_KEYS: &[&str] = &["url", "query", "sourcelang", "sourcecountry"];
 
 const ADDRESS_HINT: &str = "add the address to read";
 const INSTANCE_HINT: &str = "add the instance's address, e.g. https://mastodon.social";
@@ -141,6 +142,15 @@ pub static SOURCE_TYPES: &[SourceType] = &[
         // One search per crawl; the answer is not paged.
         max_pages: 1,
     },
+    SourceType {
+        name: "gdelt",
+        keys: GDELT_KEYS,
+        kind: Kind::Web,
+        default_url: Some("https://api.gdeltproject.org"),
+        url_hint: ADDRESS_HINT,
+        // Calls per crawl: a full answer splits the time range and asks again.
+        max_pages: 10,
+    },
 ];
 
 /// The type called `name`, if there is one.
@@ -197,7 +207,7 @@ mod tests {
         assert_eq!(source_type("rss"), None);
         assert_eq!(
             type_names(),
-            "feed, sitemap, html, mastodon, bluesky, reddit, lemmy, discourse, hackernews, telegram, googlenews"
+            "feed, sitemap, html, mastodon, bluesky, reddit, lemmy, discourse, hackernews, telegram, googlenews, gdelt"
         );
     }
 
@@ -234,6 +244,10 @@ mod tests {
             (Kind::Web, 1)
         );
         assert_eq!(t("googlenews").default_url, Some("https://news.google.com"));
+        assert_eq!(
+            (t("gdelt").default_url, t("gdelt").max_pages),
+            (Some("https://api.gdeltproject.org"), 10)
+        );
     }
 
     #[test]
@@ -246,6 +260,8 @@ mod tests {
             "bluesky, reddit, lemmy, discourse and hackernews, googlenews"
         );
         assert_eq!(key_owners("country"), "googlenews");
+        assert_eq!(key_owners("sourcelang"), "gdelt");
+        assert_eq!(key_owners("query"), "gdelt");
         assert_eq!(key_owners("channels"), "telegram");
         assert_eq!(key_owners("colour"), "");
     }

@@ -165,3 +165,159 @@ async fn google_news_refusing_is_a_failed_source() {
         asked[0].target
     );
 }
+
+/// A GDELT artlist answer listing `articles` (url, title, seendate).
+fn artlist(articles: &[(&str, &str, &str)]) -> Vec<u8> {
+    let list: Vec<serde_json::Value> = articles
+        .iter()
+        .map(|(url, title, seen)| {
+            serde_json::json!({
+                "url": url, "url_mobile": "", "title": title, "seendate": seen,
+                "socialimage": "", "domain": "127.0.0.1", "language": "German",
+                "sourcecountry": "Germany"
+            })
+        })
+        .collect();
+    serde_json::json!({ "articles": list })
+        .to_string()
+        .into_bytes()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gdelt_articles_are_the_publishers_own() {
+    let server = TestServer::start().await;
+    let a = server.url("");
+    let article = format!("{a}/politik/soldaten-kursk.html");
+    server.route(
+        "/api/v2/doc/doc",
+        Route::ok(
+            "application/json; charset=utf-8",
+            artlist(&[
+                (
+                    &format!("{article}?utm_source=gdelt"),
+                    "Nordkorea schickt Soldaten nach Kursk",
+                    "20261130T101500Z",
+                ),
+                (
+                    &format!("{a}/wirtschaft/handel.html"),
+                    "Russland und Nordkorea: Handel wächst",
+                    "20261129T181500Z",
+                ),
+                (
+                    "https://www.example.org/sport/fussball.html",
+                    "Fußball: Kim schießt zwei Tore",
+                    "20261129T080000Z",
+                ),
+            ]),
+        ),
+    );
+    server.route(
+        "/politik/rss.xml",
+        Route::ok(
+            "application/rss+xml",
+            format!(
+                "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Politik</title>\
+                 <item><title>Nordkorea schickt Soldaten nach Kursk</title><link>{article}</link>\
+                 <pubDate>Mon, 30 Nov 2026 11:02:00 +0100</pubDate><description>Pjöngjang bestätigt die Verlegung nach Russland.</description></item>\
+                 </channel></rss>"
+            ),
+        ),
+    );
+    server.route("/robots.txt", Route::status(404));
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &config(&format!(
+            r#"
+[[source]]
+name = "gdelt"
+type = "gdelt"
+url = "{a}"
+sourcelang = "german"
+# The recorded items are from November 2026; keep them in reach whenever the test runs.
+lookback = "36500d"
+
+[[source]]
+name = "politik"
+type = "feed"
+url = "{a}/politik/rss.xml"
+"#
+        )),
+    );
+    let crawl = mentions(&config, &["crawl", "--source", "gdelt"]).await;
+    assert_eq!(crawl.code, 0, "{crawl:?}");
+    assert_eq!(
+        crawl.stdout.trim(),
+        "gdelt: 2 new, 0 already counted, 3 items read"
+    );
+    let asked = server.requests_to("/api/v2/doc/doc");
+    assert_eq!(asked.len(), 1, "the answer is not full");
+    let target = url::Url::parse(&format!("http://x{}", asked[0].target)).unwrap();
+    let params: Vec<(String, String)> = target.query_pairs().into_owned().collect();
+    let param = |k: &str| {
+        params
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(
+        param("query"),
+        Some(
+            r#"(nordkorea OR "north korea" OR kim OR russland OR russia OR putin OR kursk) sourcelang:german"#
+        )
+    );
+    assert_eq!(param("timespan"), Some("90d"));
+    assert_eq!(param("maxrecords"), Some("250"));
+    assert!(asked[0].headers.contains_key("user-agent"));
+
+    // The publisher's own feed lists the first article: the same URL, one mention.
+    let feed = mentions(&config, &["crawl", "--source", "politik"]).await;
+    assert_eq!(feed.code, 0, "{feed:?}");
+    assert_eq!(
+        feed.stdout.trim(),
+        "politik: 0 new, 1 already counted, 1 items read"
+    );
+    let mut args = vec!["report", "--format", "json", "--topic", "nk-ru"];
+    args.extend(WINDOW);
+    let report = mentions(&config, &args).await.json();
+    assert_eq!(
+        report["counts"],
+        serde_json::json!({"web": 2, "social": 0, "forum": 0})
+    );
+    assert_eq!(
+        report["references"],
+        serde_json::json!([{"domain": "127.0.0.1", "mentions": 2}])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gdelt_error_page_is_quoted() {
+    let server = TestServer::start().await;
+    server.route(
+        "/api/v2/doc/doc",
+        Route::ok("text/html; charset=utf-8", recorded("gdelt/error.html")),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &config(&format!(
+            "\n[[source]]\nname = \"gdelt\"\ntype = \"gdelt\"\nurl = \"{}\"\nquery = \"the\"\n",
+            server.url("")
+        )),
+    );
+    let crawl = mentions(&config, &["crawl"]).await;
+    assert_eq!(crawl.code, 1, "{crawl:?}");
+    assert!(
+        crawl.stdout.trim().ends_with(
+            ": GDELT answered with text, not JSON: \"Your search contained a keyword that appears too commonly in the GDELT database to search for.\""
+        ),
+        "{}",
+        crawl.stdout
+    );
+    let sources = mentions(&config, &["sources", "--format", "json"]).await;
+    assert!(
+        sources.stdout.contains("appears too commonly"),
+        "{}",
+        sources.stdout
+    );
+}
