@@ -178,13 +178,8 @@ impl SourceSpec {
     /// Whether the source is a news search (`googlenews`, `gdelt`): its
     /// items are tied to the publisher's own articles by their headline.
     pub fn is_news_search(&self) -> bool {
-        is_news_search(self.type_name())
+        crate::sources::types::is_news_search(self.type_name())
     }
-}
-
-/// Whether sources of the type called `type_name` are news searches.
-pub fn is_news_search(type_name: &str) -> bool {
-    matches!(type_name, "googlenews" | "gdelt")
 }
 
 /// One `[[alert]]`: fire when a window's new mentions of a topic cross the trigger.

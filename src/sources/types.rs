@@ -165,6 +165,13 @@ impl SourceType {
     }
 }
 
+/// Whether sources of the type called `type_name` are news searches
+/// (`googlenews`, `gdelt`): their items are tied to the publishers' own
+/// articles by headline (see `store`).
+pub fn is_news_search(type_name: &str) -> bool {
+    matches!(type_name, "googlenews" | "gdelt")
+}
+
 /// Every type name, comma-separated: "feed, sitemap, …, telegram".
 pub fn type_names() -> String {
     let names: Vec<&str> = SOURCE_TYPES.iter().map(|t| t.name).collect();

@@ -2,7 +2,7 @@
 //! counted for the publishers its items name.
 
 use crate::server::{Route, TestServer};
-use crate::{mentions, write_config};
+use crate::{fixture, mentions, write_config};
 use std::path::Path;
 
 const QUERY: &str =
@@ -320,4 +320,117 @@ async fn a_gdelt_error_page_is_quoted() {
         "{}",
         sources.stdout
     );
+}
+
+/// The publisher's own feed, on the test server's first host.
+fn publisher_feed(a: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>Beispiel-Zeitung – Politik</title><link>{a}/politik/</link><language>de</language>
+<item><title>Nordkorea schickt weitere Soldaten nach Russland</title><link>{a}/politik/soldaten.html?utm_source=rss</link>
+<pubDate>Mon, 30 Nov 2026 10:15:00 +0100</pubDate><description>Pjöngjang bestätigt die Verlegung von 3000 weiteren Soldaten in die Region Kursk.</description></item>
+<item><title>Putin empfängt Kim in Moskau</title><link>{a}/politik/gipfel.html</link>
+<pubDate>Sun, 29 Nov 2026 12:00:00 +0100</pubDate><description>Der Kreml spricht von einem Besuch unter Freunden.</description></item>
+</channel></rss>"#
+    )
+}
+
+/// A publisher with a feed, and Google News listing one of its articles
+/// among others'.
+async fn publisher_and_google_news() -> (TestServer, String) {
+    let server = TestServer::start().await;
+    let (a, b) = (server.url(""), server.url_as_localhost(""));
+    server.route("/robots.txt", Route::status(404));
+    server.route(
+        "/politik/rss.xml",
+        Route::ok("application/rss+xml; charset=utf-8", publisher_feed(&a)),
+    );
+    server.route(
+        "/rss/search",
+        Route::ok(
+            "application/xml; charset=utf-8",
+            fixture("googlenews.xml", &a, &b),
+        ),
+    );
+    let config = config(&format!(
+        r#"
+[[source]]
+name = "beispiel-politik"
+type = "feed"
+url = "{a}/politik/rss.xml"
+
+[[source]]
+name = "google-news"
+type = "googlenews"
+url = "{a}"
+# The recorded items are from November 2026; keep them in reach whenever the test runs.
+lookback = "36500d"
+"#
+    ));
+    (server, config)
+}
+
+/// The report every order of crawls must come to: the shared story once,
+/// under the publisher.
+async fn assert_one_story_per_publisher(config: &Path) {
+    let mut args = vec!["report", "--format", "json", "--topic", "nk-ru"];
+    args.extend(WINDOW);
+    let report = mentions(config, &args).await.json();
+    assert_eq!(
+        report["counts"],
+        serde_json::json!({"web": 4, "social": 0, "forum": 0}),
+        "{report:#}"
+    );
+    assert_eq!(
+        report["references"],
+        serde_json::json!([
+            {"domain": "127.0.0.1", "mentions": 2},
+            {"domain": "localhost", "mentions": 1},
+            {"domain": "www.tagesschau.de", "mentions": 1}
+        ])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_publishers_feed_first_then_google_news() {
+    let (_server, text) = publisher_and_google_news().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &text);
+    let feed = mentions(&config, &["crawl", "--source", "beispiel-politik"]).await;
+    assert_eq!(
+        feed.stdout.trim(),
+        "beispiel-politik: 2 new, 0 already counted, 2 items read",
+        "{feed:?}"
+    );
+    let google = mentions(&config, &["crawl", "--source", "google-news"]).await;
+    assert_eq!(
+        google.stdout.trim(),
+        "google-news: 2 new, 1 already counted, 3 items read",
+        "{google:?}"
+    );
+    assert_one_story_per_publisher(&config).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn google_news_first_then_the_publishers_feed() {
+    let (_server, text) = publisher_and_google_news().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &text);
+    let google = mentions(&config, &["crawl", "--source", "google-news"]).await;
+    assert_eq!(
+        google.stdout.trim(),
+        "google-news: 3 new, 0 already counted, 3 items read",
+        "{google:?}"
+    );
+    let feed = mentions(&config, &["crawl", "--source", "beispiel-politik"]).await;
+    assert_eq!(
+        feed.stdout.trim(),
+        "beispiel-politik: 1 new, 1 already counted, 2 items read",
+        "{feed:?}"
+    );
+    assert_one_story_per_publisher(&config).await;
+    // Both at once, in one pass: still one story per publisher.
+    let again = mentions(&config, &["crawl"]).await;
+    assert_eq!(again.code, 0, "{again:?}");
+    assert_one_story_per_publisher(&config).await;
 }
