@@ -6,6 +6,7 @@ mod alerts;
 mod backup;
 mod check;
 mod crawl;
+mod import;
 mod prune;
 mod report;
 mod run;
@@ -96,6 +97,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Alerts { since } => alerts::alerts(&settings, since.as_deref()),
         Command::Prune => prune::prune(&settings),
         Command::Backup { file, force } => backup::backup(&settings, &file, force),
+        Command::Import { file } => import::import(&settings, &file),
     }
 }
 

@@ -8,6 +8,7 @@ mod bluesky_hn;
 mod check;
 mod daemon;
 mod fediverse;
+mod finding;
 mod hostile;
 mod news;
 mod platforms;
