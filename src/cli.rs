@@ -116,4 +116,10 @@ pub enum Command {
         #[arg(value_name = "FILE.opml")]
         file: PathBuf,
     },
+    /// Print ready [[source]] blocks for the feeds and sitemaps of web sites.
+    Discover {
+        /// A site's address, e.g. https://www.example.org/ (repeatable).
+        #[arg(value_name = "URL", required = true)]
+        urls: Vec<String>,
+    },
 }

@@ -6,6 +6,7 @@ mod alerts;
 mod backup;
 mod check;
 mod crawl;
+mod discover;
 mod import;
 mod prune;
 mod report;
@@ -98,6 +99,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Prune => prune::prune(&settings),
         Command::Backup { file, force } => backup::backup(&settings, &file, force),
         Command::Import { file } => import::import(&settings, &file),
+        Command::Discover { urls } => discover::discover(&settings, &urls),
     }
 }
 
