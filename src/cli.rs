@@ -70,6 +70,16 @@ impl From<KindArg> for crate::sources::Kind {
     }
 }
 
+/// `sources --format`: the report formats, and OPML for feed readers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SourcesFormat {
+    Text,
+    Json,
+    Csv,
+    /// The feed sources as OPML 2.0, for feed readers.
+    Opml,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LangArg {
     En,
@@ -215,8 +225,8 @@ pub enum Command {
     Check,
     /// Per source: type, kind, schedule, last run, last success, last error, mentions stored.
     Sources {
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
+        #[arg(long, value_enum, default_value_t = SourcesFormat::Text)]
+        format: SourcesFormat,
     },
     /// Alerts fired.
     Alerts {
@@ -234,6 +244,18 @@ pub enum Command {
         /// Replace FILE when it exists.
         #[arg(long)]
         force: bool,
+    },
+    /// Print ready [[source]] blocks for the feeds of an OPML file.
+    Import {
+        /// An OPML file exported from a feed reader.
+        #[arg(value_name = "FILE.opml")]
+        file: PathBuf,
+    },
+    /// Print ready [[source]] blocks for the feeds and sitemaps of web sites.
+    Discover {
+        /// A site's address, e.g. https://www.example.org/ (repeatable).
+        #[arg(value_name = "URL", required = true)]
+        urls: Vec<String>,
     },
 }
 

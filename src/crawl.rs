@@ -12,9 +12,11 @@ use crate::sources::context::Context;
 use crate::sources::paging::Harvest;
 use crate::sources::platform::PlatformSpec;
 use crate::sources::{
-    bluesky, discourse, fulltext, hackernews, lemmy, mastodon, reddit, telegram, web, Item,
+    bluesky, discourse, fulltext, gdelt, googlenews, hackernews, lemmy, mastodon, reddit, telegram,
+    web, Item,
 };
 use crate::store::{with_store, CommitStats, CrawlBatch, SourceOutcome, StoreError};
+use crate::text::quote;
 use chrono::Utc;
 use futures_util::StreamExt;
 use std::collections::HashSet;
@@ -112,19 +114,6 @@ impl Default for WarnedSources {
     fn default() -> WarnedSources {
         WarnedSources::new()
     }
-}
-
-/// Longest part of a source's text quoted in a log line, in characters.
-const QUOTE_CHARS: usize = 80;
-
-/// Text from a source for a log line: at most 80 characters, in double
-/// quotes, control characters and quotes escaped (`"vor 3\tTagen"`), `…`
-/// after a cut.
-pub fn quote(text: &str) -> String {
-    let mut chars = text.chars();
-    let head: String = chars.by_ref().take(QUOTE_CHARS).collect();
-    let cut = if chars.next().is_some() { "…" } else { "" };
-    format!("{head:?}{cut}")
 }
 
 /// Logs, once per source while the process runs, a date the source gave
@@ -272,6 +261,10 @@ pub async fn crawl_source(
             });
     }
 
+    if let Some(search) = news_search(&source.spec, &topics) {
+        ctx.search_terms = vec![search];
+    }
+
     let harvest = read(&ctx, &source.spec).await;
     batch.cursor = harvest.cursor;
     batch.validators = ctx.take_validators();
@@ -357,6 +350,28 @@ fn search_terms(spec: &PlatformSpec, topics: &[&Topic]) -> Vec<String> {
     }
 }
 
+/// What a news search asks for: its configured search, else its topics'
+/// queries in the service's syntax. None for other sources, and for a
+/// news search with nothing to ask.
+fn news_search(spec: &SourceSpec, topics: &[&Topic]) -> Option<String> {
+    let queries: Vec<&crate::query::Query> = topics.iter().map(|t| &t.query).collect();
+    match spec {
+        SourceSpec::GoogleNews { search, .. } => search
+            .clone()
+            .or_else(|| googlenews::default_search(&queries)),
+        SourceSpec::Gdelt { query, .. } => query.clone().or_else(|| {
+            let mut terms: Vec<String> = Vec::new();
+            for t in queries.iter().flat_map(|q| q.gdelt_terms()) {
+                if !terms.contains(&t) {
+                    terms.push(t);
+                }
+            }
+            gdelt::default_query(&terms)
+        }),
+        _ => None,
+    }
+}
+
 /// Has the source read what it brings in this crawl.
 async fn read(ctx: &Context<'_>, spec: &SourceSpec) -> Harvest {
     match spec {
@@ -383,6 +398,27 @@ async fn read(ctx: &Context<'_>, spec: &SourceSpec) -> Harvest {
             PlatformSpec::HackerNews { url, .. } => hackernews::read(ctx, url).await,
             PlatformSpec::Telegram { url, channels } => telegram::read(ctx, url, channels).await,
         },
+        SourceSpec::GoogleNews {
+            url,
+            language,
+            country,
+            ..
+        } => googlenews::read(ctx, url, language, country, &googlenews::SPACING).await,
+        SourceSpec::Gdelt {
+            url,
+            sourcelang,
+            sourcecountry,
+            ..
+        } => {
+            gdelt::read(
+                ctx,
+                url,
+                sourcelang.as_deref(),
+                sourcecountry.as_deref(),
+                &gdelt::SPACING,
+            )
+            .await
+        }
     }
 }
 

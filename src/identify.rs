@@ -126,7 +126,12 @@ pub fn identify(
             .or(link);
         match canonical {
             Some(c) => {
-                let host = c.host_str().map(str::to_owned);
+                // A news search's link is not the publisher's: its host is
+                // the publisher's own (rule 4 and the references).
+                let host = match &item.publisher {
+                    Some(publisher) => Some(publisher.clone()),
+                    None => c.host_str().map(str::to_owned),
+                };
                 (c.to_string(), None, host)
             }
             None => (content_identity(title, body), None, None),

@@ -171,6 +171,137 @@ impl Query {
     }
 }
 
+/// One part of a query rewritten for a news search, and what is at its
+/// top, so that an enclosing AND or OR knows when to add parentheses.
+struct Searched {
+    text: String,
+    top: Top,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Top {
+    One,
+    And,
+    Or,
+}
+
+impl Term {
+    /// The term as a news search writes it: phrases (and words that split
+    /// into several tokens) in double quotes, a prefix without its `*`.
+    fn quoted(&self) -> String {
+        if self.search.starts_with('"') {
+            self.search.clone()
+        } else if self.tokens.len() > 1 || self.search.starts_with(['-', '+']) {
+            format!("\"{}\"", self.search)
+        } else {
+            self.search.clone()
+        }
+    }
+}
+
+impl Node {
+    /// This node in Google News syntax (juxtaposition is AND, `OR`, quotes,
+    /// `-` excludes), or None when the syntax cannot narrow it down and the
+    /// search must take everything (the local match does the rest). The
+    /// search asks for at least what the query matches, never less.
+    fn google_news(&self) -> Option<Searched> {
+        match self {
+            Node::Term(t) => Some(Searched {
+                text: t.quoted(),
+                top: Top::One,
+            }),
+            Node::And(all) => {
+                let parts: Vec<Searched> = all.iter().filter_map(Node::google_news).collect();
+                join_and(parts)
+            }
+            Node::Or(any) => {
+                let mut parts = Vec::with_capacity(any.len());
+                for n in any {
+                    // An alternative that takes everything makes the OR take everything.
+                    let part = n.google_news()?;
+                    parts.push(if part.top == Top::And {
+                        format!("({})", part.text)
+                    } else {
+                        part.text
+                    });
+                }
+                Some(Searched {
+                    top: if parts.len() > 1 { Top::Or } else { Top::One },
+                    text: parts.join(" OR "),
+                })
+            }
+            Node::Not(inner) => inner.google_news_excluded(),
+        }
+    }
+
+    /// What excludes this node: `-term`; `NOT (a OR b)` is `-a -b`. A NOT
+    /// over an AND has no form in the syntax and excludes nothing.
+    fn google_news_excluded(&self) -> Option<Searched> {
+        match self {
+            Node::Term(t) => Some(Searched {
+                text: format!("-{}", t.quoted()),
+                top: Top::One,
+            }),
+            Node::Not(inner) => inner.google_news(),
+            Node::Or(any) => join_and(any.iter().filter_map(Node::google_news_excluded).collect()),
+            Node::And(_) => None,
+        }
+    }
+}
+
+/// Parts side by side (AND), an OR among them in parentheses; None when
+/// there is no part.
+fn join_and(parts: Vec<Searched>) -> Option<Searched> {
+    match parts.len() {
+        0 => None,
+        1 => parts.into_iter().next(),
+        _ => Some(Searched {
+            text: parts
+                .into_iter()
+                .map(|p| {
+                    if p.top == Top::Or {
+                        format!("({})", p.text)
+                    } else {
+                        p.text
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" "),
+            top: Top::And,
+        }),
+    }
+}
+
+impl Query {
+    /// The query in Google News search syntax: `AND` becomes juxtaposition,
+    /// `OR` stays, phrases keep their quotes, `NOT x` becomes `-x`, and a
+    /// prefix loses its `*` (the search has no wildcard). Where the syntax
+    /// cannot say something (a NOT over an AND), the search asks for more,
+    /// never less: the local match still decides. None when nothing in the
+    /// query narrows the search.
+    pub fn google_news(&self) -> Option<String> {
+        self.root.google_news().map(|s| s.text)
+    }
+
+    /// The positive terms as GDELT's search writes them: phrases and words
+    /// that split into several tokens in double quotes, prefixes without
+    /// their `*`, each once.
+    pub fn gdelt_terms(&self) -> Vec<String> {
+        let mut terms = Vec::new();
+        self.root.positive_terms(false, &mut terms);
+        let mut seen: Vec<(&[String], bool)> = Vec::new();
+        let mut out = Vec::new();
+        for t in terms {
+            let key = (t.tokens.as_slice(), t.prefix);
+            if !seen.contains(&key) {
+                seen.push(key);
+                out.push(t.quoted());
+            }
+        }
+        out
+    }
+}
+
 impl std::fmt::Display for Query {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.source)
@@ -671,6 +802,59 @@ mod tests {
             );
         }
         assert!(!query.matches::<&str>(&[]));
+    }
+
+    #[test]
+    fn google_news_syntax_asks_for_at_least_what_the_query_matches() {
+        assert_eq!(
+            q(SPEC_QUERY).google_news().as_deref(),
+            Some(r#"(nordkorea OR "north korea") (russland OR russia OR putin OR kursk) -fußball"#)
+        );
+        assert_eq!(
+            q(r#"kim jong-un OR "Kim Jong Un""#)
+                .google_news()
+                .as_deref(),
+            Some(r#"(kim "jong-un") OR "Kim Jong Un""#)
+        );
+        // De Morgan where the syntax allows it; a NOT over an AND excludes nothing.
+        assert_eq!(
+            q("nordkorea NOT (fußball OR handball)")
+                .google_news()
+                .as_deref(),
+            Some("nordkorea -fußball -handball")
+        );
+        assert_eq!(
+            q("nordkorea NOT (fußball AND wm)").google_news().as_deref(),
+            Some("nordkorea")
+        );
+        assert_eq!(q("NOT NOT kursk").google_news().as_deref(), Some("kursk"));
+        // An alternative that cannot be narrowed makes the whole OR take everything.
+        assert_eq!(
+            q("kursk AND (putin OR NOT (a AND b))")
+                .google_news()
+                .as_deref(),
+            Some("kursk")
+        );
+        assert_eq!(q("NOT (a AND b)").google_news(), None);
+    }
+
+    #[test]
+    fn gdelt_terms_quote_phrases_and_drop_prefix_stars() {
+        assert_eq!(
+            q(SPEC_QUERY).gdelt_terms(),
+            [
+                "nordkorea",
+                "\"north korea\"",
+                "russland",
+                "russia",
+                "putin",
+                "kursk"
+            ]
+        );
+        assert_eq!(
+            q("jong-un OR Jong-Un OR \"jong-un\" NOT x").gdelt_terms(),
+            ["\"jong-un\""]
+        );
     }
 
     #[test]

@@ -6,9 +6,11 @@ mod alerts;
 mod backup;
 mod check;
 mod crawl;
+mod discover;
 mod exclude;
 mod exclusions;
 mod explain;
+mod import;
 mod include;
 mod list;
 mod prune;
@@ -158,6 +160,8 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Alerts { since } => alerts::alerts(&settings, since.as_deref()),
         Command::Prune => prune::prune(&settings),
         Command::Backup { file, force } => backup::backup(&settings, &file, force),
+        Command::Import { file } => import::import(&settings, &file),
+        Command::Discover { urls } => discover::discover(&settings, &urls),
     }
 }
 

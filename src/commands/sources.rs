@@ -4,8 +4,9 @@
 //! CSV. `${VAR}` values in a stored error or warning are shown as `***`.
 
 use super::{open_existing_store, print, Failure};
-use crate::cli::Format;
+use crate::cli::SourcesFormat;
 use crate::config::Settings;
+use crate::config::SourceSpec;
 use crate::report;
 use crate::secrets;
 use crate::store::SourceHealth;
@@ -29,12 +30,17 @@ const COLUMNS: [&str; 12] = [
     "last_warning",
 ];
 
-pub(super) fn sources(settings: &Settings, format: Format) -> Result<ExitCode, Failure> {
-    if format == Format::Svg {
-        return Err(Failure::Usage(
-            "sources prints text, json or csv; svg is the chart of `report --format svg`".into(),
-        ));
-    }
+pub(super) fn sources(settings: &Settings, format: SourcesFormat) -> Result<ExitCode, Failure> {
+    let format = match format {
+        SourcesFormat::Text => Format::Text,
+        SourcesFormat::Json => Format::Json,
+        SourcesFormat::Csv => Format::Csv,
+        // The config alone: no database needed.
+        SourcesFormat::Opml => {
+            print(&opml(settings, Utc::now()))?;
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
     let store = open_existing_store(settings)?;
     let health = store.source_health()?;
     print(&render(&rows(settings, &health, Utc::now()), format))?;
@@ -69,13 +75,66 @@ fn rows(settings: &Settings, health: &[SourceHealth], now: DateTime<Utc>) -> Vec
         .collect()
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Text,
+    Json,
+    Csv,
+}
+
+/// The feed sources as OPML 2.0 (what feed readers import): one outline per
+/// `type = "feed"` source, its name as title, in config order.
+fn opml(settings: &Settings, now: DateTime<Utc>) -> String {
+    use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
+    let mut w = quick_xml::Writer::new_with_indent(Vec::new(), b' ', 2);
+    let feeds: Vec<(&str, &url::Url)> = settings
+        .sources
+        .iter()
+        .filter_map(|s| match &s.spec {
+            SourceSpec::Feed { url, .. } => Some((s.name.as_str(), url)),
+            _ => None,
+        })
+        .collect();
+    let title = format!("mentions: feed sources of {}", settings.path.display());
+    let date = now.to_rfc2822();
+    // Writing to a Vec cannot fail.
+    let _ = (|| -> std::io::Result<()> {
+        w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
+        w.write_event(Event::Start(
+            BytesStart::new("opml").with_attributes([("version", "2.0")]),
+        ))?;
+        w.write_event(Event::Start(BytesStart::new("head")))?;
+        for (tag, text) in [("title", title.as_str()), ("dateCreated", date.as_str())] {
+            w.write_event(Event::Start(BytesStart::new(tag)))?;
+            w.write_event(Event::Text(BytesText::new(text)))?;
+            w.write_event(Event::End(BytesEnd::new(tag)))?;
+        }
+        w.write_event(Event::End(BytesEnd::new("head")))?;
+        w.write_event(Event::Start(BytesStart::new("body")))?;
+        for (name, url) in &feeds {
+            w.write_event(Event::Empty(BytesStart::new("outline").with_attributes([
+                ("type", "rss"),
+                ("text", *name),
+                ("title", *name),
+                ("xmlUrl", url.as_str()),
+            ])))?;
+        }
+        w.write_event(Event::End(BytesEnd::new("body")))?;
+        w.write_event(Event::End(BytesEnd::new("opml")))?;
+        Ok(())
+    })();
+    let mut out = String::from_utf8(w.into_inner()).unwrap_or_default();
+    out.push('\n');
+    out
+}
+
 fn render(rows: &[Value], format: Format) -> String {
     match format {
         Format::Json => format!(
             "{}\n",
             serde_json::to_string_pretty(&rows).unwrap_or_default()
         ),
-        Format::Csv | Format::Text | Format::Svg => {
+        Format::Csv | Format::Text => {
             let sep = if format == Format::Csv { "," } else { "\t" };
             let mut out = COLUMNS.join(sep) + "\n";
             for row in rows {
@@ -93,5 +152,69 @@ fn render(rows: &[Value], format: Format) -> String {
             }
             out
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use std::path::Path;
+
+    #[test]
+    fn feed_sources_as_opml_that_import_reads_back() {
+        let text = r#"
+[[topic]]
+name = "nk"
+query = "nordkorea"
+
+[[source]]
+name = "merkur-politik"
+type = "feed"
+url = "https://www.merkur.de/politik/rssfeed.rdf"
+
+[[source]]
+name = "hn"
+type = "hackernews"
+
+[[source]]
+name = "suche"
+type = "feed"
+url = "https://example.org/feed?q=a&lang=<de>"
+enabled = false
+"#;
+        let settings = Settings::parse(text, Path::new("/etc/mentions/config.toml")).unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 11, 30, 12, 0, 0).unwrap();
+        let doc = opml(&settings, now);
+        assert_eq!(
+            doc,
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<opml version="2.0">
+  <head>
+    <title>mentions: feed sources of /etc/mentions/config.toml</title>
+    <dateCreated>Mon, 30 Nov 2026 12:00:00 +0000</dateCreated>
+  </head>
+  <body>
+    <outline type="rss" text="merkur-politik" title="merkur-politik" xmlUrl="https://www.merkur.de/politik/rssfeed.rdf"/>
+    <outline type="rss" text="suche" title="suche" xmlUrl="https://example.org/feed?q=a&amp;lang=%3Cde%3E"/>
+  </body>
+</opml>
+"#
+        );
+        let back = super::super::import::parse(&doc).unwrap();
+        let urls: Vec<(&str, &str)> = back
+            .iter()
+            .map(|o| (o.title.as_str(), o.xml_url.as_str()))
+            .collect();
+        assert_eq!(
+            urls,
+            [
+                (
+                    "merkur-politik",
+                    "https://www.merkur.de/politik/rssfeed.rdf"
+                ),
+                ("suche", "https://example.org/feed?q=a&lang=%3Cde%3E")
+            ]
+        );
     }
 }

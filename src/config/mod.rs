@@ -118,8 +118,28 @@ pub enum SourceSpec {
         url: Url,
         selectors: Selectors,
     },
-    /// A social or forum platform's API (SPEC §2).
+    /// A social or forum platform's API.
     Platform(PlatformSpec),
+    /// Google News RSS search.
+    GoogleNews {
+        url: Url,
+        /// The configured `search`; None searches for the topics' queries.
+        search: Option<String>,
+        /// ISO 639-1, lower case.
+        language: String,
+        /// ISO 3166-1 alpha-2, upper case.
+        country: String,
+    },
+    /// The GDELT DOC 2.0 API.
+    Gdelt {
+        url: Url,
+        /// The configured `query`; None searches for the topics' positive terms.
+        query: Option<String>,
+        /// `sourcelang:` as GDELT writes it (`german`, `deu`).
+        sourcelang: Option<String>,
+        /// `sourcecountry:` as GDELT writes it (`germany`, `gm`).
+        sourcecountry: Option<String>,
+    },
 }
 
 impl SourceSpec {
@@ -128,7 +148,9 @@ impl SourceSpec {
         match self {
             SourceSpec::Feed { url, .. }
             | SourceSpec::Sitemap { url, .. }
-            | SourceSpec::Html { url, .. } => url,
+            | SourceSpec::Html { url, .. }
+            | SourceSpec::GoogleNews { url, .. }
+            | SourceSpec::Gdelt { url, .. } => url,
             SourceSpec::Platform(p) => match p {
                 PlatformSpec::Mastodon { url, .. }
                 | PlatformSpec::Bluesky { url, .. }
@@ -148,7 +170,15 @@ impl SourceSpec {
             SourceSpec::Sitemap { .. } => "sitemap",
             SourceSpec::Html { .. } => "html",
             SourceSpec::Platform(p) => p.type_name(),
+            SourceSpec::GoogleNews { .. } => "googlenews",
+            SourceSpec::Gdelt { .. } => "gdelt",
         }
+    }
+
+    /// Whether the source is a news search (`googlenews`, `gdelt`): its
+    /// items are tied to the publisher's own articles by their headline.
+    pub fn is_news_search(&self) -> bool {
+        crate::sources::types::is_news_search(self.type_name())
     }
 }
 

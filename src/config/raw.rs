@@ -101,6 +101,11 @@ pub(super) struct RawSource {
     pub(super) client_id: Option<Spanned<String>>,
     pub(super) client_secret: Option<Spanned<String>>,
     pub(super) channels: Option<Spanned<Vec<Spanned<String>>>>,
+    pub(super) language: Option<Spanned<String>>,
+    pub(super) country: Option<Spanned<String>>,
+    pub(super) query: Option<Spanned<String>>,
+    pub(super) sourcelang: Option<Spanned<String>>,
+    pub(super) sourcecountry: Option<Spanned<String>>,
 }
 
 impl RawSource {
@@ -134,6 +139,11 @@ impl RawSource {
             ("client_id", span(&self.client_id)),
             ("client_secret", span(&self.client_secret)),
             ("channels", span(&self.channels)),
+            ("language", span(&self.language)),
+            ("country", span(&self.country)),
+            ("query", span(&self.query)),
+            ("sourcelang", span(&self.sourcelang)),
+            ("sourcecountry", span(&self.sourcecountry)),
         ]
         .into_iter()
         .filter_map(|(k, s)| s.map(|s| (k, s)))

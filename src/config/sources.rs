@@ -4,7 +4,7 @@
 
 use super::locate::Cx;
 use super::raw::RawSource;
-use super::{ConfigError, SourceConfig, SourceSpec, Topic};
+use super::{ConfigError, Lang, SourceConfig, SourceSpec, Topic};
 use crate::schedule::Schedule;
 use crate::sources::html::{SelectorSpec, Selectors};
 use crate::sources::platform::{PlatformSpec, Secret};
@@ -16,6 +16,11 @@ use url::Url;
 
 const DEFAULT_LOOKBACK: Duration = Duration::from_secs(7 * 24 * 3600);
 
+/// A value with runs of white space made one space, trimmed.
+fn collapse(v: &str) -> String {
+    v.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 impl Cx<'_> {
     /// One `[[source]]`: the common keys, then the keys of its type.
     pub(super) fn source(
@@ -24,6 +29,7 @@ impl Cx<'_> {
         entry: &Spanned<RawSource>,
         topics: &[Topic],
         default_schedule: &Schedule,
+        report_language: Lang,
     ) -> Result<SourceConfig, ConfigError> {
         let s = entry.get_ref();
         let unnamed = format!("source #{}", i + 1);
@@ -136,6 +142,7 @@ impl Cx<'_> {
                 url,
                 selectors: self.selectors(entry, &name)?,
             },
+            "googlenews" | "gdelt" => self.news(entry, type_name, url, &name, report_language)?,
             _ => SourceSpec::Platform(self.platform(entry, type_name, url, &name)?),
         };
         Ok(SourceConfig {
@@ -278,6 +285,122 @@ impl Cx<'_> {
                         .to_owned()
                 })?,
             },
+        })
+    }
+
+    /// The keys of a news search (`googlenews`, `gdelt`).
+    fn news(
+        &self,
+        entry: &Spanned<RawSource>,
+        type_name: &str,
+        url: Url,
+        name: &str,
+        report_language: Lang,
+    ) -> Result<SourceSpec, ConfigError> {
+        let s = entry.get_ref();
+        let owner_text = format!("source \"{name}\"");
+        let owner = Some(owner_text.as_str());
+        let text = |v: &Option<Spanned<String>>,
+                    key: &str|
+         -> Result<Option<(String, std::ops::Range<usize>)>, ConfigError> {
+            match v {
+                None => Ok(None),
+                Some(v) if v.get_ref().trim().is_empty() => Err(self.at(
+                    v.span(),
+                    owner,
+                    key,
+                    "is empty; remove the key or give it a value",
+                )),
+                Some(v) => Ok(Some((collapse(v.get_ref()), v.span()))),
+            }
+        };
+        // Two ASCII letters, e.g. a language or country code.
+        let code = |v: Option<(String, std::ops::Range<usize>)>,
+                    key: &str,
+                    example: &str|
+         -> Result<Option<String>, ConfigError> {
+            match v {
+                None => Ok(None),
+                Some((v, _)) if v.len() == 2 && v.bytes().all(|b| b.is_ascii_alphabetic()) => {
+                    Ok(Some(v))
+                }
+                Some((v, span)) => Err(self.at(
+                    span,
+                    owner,
+                    key,
+                    format!("\"{v}\" is not a two-letter code; write it like \"{example}\""),
+                )),
+            }
+        };
+        if type_name == "googlenews" {
+            let search = text(&s.search, "search")?.map(|(v, _)| v);
+            let language = code(text(&s.language, "language")?, "language", "de")?
+                .map(|l| l.to_ascii_lowercase())
+                .unwrap_or_else(|| match report_language {
+                    Lang::De => "de".to_owned(),
+                    Lang::En => "en".to_owned(),
+                });
+            let country = match code(text(&s.country, "country")?, "country", "DE")? {
+                Some(c) => c.to_ascii_uppercase(),
+                None => match language.as_str() {
+                    "de" => "DE".to_owned(),
+                    "en" => "US".to_owned(),
+                    other => {
+                        return Err(self.missing(
+                            entry.span(),
+                            &owner_text,
+                            "country",
+                            &format!(
+                                "name the edition's country for language \"{other}\", e.g. country = \"{}\"",
+                                other.to_ascii_uppercase()
+                            ),
+                        ))
+                    }
+                },
+            };
+            return Ok(SourceSpec::GoogleNews {
+                url,
+                search,
+                language,
+                country,
+            });
+        }
+        // GDELT names languages and countries in one word (`german`,
+        // `unitedstates`) or by code; the operator takes no spaces.
+        let operand = |v: Option<(String, std::ops::Range<usize>)>,
+                       key: &str,
+                       example: &str|
+         -> Result<Option<String>, ConfigError> {
+            match v {
+                None => Ok(None),
+                Some((v, span)) => {
+                    let word: String = v
+                        .chars()
+                        .filter(|c| !c.is_whitespace())
+                        .collect::<String>()
+                        .to_lowercase();
+                    if word.chars().all(|c| c.is_ascii_alphabetic()) {
+                        Ok(Some(word))
+                    } else {
+                        Err(self.at(
+                            span,
+                            owner,
+                            key,
+                            format!("\"{v}\" is not a GDELT {key}; write a name or code such as \"{example}\""),
+                        ))
+                    }
+                }
+            }
+        };
+        Ok(SourceSpec::Gdelt {
+            url,
+            query: text(&s.query, "query")?.map(|(v, _)| v),
+            sourcelang: operand(text(&s.sourcelang, "sourcelang")?, "sourcelang", "german")?,
+            sourcecountry: operand(
+                text(&s.sourcecountry, "sourcecountry")?,
+                "sourcecountry",
+                "germany",
+            )?,
         })
     }
 
@@ -482,13 +605,140 @@ channels = [\"@durov\", \"https://t.me/s/telegram\"]
     }
 
     #[test]
+    fn news_search_editions_follow_the_report_language() {
+        let text = format!(
+            "[report]\nlanguage = \"de\"\n{TOPIC}
+[[source]]
+name = \"gn\"
+type = \"googlenews\"
+
+[[source]]
+name = \"gn-at\"
+type = \"googlenews\"
+country = \"at\"
+search = '  nordkorea   -sport '
+
+[[source]]
+name = \"gn-us\"
+type = \"googlenews\"
+language = \"EN\"
+kind = \"social\"
+"
+        );
+        let s = parse(&text).expect("valid");
+        let editions: Vec<(&str, Option<&str>, &str, &str, Kind)> = s
+            .sources
+            .iter()
+            .map(|src| match &src.spec {
+                SourceSpec::GoogleNews {
+                    url,
+                    search,
+                    language,
+                    country,
+                } => (
+                    url.as_str(),
+                    search.as_deref(),
+                    language.as_str(),
+                    country.as_str(),
+                    src.kind,
+                ),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            editions,
+            [
+                ("https://news.google.com/", None, "de", "DE", Kind::Web),
+                (
+                    "https://news.google.com/",
+                    Some("nordkorea -sport"),
+                    "de",
+                    "AT",
+                    Kind::Web
+                ),
+                ("https://news.google.com/", None, "en", "US", Kind::Social),
+            ]
+        );
+        assert!(s.sources[0].spec.is_news_search());
+        assert_eq!(s.sources[0].max_pages, 1);
+    }
+
+    #[test]
+    fn gdelt_filters_are_written_as_gdelt_reads_them() {
+        let text = format!(
+            "{TOPIC}
+[[source]]
+name = \"gd\"
+type = \"gdelt\"
+query = '(kursk OR \"north korea\")'
+sourcelang = \"German\"
+sourcecountry = \"United States\"
+
+[[source]]
+name = \"gd-all\"
+type = \"gdelt\"
+url = \"https://gdelt.example.org/\"
+"
+        );
+        let s = parse(&text).expect("valid");
+        match &s.sources[0].spec {
+            SourceSpec::Gdelt {
+                url,
+                query,
+                sourcelang,
+                sourcecountry,
+            } => {
+                assert_eq!(url.as_str(), "https://api.gdeltproject.org/");
+                assert_eq!(query.as_deref(), Some("(kursk OR \"north korea\")"));
+                assert_eq!(sourcelang.as_deref(), Some("german"));
+                assert_eq!(sourcecountry.as_deref(), Some("unitedstates"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!((s.sources[0].kind, s.sources[0].max_pages), (Kind::Web, 10));
+        assert!(s.sources[1].spec.is_news_search());
+        let bad = format!("{TOPIC}\n[[source]]\nname = \"gd\"\ntype = \"gdelt\"\nsourcecountry = \"Côte d'Ivoire\"\n");
+        assert_eq!(
+            error(&bad),
+            "config.toml:8:17: source \"gd\": sourcecountry: \"Côte d'Ivoire\" is not a GDELT sourcecountry; write a name or code such as \"germany\""
+        );
+        let misplaced =
+            format!("{TOPIC}\n[[source]]\nname = \"gd\"\ntype = \"gdelt\"\nsearch = \"kursk\"\n");
+        assert_eq!(
+            error(&misplaced),
+            "config.toml:8:10: source \"gd\": search: this key does not apply to a gdelt source (it is for bluesky, reddit, lemmy, discourse and hackernews, googlenews sources); remove it"
+        );
+    }
+
+    #[test]
+    fn news_search_errors() {
+        let base = format!("{TOPIC}\n[[source]]\nname = \"gn\"\ntype = \"googlenews\"\n");
+        assert_eq!(
+            error(&format!("{base}language = \"fr\"\n")),
+            "config.toml:5: source \"gn\": missing key `country`; name the edition's country for language \"fr\", e.g. country = \"FR\""
+        );
+        assert_eq!(
+            error(&format!("{base}country = \"Deutschland\"\n")),
+            "config.toml:8:11: source \"gn\": country: \"Deutschland\" is not a two-letter code; write it like \"DE\""
+        );
+        assert_eq!(
+            error(&format!("{base}search = \" \"\n")),
+            "config.toml:8:10: source \"gn\": search: is empty; remove the key or give it a value"
+        );
+        assert_eq!(
+            error(&format!("{base}hashtags = [\"x\"]\n")),
+            "config.toml:8:12: source \"gn\": hashtags: this key does not apply to a googlenews source (it is for mastodon sources); remove it"
+        );
+    }
+
+    #[test]
     fn unknown_source_type() {
         let text = format!(
             "{TOPIC}\n[[source]]\nname = \"merkur\"\ntype = \"rss\"\nurl = \"https://www.merkur.de/\"\n"
         );
         assert_eq!(
             error(&text),
-            "config.toml:7:8: source \"merkur\": type: unknown type \"rss\"; expected one of feed, sitemap, html, mastodon, bluesky, reddit, lemmy, discourse, hackernews, telegram"
+            "config.toml:7:8: source \"merkur\": type: unknown type \"rss\"; expected one of feed, sitemap, html, mastodon, bluesky, reddit, lemmy, discourse, hackernews, telegram, googlenews, gdelt"
         );
     }
 

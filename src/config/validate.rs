@@ -39,7 +39,7 @@ impl Cx<'_> {
         // Where each name was first given; its line is only counted for the message.
         let mut source_starts: HashMap<String, usize> = HashMap::new();
         for (i, raw_source) in raw.source.iter().enumerate() {
-            let source = self.source(i, raw_source, &topics, &schedule)?;
+            let source = self.source(i, raw_source, &topics, &schedule, report.language)?;
             let span = raw_source.get_ref().name.as_ref().map(Spanned::span);
             let start = span.clone().unwrap_or(raw_source.span()).start;
             if let Some(&first) = source_starts.get(&source.name) {

@@ -5,6 +5,7 @@
 pub mod client;
 pub mod error;
 pub mod guard;
+pub mod interval;
 pub mod limiter;
 pub mod ratelimit;
 pub mod robots;

@@ -120,6 +120,7 @@ fn post_to_item(post: PostView) -> Option<Item> {
         published,
         lang,
         unread_date: None,
+        publisher: None,
         platform_id: Some(post.uri),
     })
 }
@@ -451,6 +452,7 @@ mod tests {
                     published: at("2026-11-25T10:42:17.512Z"),
                     lang: Some("en".into()),
                     unread_date: None,
+                    publisher: None,
                 },
                 Item {
                     url: Some("https://bsky.app/profile/auslandsjournal.bsky.social/post/3lbnwr2ko7k2a".into()),
@@ -461,6 +463,7 @@ mod tests {
                     published: at("2026-11-25T09:58:03Z"),
                     lang: Some("de".into()),
                     unread_date: None,
+                    publisher: None,
                 },
                 Item {
                     url: Some("https://bsky.app/profile/auslandsjournal.bsky.social/post/3lbnvbd2mfs2o".into()),
@@ -472,6 +475,7 @@ mod tests {
                     published: at("2026-11-25T08:31:40.218Z"),
                     lang: Some("de".into()),
                     unread_date: None,
+                    publisher: None,
                 },
             ]
         );
@@ -517,6 +521,7 @@ mod tests {
                 published: at("2026-11-25T07:00:00Z"),
                 lang: None,
                 unread_date: None,
+                publisher: None,
             }]
         );
         assert!(parse(b"<html>Bad Gateway</html>").is_err());

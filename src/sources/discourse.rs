@@ -301,6 +301,7 @@ fn item(
         published,
         lang: None,
         unread_date: created.filter(|_| published.is_none()).map(str::to_owned),
+        publisher: None,
     }
 }
 
@@ -382,6 +383,7 @@ mod tests {
                 ),
                 lang: None,
                 unread_date: None,
+                publisher: None,
             }
         );
         assert_eq!(page.items[1].title, "Reisebericht aus Pjöngjang");

@@ -92,6 +92,7 @@ fn hit_to_item(hit: Hit) -> Option<Item> {
         published,
         lang: None,
         unread_date: None,
+        publisher: None,
     })
 }
 
@@ -217,6 +218,7 @@ mod tests {
                     published: at("2026-11-25T09:14:52Z"),
                     lang: None,
                     unread_date: None,
+                    publisher: None,
                 },
                 Item {
                     url: Some("https://news.ycombinator.com/item?id=46012310".into()),
@@ -227,6 +229,7 @@ mod tests {
                     published: at("2026-11-25T08:03:11Z"),
                     lang: None,
                     unread_date: None,
+                    publisher: None,
                 },
                 Item {
                     url: Some("https://news.ycombinator.com/item?id=46012187".into()),
@@ -237,6 +240,7 @@ mod tests {
                     published: at("2026-11-25T07:40:05Z"),
                     lang: None,
                     unread_date: None,
+                    publisher: None,
                 },
                 Item {
                     url: Some("https://news.ycombinator.com/item?id=46009876".into()),
@@ -247,6 +251,7 @@ mod tests {
                     published: at("2026-11-24T23:58:30Z"),
                     lang: None,
                     unread_date: None,
+                    publisher: None,
                 },
             ]
         );
@@ -277,6 +282,7 @@ mod tests {
                 published: at("2026-11-25T08:00:00Z"),
                 lang: None,
                 unread_date: None,
+                publisher: None,
             }]
         );
         assert!(parse(b"<html>rate limited</html>").is_err());

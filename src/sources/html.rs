@@ -172,6 +172,7 @@ fn read(
             published,
             lang: lang.clone(),
             unread_date,
+            publisher: None,
         });
     }
 
@@ -397,6 +398,7 @@ mod tests {
             published,
             lang: opt(lang),
             unread_date: None,
+            publisher: None,
         }
     }
 

@@ -241,6 +241,7 @@ fn post_item(view: PostView) -> Option<Item> {
         published: p.published.as_deref().and_then(parse_date),
         lang: None,
         unread_date: None,
+        publisher: None,
     })
 }
 
@@ -265,6 +266,7 @@ fn comment_item(view: CommentView) -> Option<Item> {
         published: c.published.as_deref().and_then(parse_date),
         lang: None,
         unread_date: None,
+        publisher: None,
     })
 }
 
@@ -530,6 +532,7 @@ mod tests {
                 published: Some(t("2026-11-24T08:12:45.812345Z")),
                 lang: None,
                 unread_date: None,
+                publisher: None,
             }
         );
         // A post federated from another instance: its ap_id, its author's home.
@@ -556,6 +559,7 @@ mod tests {
                 published: Some(t("2026-11-24T09:01:02.345678Z")),
                 lang: None,
                 unread_date: None,
+                publisher: None,
             }
         );
         // Comments are matched on their own words, not their post's title.

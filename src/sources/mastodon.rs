@@ -301,6 +301,7 @@ fn status_item(status: Status) -> Option<Item> {
         published: s.created_at.as_deref().and_then(parse_date),
         lang: s.language.as_deref().and_then(language),
         unread_date: None,
+        publisher: None,
     })
 }
 
@@ -355,6 +356,7 @@ mod tests {
                 published: Some(t("2026-11-24T10:15:00Z")),
                 lang: Some("de".into()),
                 unread_date: None,
+                publisher: None,
             }
         );
         // The boost is the boosted status, as this instance knows it.
@@ -371,6 +373,7 @@ mod tests {
                 published: Some(t("2026-11-24T09:02:11.512Z")),
                 lang: Some("en".into()),
                 unread_date: None,
+                publisher: None,
             }
         );
         assert_eq!(

@@ -7,6 +7,8 @@ pub mod dates;
 pub mod discourse;
 pub mod feed;
 pub mod fulltext;
+pub mod gdelt;
+pub mod googlenews;
 pub mod hackernews;
 pub mod html;
 pub mod lemmy;
@@ -83,6 +85,10 @@ pub struct Item {
     /// The date the source gave when it could not be read (`published` is
     /// then None and the item is stored undated); the crawl logs it.
     pub unread_date: Option<String>,
+    /// The publisher's host when `url` is not on the publisher's own site
+    /// (a news search's opaque link): the mention's host for the references
+    /// and for the same-headline rule.
+    pub publisher: Option<String>,
 }
 
 /// A parser could not read a document at all (items it can read are kept).

@@ -290,6 +290,7 @@ fn item(thing: Thing, site: &Url) -> Option<Item> {
         published,
         lang: None,
         unread_date: None,
+        publisher: None,
     })
 }
 
@@ -661,6 +662,7 @@ mod tests {
                 published: Some(Utc.with_ymd_and_hms(2026, 11, 25, 9, 12, 44).unwrap()),
                 lang: None,
                 unread_date: None,
+                publisher: None,
             }
         );
         // A link post by a deleted account: no text, no author.

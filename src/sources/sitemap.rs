@@ -193,6 +193,7 @@ fn url_item(e: Entry, base: &Url) -> Option<Item> {
         published,
         lang: e.news_lang.as_deref().and_then(iso_639_1),
         unread_date: None,
+        publisher: None,
     })
 }
 

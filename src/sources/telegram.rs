@@ -114,6 +114,7 @@ pub fn parse_page(body: &str) -> Page {
             published,
             lang: None,
             unread_date: None,
+            publisher: None,
         });
     }
     page
@@ -349,6 +350,7 @@ mod tests {
             published: Some(utc(published)),
             lang: None,
             unread_date: None,
+            publisher: None,
         }
     }
 

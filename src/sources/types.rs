@@ -44,6 +44,8 @@ const BLUESKY_KEYS: &[&str] = &["url", "search", "identifier", "app_password"];
 const REDDIT_KEYS: &[&str] = &["url", "search", "subreddit", "client_id", "client_secret"];
 const SEARCH_KEYS: &[&str] = &["url", "search"];
 const TELEGRAM_KEYS: &[&str] = &["url", "channels"];
+const GOOGLENEWS_KEYS: &[&str] = &["url", "search", "language", "country"];
+const GDELT_KEYS: &[&str] = &["url", "query", "sourcelang", "sourcecountry"];
 
 const ADDRESS_HINT: &str = "add the address to read";
 const INSTANCE_HINT: &str = "add the instance's address, e.g. https://mastodon.social";
@@ -131,6 +133,24 @@ pub static SOURCE_TYPES: &[SourceType] = &[
         url_hint: ADDRESS_HINT,
         max_pages: 10,
     },
+    SourceType {
+        name: "googlenews",
+        keys: GOOGLENEWS_KEYS,
+        kind: Kind::Web,
+        default_url: Some("https://news.google.com"),
+        url_hint: ADDRESS_HINT,
+        // One search per crawl; the answer is not paged.
+        max_pages: 1,
+    },
+    SourceType {
+        name: "gdelt",
+        keys: GDELT_KEYS,
+        kind: Kind::Web,
+        default_url: Some("https://api.gdeltproject.org"),
+        url_hint: ADDRESS_HINT,
+        // Calls per crawl: a full answer splits the time range and asks again.
+        max_pages: 10,
+    },
 ];
 
 /// The type called `name`, if there is one.
@@ -143,6 +163,13 @@ impl SourceType {
     pub fn accepts(&self, key: &str) -> bool {
         COMMON_KEYS.contains(&key) || self.keys.contains(&key)
     }
+}
+
+/// Whether sources of the type called `type_name` are news searches
+/// (`googlenews`, `gdelt`): their items are tied to the publishers' own
+/// articles by headline (see `store`).
+pub fn is_news_search(type_name: &str) -> bool {
+    matches!(type_name, "googlenews" | "gdelt")
 }
 
 /// Every type name, comma-separated: "feed, sitemap, …, telegram".
@@ -187,7 +214,7 @@ mod tests {
         assert_eq!(source_type("rss"), None);
         assert_eq!(
             type_names(),
-            "feed, sitemap, html, mastodon, bluesky, reddit, lemmy, discourse, hackernews, telegram"
+            "feed, sitemap, html, mastodon, bluesky, reddit, lemmy, discourse, hackernews, telegram, googlenews, gdelt"
         );
     }
 
@@ -219,6 +246,15 @@ mod tests {
         assert_eq!(t("hackernews").default_url, Some("https://hn.algolia.com"));
         assert_eq!(t("telegram").default_url, Some("https://t.me"));
         assert_eq!(t("lemmy").default_url, None);
+        assert_eq!(
+            (t("googlenews").kind, t("googlenews").max_pages),
+            (Kind::Web, 1)
+        );
+        assert_eq!(t("googlenews").default_url, Some("https://news.google.com"));
+        assert_eq!(
+            (t("gdelt").default_url, t("gdelt").max_pages),
+            (Some("https://api.gdeltproject.org"), 10)
+        );
     }
 
     #[test]
@@ -228,8 +264,11 @@ mod tests {
         assert_eq!(key_owners("hashtags"), "mastodon");
         assert_eq!(
             key_owners("search"),
-            "bluesky, reddit, lemmy, discourse and hackernews"
+            "bluesky, reddit, lemmy, discourse and hackernews, googlenews"
         );
+        assert_eq!(key_owners("country"), "googlenews");
+        assert_eq!(key_owners("sourcelang"), "gdelt");
+        assert_eq!(key_owners("query"), "gdelt");
         assert_eq!(key_owners("channels"), "telegram");
         assert_eq!(key_owners("colour"), "");
     }

@@ -193,6 +193,8 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
     )?;
 
     let mut stats = CommitStats::default();
+    // Items of a news search meet the publishers' own articles by headline.
+    let news = crate::sources::types::is_news_search(&batch.source_type);
     let mut topic_ids: HashMap<&str, i64> = HashMap::new();
     let mut host_ids: HashMap<&str, i64> = HashMap::new();
     let rules = super::rules::Rules::load(tx)?;
@@ -301,6 +303,18 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
         let published = m.published.map(|t| t.timestamp());
         // A date in the future is a clock or zone error; the mention happened by now.
         let at = published.map_or(now, |p| p.min(now));
+        // Rule 4: a news search's item and the publisher's own article.
+        let headline = m
+            .host
+            .as_deref()
+            .and_then(|host| super::headlines::key(host, &m.title));
+        if let Some(key) = headline {
+            if let Some(id) = super::headlines::find(tx, topic_id, key, at, news)? {
+                merge(id, Rule::Headline, None)?;
+                stats.duplicates += 1;
+                continue;
+            }
+        }
         let instance = match m.host {
             Some(_) => None,
             None => super::rules::instance_of(m.url.as_deref().unwrap_or(&m.identity)),
@@ -334,6 +348,9 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
             continue;
         }
         let mention_id = tx.last_insert_rowid();
+        if let Some(key) = headline {
+            super::headlines::add(tx, topic_id, key, at, news, mention_id)?;
+        }
         sighting.execute(rusqlite::params![
             mention_id,
             source_id,

@@ -6,6 +6,7 @@ mod alerts;
 mod backup;
 mod counts;
 mod exclusions;
+mod headlines;
 mod listing;
 mod mentions;
 mod pool;
@@ -160,6 +161,8 @@ impl Store {
                 known,
             });
         }
+        // Migrations may compute what only Rust can (normalised titles).
+        headlines::register(&self.conn)?;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;

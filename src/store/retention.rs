@@ -189,6 +189,7 @@ struct Gone {
     source_id: i64,
     kind: i64,
     host: Option<String>,
+    title: String,
     at: i64,
     simhash: i64,
     /// The exclusion that took it out of the counts, if any.
@@ -320,7 +321,7 @@ fn delete_mentions(
 ) -> Result<usize, StoreError> {
     let gone: Vec<Gone> = tx
         .prepare_cached(
-            "SELECT id, source_id, kind, host, at, simhash, excluded_by FROM mention
+            "SELECT id, source_id, kind, host, at, simhash, excluded_by, title FROM mention
              WHERE topic_id = ?1 AND at < ?2 ORDER BY at LIMIT ?3",
         )?
         .query_map((topic, before, limit as i64), |r| {
@@ -332,6 +333,7 @@ fn delete_mentions(
                 at: r.get(4)?,
                 simhash: r.get(5)?,
                 excluded_by: r.get(6)?,
+                title: r.get(7)?,
             })
         })?
         .collect::<Result<_, _>>()?;
@@ -354,6 +356,9 @@ fn delete_mentions(
         drop_sightings.execute([m.id])?;
         if let Some(rule) = m.excluded_by {
             drop_exclusion.execute([rule])?;
+        }
+        if let Some(host) = &m.host {
+            super::headlines::remove(tx, topic, host, &m.title, m.id)?;
         }
         let host_id = match &m.host {
             None => None,
@@ -558,6 +563,7 @@ mod tests {
             0
         );
         assert_counts_exact(&store);
+        crate::store::headlines::exact::assert_headlines_exact(&store);
         // Reports over any window agree with the rows left.
         for topic in ["a", "b"] {
             let from = at(now().timestamp() - 400 * DAY);

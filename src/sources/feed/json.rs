@@ -130,5 +130,6 @@ fn to_item(item: &Map<String, Value>, base: &Url) -> Option<Item> {
         published,
         lang: string(item, "language").and_then(iso_639_1),
         unread_date,
+        publisher: None,
     })
 }

@@ -749,6 +749,7 @@ impl<'a> Walker<'a> {
             published,
             lang,
             unread_date: d.unread_date.filter(|_| published.is_none()),
+            publisher: None,
         });
     }
 }
