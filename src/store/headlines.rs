@@ -7,7 +7,7 @@
 //! match with one index lookup.
 
 use rusqlite::functions::FunctionFlags;
-use rusqlite::{Connection, OptionalExtension, Transaction};
+use rusqlite::{Connection, Transaction};
 
 /// How far apart in time a headline's two sightings may be.
 pub const WINDOW_SECS: i64 = 72 * 3600;
@@ -68,13 +68,26 @@ pub(super) fn find(
     at: i64,
     news: bool,
 ) -> rusqlite::Result<Option<i64>> {
-    tx.prepare_cached(
-        "SELECT mention_id FROM headline
-         WHERE topic_id = ?1 AND key = ?2 AND at BETWEEN ?3 - ?5 AND ?3 + ?5 AND (?4 OR news = 1)
-         ORDER BY abs(at - ?3), mention_id LIMIT 1",
-    )?
-    .query_row((topic_id, key, at, news, WINDOW_SECS), |r| r.get(0))
-    .optional()
+    // A key has a handful of rows at most; they are chosen from here. (A
+    // time range or a flag in the SQL makes SQLite plan the statement again
+    // for every new value bound to it.)
+    let mut stmt = tx.prepare_cached(
+        "SELECT mention_id, at, news FROM headline WHERE topic_id = ?1 AND key = ?2",
+    )?;
+    let mut rows = stmt.query((topic_id, key))?;
+    let mut best: Option<(i64, i64)> = None;
+    while let Some(row) = rows.next()? {
+        let (id, stored_at, stored_news): (i64, i64, bool) =
+            (row.get(0)?, row.get(1)?, row.get(2)?);
+        let apart = (stored_at - at).abs();
+        if apart > WINDOW_SECS || !(news || stored_news) {
+            continue;
+        }
+        if best.is_none_or(|(d, best_id)| (apart, id) < (d, best_id)) {
+            best = Some((apart, id));
+        }
+    }
+    Ok(best.map(|(_, id)| id))
 }
 
 /// Records a new mention's headline.
