@@ -298,20 +298,13 @@ async fn api_report(
         Err(e) => return error(StatusCode::BAD_REQUEST, &e.body_text()),
     };
     let settings = state.settings.current();
-    if params.since.is_some() && (params.from.is_some() || params.to.is_some()) {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "since cannot be combined with from and to",
-        );
-    }
-    let window = match Window::from_args(
+    let window = match window_of(
         params.since.as_deref(),
         params.from.as_deref(),
         params.to.as_deref(),
-        chrono::Utc::now(),
     ) {
         Ok(w) => w,
-        Err(e) => return error(StatusCode::BAD_REQUEST, &e),
+        Err(response) => return response,
     };
     let top = match params.top.as_deref().map(str::parse::<usize>) {
         None => settings.report.top_references,
@@ -412,20 +405,13 @@ async fn api_mentions(State(state): State<AppState>, RawQuery(query): RawQuery) 
         Err(e) => return error(StatusCode::BAD_REQUEST, &e),
     };
     let settings = state.settings.current();
-    if params.since.is_some() && (params.from.is_some() || params.to.is_some()) {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "since cannot be combined with from and to",
-        );
-    }
-    let window = match Window::from_args(
+    let window = match window_of(
         params.since.as_deref(),
         params.from.as_deref(),
         params.to.as_deref(),
-        chrono::Utc::now(),
     ) {
         Ok(w) => w,
-        Err(e) => return error(StatusCode::BAD_REQUEST, &e),
+        Err(response) => return response,
     };
     let limit = match params.limit.as_deref().map(str::parse::<usize>) {
         None => listing::PAGE_ROWS,
@@ -527,4 +513,21 @@ async fn api_mention(
         Ok(None) => error(StatusCode::NOT_FOUND, &format!("no mention has id {id}")),
         Err(e) => store_failure(&state.errors, "api/mentions/ID", &e),
     }
+}
+
+/// The window of `since` or `from`/`to` query parameters, as `report` reads
+/// them; a 400 answer when they are combined or unreadable.
+fn window_of(
+    since: Option<&str>,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<Window, Response> {
+    if since.is_some() && (from.is_some() || to.is_some()) {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "since cannot be combined with from and to",
+        ));
+    }
+    Window::from_args(since, from, to, chrono::Utc::now())
+        .map_err(|e| error(StatusCode::BAD_REQUEST, &e))
 }
