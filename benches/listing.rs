@@ -5,7 +5,11 @@
 //! sightings add to the database's size. Counts are checked against a
 //! direct COUNT after the exclusion and after the include.
 //!
-//! `cargo bench --bench listing -- [--mentions N] [--runs N]`
+//! `cargo bench --bench listing -- [--mentions N] [--runs N] [--only exclude]`
+//!
+//! The exclusion is timed `runs` times: each run excludes the domain and
+//! then drops the rule (which lets every mention count again), so every run
+//! starts from the same rows and counts. `--only exclude` skips the rest.
 
 mod common;
 #[path = "common/store10m.rs"]
@@ -46,11 +50,13 @@ fn direct(conn: &rusqlite::Connection, topic: &str, from: i64, to: i64) -> u64 {
 fn main() {
     let mut mentions = 10_000_000u64;
     let mut runs = 20usize;
+    let mut only_exclude = false;
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
             "--mentions" => mentions = it.next().and_then(|v| v.parse().ok()).unwrap_or(mentions),
             "--runs" => runs = it.next().and_then(|v| v.parse().ok()).unwrap_or(runs),
+            "--only" => only_exclude = it.next().as_deref() == Some("exclude"),
             _ => {}
         }
     }
@@ -60,102 +66,79 @@ fn main() {
     let conn = rusqlite::Connection::open(&db).expect("open");
     let mut failed = false;
 
-    let page = |store: &Store, filter: &ListFilter| {
-        let mut rows = Vec::new();
-        store
-            .list(filter, Some(50), &mut |m| {
-                rows.push(m);
-                true
-            })
-            .expect("list");
-        rows
-    };
-    let day = ListFilter {
-        topic: "topic-3".into(),
-        from: end - 86_400,
-        to: end,
-        ..ListFilter::default()
-    };
-    let (ms, rows) = timed(runs, || page(&store, &day));
-    println!(
-        "list, 24 h, first page of 50:             {ms:7.2} ms ({} rows)",
-        rows.len()
-    );
-    failed |= rows.len() != 50;
-    let (ms, n) = timed(runs.min(5), || store.count_listed(&day).expect("count"));
-    println!("list, 24 h, rows in the window:           {ms:7.2} ms ({n} rows)");
-    failed |= n != direct(&conn, "topic-3", end - 86_400, end);
+    if !only_exclude {
+        let page = |store: &Store, filter: &ListFilter| {
+            let mut rows = Vec::new();
+            store
+                .list(filter, Some(50), &mut |m| {
+                    rows.push(m);
+                    true
+                })
+                .expect("list");
+            rows
+        };
+        let day = ListFilter {
+            topic: "topic-3".into(),
+            from: end - 86_400,
+            to: end,
+            ..ListFilter::default()
+        };
+        let (ms, rows) = timed(runs, || page(&store, &day));
+        println!(
+            "list, 24 h, first page of 50:             {ms:7.2} ms ({} rows)",
+            rows.len()
+        );
+        failed |= rows.len() != 50;
+        let (ms, n) = timed(runs.min(5), || store.count_listed(&day).expect("count"));
+        println!("list, 24 h, rows in the window:           {ms:7.2} ms ({n} rows)");
+        failed |= n != direct(&conn, "topic-3", end - 86_400, end);
 
-    let quarter = ListFilter {
-        topic: "topic-3".into(),
-        from: end - 90 * 86_400,
-        to: end,
-        domains: vec!["site07.example".into()],
-        ..ListFilter::default()
-    };
-    let (ms, rows) = timed(runs, || page(&store, &quarter));
-    println!(
-        "list, 90 d, one domain, first page of 50: {ms:7.2} ms ({} rows)",
-        rows.len()
-    );
-    failed |= rows.len() != 50
-        || rows
-            .iter()
-            .any(|m| m.domain.as_deref() != Some("www.site07.example"));
+        let quarter = ListFilter {
+            topic: "topic-3".into(),
+            from: end - 90 * 86_400,
+            to: end,
+            domains: vec!["site07.example".into()],
+            ..ListFilter::default()
+        };
+        let (ms, rows) = timed(runs, || page(&store, &quarter));
+        println!(
+            "list, 90 d, one domain, first page of 50: {ms:7.2} ms ({} rows)",
+            rows.len()
+        );
+        failed |= rows.len() != 50
+            || rows
+                .iter()
+                .any(|m| m.domain.as_deref() != Some("www.site07.example"));
 
-    let rare = ListFilter {
-        domains: vec!["rare.example".into()],
-        ..quarter.clone()
-    };
-    let (ms, rows) = timed(runs, || page(&store, &rare));
-    println!(
-        "list, 90 d, a domain with no mentions:    {ms:7.2} ms ({} rows)",
-        rows.len()
-    );
-    failed |= !rows.is_empty();
+        let rare = ListFilter {
+            domains: vec!["rare.example".into()],
+            ..quarter.clone()
+        };
+        let (ms, rows) = timed(runs, || page(&store, &rare));
+        println!(
+            "list, 90 d, a domain with no mentions:    {ms:7.2} ms ({} rows)",
+            rows.len()
+        );
+        failed |= !rows.is_empty();
 
-    // A mention seen twice: its first row and a merge by URL.
-    let merged: i64 = conn
-        .query_row(
-            "SELECT mention_id FROM sighting WHERE rule = 1 ORDER BY mention_id LIMIT 1 OFFSET 1000",
-            [],
-            |r| r.get(0),
-        )
-        .expect("a merged mention");
-    let (ms, x) = timed(runs, || {
-        store.explain(merged).expect("explain").expect("found")
-    });
-    println!(
-        "explain of a merged mention:              {ms:7.2} ms ({} sightings)",
-        x.sightings.len()
-    );
-    failed |= x.sightings.len() < 2;
+        // A mention seen twice: its first row and a merge by URL.
+        let merged: i64 = conn
+            .query_row(
+                "SELECT mention_id FROM sighting WHERE rule = 1 ORDER BY mention_id LIMIT 1 OFFSET 1000",
+                [],
+                |r| r.get(0),
+            )
+            .expect("a merged mention");
+        let (ms, x) = timed(runs, || {
+            store.explain(merged).expect("explain").expect("found")
+        });
+        println!(
+            "explain of a merged mention:              {ms:7.2} ms ({} sightings)",
+            x.sightings.len()
+        );
+        failed |= x.sightings.len() < 2;
+    }
 
-    let before = store
-        .counts(
-            "topic-5",
-            chrono::DateTime::from_timestamp(end - 30 * 86_400, 0).unwrap(),
-            chrono::DateTime::from_timestamp(end, 0).unwrap(),
-        )
-        .expect("counts")
-        .total();
-    let t0 = Instant::now();
-    let change = store
-        .exclude(
-            &ExcludeTarget::Domain {
-                domain: "www.site11.example".into(),
-                topic: None,
-            },
-            Some("benchmark"),
-            chrono::Utc::now(),
-        )
-        .expect("exclude")
-        .expect("rule");
-    let ms = t0.elapsed().as_secs_f64() * 1000.0;
-    println!(
-        "exclude --domain ({} mentions):       {ms:7.0} ms",
-        change.changed
-    );
     let counted = |store: &Store| {
         store
             .counts(
@@ -166,45 +149,80 @@ fn main() {
             .expect("counts")
             .total()
     };
-    let after = counted(&store);
-    let exact = after == direct(&conn, "topic-5", end - 30 * 86_400, end);
-    println!(
-        "  topic-5, 30 d: {before} → {after} counted, direct COUNT {}",
-        if exact { "agrees" } else { "DIFFERS" }
-    );
-    failed |= !exact || after >= before;
-    let t0 = Instant::now();
-    let back = store
-        .remove_exclusion(change.rule.expect("a rule"))
-        .expect("include")
-        .expect("the rule exists");
-    let ms = t0.elapsed().as_secs_f64() * 1000.0;
-    println!(
-        "include (drop the rule, {} mentions):  {ms:7.0} ms",
-        back.changed
-    );
-    let restored = counted(&store);
-    failed |= restored != before || back.changed != change.changed;
-
-    let size = |names: &str| -> u64 {
-        conn.query_row(
-            &format!("SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name IN ({names})"),
-            [],
-            |r| r.get::<_, i64>(0),
-        )
-        .unwrap_or(0) as u64
+    let before = counted(&store);
+    let (mut excluding, mut including) = (Vec::new(), Vec::new());
+    let mut excluded = 0;
+    for run in 0..runs {
+        let t0 = Instant::now();
+        let change = store
+            .exclude(
+                &ExcludeTarget::Domain {
+                    domain: "www.site11.example".into(),
+                    topic: None,
+                },
+                Some("benchmark"),
+                chrono::Utc::now(),
+            )
+            .expect("exclude")
+            .expect("rule");
+        excluding.push(t0.elapsed().as_secs_f64());
+        excluded = change.changed;
+        // The counts agree with the rows on the first and the last run.
+        if run == 0 || run + 1 == runs {
+            let after = counted(&store);
+            let exact = after == direct(&conn, "topic-5", end - 30 * 86_400, end);
+            println!(
+                "  run {}: topic-5, 30 d: {before} → {after} counted, direct COUNT {}",
+                run + 1,
+                if exact { "agrees" } else { "DIFFERS" }
+            );
+            failed |= !exact || after >= before;
+        }
+        let t0 = Instant::now();
+        let back = store
+            .remove_exclusion(change.rule.expect("a rule"))
+            .expect("include")
+            .expect("the rule exists");
+        including.push(t0.elapsed().as_secs_f64());
+        failed |= counted(&store) != before || back.changed != change.changed;
+    }
+    let spread = |v: &[f64]| {
+        let lo = v.iter().copied().fold(f64::INFINITY, f64::min) * 1000.0;
+        let hi = v.iter().copied().fold(0.0, f64::max) * 1000.0;
+        format!("{lo:.0}–{hi:.0}")
     };
-    let total = std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0);
-    let sightings = size("'sighting', 'sighting_seen_at'");
-    let rows: i64 = conn
-        .query_row("SELECT count(*) FROM sighting", [], |r| r.get(0))
-        .unwrap_or(0);
     println!(
-        "sightings: {rows} rows, {:.0} MiB of {:.0} MiB ({:.1} % added to the rest)",
-        mib(sightings),
-        mib(total),
-        100.0 * sightings as f64 / (total - sightings).max(1) as f64
+        "exclude --domain ({excluded} mentions):       {:7.0} ms (median of {runs}, {} ms)",
+        median(excluding.clone()),
+        spread(&excluding)
     );
+    println!(
+        "include (drop the rule, {excluded} mentions):  {:7.0} ms (median of {runs}, {} ms)",
+        median(including.clone()),
+        spread(&including)
+    );
+
+    if !only_exclude {
+        let size = |names: &str| -> u64 {
+            conn.query_row(
+                &format!("SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name IN ({names})"),
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .unwrap_or(0) as u64
+        };
+        let total = std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0);
+        let sightings = size("'sighting', 'sighting_seen_at'");
+        let rows: i64 = conn
+            .query_row("SELECT count(*) FROM sighting", [], |r| r.get(0))
+            .unwrap_or(0);
+        println!(
+            "sightings: {rows} rows, {:.0} MiB of {:.0} MiB ({:.1} % added to the rest)",
+            mib(sightings),
+            mib(total),
+            100.0 * sightings as f64 / (total - sightings).max(1) as f64
+        );
+    }
     if failed {
         eprintln!("a check failed");
         std::process::exit(2);

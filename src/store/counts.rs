@@ -32,6 +32,14 @@ pub(super) struct Tally {
     per_source: HashMap<i64, i64>,
 }
 
+/// A map's entries in key order: count rows are then visited in the order
+/// their table stores them, each page of it once.
+fn in_key_order<K: Ord, V>(map: HashMap<K, V>) -> Vec<(K, V)> {
+    let mut v: Vec<(K, V)> = map.into_iter().collect();
+    v.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
 /// Web mentions are `kind` 0; only they count for the references.
 const WEB: i64 = 0;
 
@@ -62,7 +70,7 @@ impl Tally {
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)
              ON CONFLICT DO UPDATE SET n = n + excluded.n",
         )?;
-        for ((topic, span, bucket, source, kind), n) in self.by_source {
+        for ((topic, span, bucket, source, kind), n) in in_key_order(self.by_source) {
             count_source.execute((topic, span, bucket, source, kind, n))?;
         }
         let mut count_host = tx.prepare_cached(
@@ -95,7 +103,7 @@ impl Tally {
             "UPDATE count_source SET n = n - ?6
              WHERE topic_id = ?1 AND span = ?2 AND bucket = ?3 AND source_id = ?4 AND kind = ?5",
         )?;
-        for ((topic, span, bucket, source, kind), n) in self.by_source {
+        for ((topic, span, bucket, source, kind), n) in in_key_order(self.by_source) {
             if gone.execute((topic, span, bucket, source, kind, n))? == 0 {
                 take.execute((topic, span, bucket, source, kind, n))?;
             }

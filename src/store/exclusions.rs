@@ -13,6 +13,7 @@ use super::{Store, StoreError};
 pub use super::rules::domain_key;
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior};
+use std::collections::HashMap;
 
 /// What to exclude.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,107 +63,137 @@ pub struct ExclusionChange {
     pub rule: Option<i64>,
 }
 
-/// A stored mention's place in the count tables.
-struct Row {
-    id: i64,
-    topic: i64,
-    counted: Counted,
-    excluded: bool,
+/// Mentions whose ids go to SQLite in one statement, as a JSON array (a
+/// few in tests, so that they cross chunks).
+const CHUNK: usize = if cfg!(test) { 16 } else { 10_000 };
+
+/// Excludes or includes mentions by id and moves the count tables with
+/// them: every way of excluding (one mention, a domain, an author) and of
+/// letting mentions count again ends here.
+///
+/// Rows are changed in id order with one UPDATE per chunk of ids, which
+/// returns what each changed row counted for, so every row is read once;
+/// the count rows change once at the end (`finish`).
+#[derive(Default)]
+struct Change {
+    tally: Tally,
+    /// Rows that changed, and rows found already as asked.
+    changed: u64,
+    unchanged: u64,
+    /// Host name → host id, as the count tables key web mentions.
+    hosts: HashMap<String, Option<i64>>,
 }
 
-fn rows_where(
+impl Change {
+    /// Marks the mentions `ids` excluded by `rule` (those that still count).
+    /// Every id must name a stored mention; each counts once.
+    fn exclude(
+        &mut self,
+        tx: &Transaction<'_>,
+        ids: &mut Vec<i64>,
+        rule: i64,
+    ) -> rusqlite::Result<()> {
+        self.set(
+            tx,
+            ids,
+            "UPDATE mention SET excluded_by = ?2
+             WHERE id IN (SELECT value FROM json_each(?1)) AND excluded_by IS NULL
+             RETURNING topic_id, source_id, kind, host, at",
+            Some(rule),
+        )
+    }
+
+    /// Lets the mentions `ids` count again (those excluded). Every id must
+    /// name a stored mention; each counts once.
+    fn include(&mut self, tx: &Transaction<'_>, ids: &mut Vec<i64>) -> rusqlite::Result<()> {
+        self.set(
+            tx,
+            ids,
+            "UPDATE mention SET excluded_by = NULL
+             WHERE id IN (SELECT value FROM json_each(?1)) AND excluded_by IS NOT NULL
+             RETURNING topic_id, source_id, kind, host, at",
+            None,
+        )
+    }
+
+    fn set(
+        &mut self,
+        tx: &Transaction<'_>,
+        ids: &mut Vec<i64>,
+        sql: &str,
+        rule: Option<i64>,
+    ) -> rusqlite::Result<()> {
+        ids.sort_unstable();
+        ids.dedup();
+        let mut update = tx.prepare_cached(sql)?;
+        let mut host = tx.prepare_cached("SELECT id FROM host WHERE name = ?1")?;
+        let mut list = String::new();
+        for chunk in ids.chunks(CHUNK) {
+            list.clear();
+            list.push('[');
+            for (i, id) in chunk.iter().enumerate() {
+                if i > 0 {
+                    list.push(',');
+                }
+                list.push_str(&id.to_string());
+            }
+            list.push(']');
+            let params: &[&dyn rusqlite::ToSql] = match &rule {
+                Some(rule) => &[&list, rule],
+                None => &[&list],
+            };
+            let mut rows = update.query(params)?;
+            let mut changed = 0;
+            while let Some(r) = rows.next()? {
+                let host_id = match r.get_ref(3)?.as_str_or_null()? {
+                    None => None,
+                    Some(name) => match self.hosts.get(name) {
+                        Some(&id) => id,
+                        None => {
+                            let id = host.query_row([name], |r| r.get(0)).optional()?;
+                            self.hosts.insert(name.to_owned(), id);
+                            id
+                        }
+                    },
+                };
+                self.tally.add(
+                    r.get(0)?,
+                    &Counted {
+                        source_id: r.get(1)?,
+                        kind: r.get(2)?,
+                        host_id,
+                        at: r.get(4)?,
+                    },
+                );
+                changed += 1;
+            }
+            self.changed += changed;
+            self.unchanged += chunk.len() as u64 - changed;
+        }
+        Ok(())
+    }
+
+    /// Takes excluded mentions out of the count tables, or adds included
+    /// ones; returns (changed, unchanged).
+    fn finish(self, tx: &Transaction<'_>, excluded: bool) -> rusqlite::Result<(u64, u64)> {
+        if excluded {
+            self.tally.take_from(tx)?;
+        } else {
+            self.tally.add_to(tx)?;
+        }
+        Ok((self.changed, self.unchanged))
+    }
+}
+
+/// The ids of the mentions `filter` selects (`m` is the mention).
+fn ids_where(
     tx: &Transaction<'_>,
     filter: &str,
     params: impl rusqlite::Params,
-) -> rusqlite::Result<Vec<Row>> {
-    let sql = format!(
-        "SELECT m.id, m.topic_id, m.source_id, m.kind, h.id, m.at, m.excluded_by IS NOT NULL
-         FROM mention m LEFT JOIN host h ON h.name = m.host
-         WHERE {filter}"
-    );
-    let mut stmt = tx.prepare(&sql)?;
-    let rows = stmt
-        .query_map(params, |r| {
-            Ok(Row {
-                id: r.get(0)?,
-                topic: r.get(1)?,
-                counted: Counted {
-                    source_id: r.get(2)?,
-                    kind: r.get(3)?,
-                    host_id: r.get(4)?,
-                    at: r.get(5)?,
-                },
-                excluded: r.get(6)?,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
-}
-
-/// Marks `rows` excluded by `rule` (those not excluded yet) and takes them
-/// out of the counts.
-fn exclude_rows(tx: &Transaction<'_>, rows: &[Row], rule: i64) -> rusqlite::Result<(u64, u64)> {
-    let mut set = tx.prepare_cached("UPDATE mention SET excluded_by = ?2 WHERE id = ?1")?;
-    let mut tally = Tally::default();
-    let (mut changed, mut unchanged) = (0, 0);
-    for row in rows {
-        if row.excluded {
-            unchanged += 1;
-            continue;
-        }
-        set.execute((row.id, rule))?;
-        tally.add(row.topic, &row.counted);
-        changed += 1;
-    }
-    tally.take_from(tx)?;
-    Ok((changed, unchanged))
-}
-
-/// Excludes by `rule` every mention `filter` selects that still counts, in
-/// one UPDATE (a domain may have 100,000 mentions), and takes them out of
-/// the counts; returns (excluded now, excluded before).
-fn exclude_where(
-    tx: &Transaction<'_>,
-    filter: &str,
-    params: &[(&str, &dyn rusqlite::ToSql)],
-    rule: i64,
-) -> rusqlite::Result<(u64, u64)> {
-    let rows = rows_where(tx, filter, params)?;
-    let mut tally = Tally::default();
-    let (mut changed, mut unchanged) = (0, 0);
-    for row in &rows {
-        if row.excluded {
-            unchanged += 1;
-        } else {
-            tally.add(row.topic, &row.counted);
-            changed += 1;
-        }
-    }
-    tx.prepare(&format!(
-        "UPDATE mention SET excluded_by = {rule}
-         WHERE id IN (SELECT m.id FROM mention m WHERE {filter} AND m.excluded_by IS NULL)"
-    ))?
-    .execute(params)?;
-    tally.take_from(tx)?;
-    Ok((changed, unchanged))
-}
-
-/// Lets `rows` count again (those excluded) and adds them to the counts.
-fn include_rows(tx: &Transaction<'_>, rows: &[Row]) -> rusqlite::Result<(u64, u64)> {
-    let mut set = tx.prepare_cached("UPDATE mention SET excluded_by = NULL WHERE id = ?1")?;
-    let mut tally = Tally::default();
-    let (mut changed, mut unchanged) = (0, 0);
-    for row in rows {
-        if !row.excluded {
-            unchanged += 1;
-            continue;
-        }
-        set.execute([row.id])?;
-        tally.add(row.topic, &row.counted);
-        changed += 1;
-    }
-    tally.add_to(tx)?;
-    Ok((changed, unchanged))
+) -> rusqlite::Result<Vec<i64>> {
+    tx.prepare(&format!("SELECT m.id FROM mention m WHERE {filter}"))?
+        .query_map(params, |r| r.get(0))?
+        .collect()
 }
 
 fn named_id(tx: &Transaction<'_>, table: &str, name: &str) -> rusqlite::Result<Option<i64>> {
@@ -194,21 +225,22 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let now = now.timestamp();
         let mut change = ExclusionChange::default();
+        let mut rows = Change::default();
         match target {
             ExcludeTarget::Mentions(ids) => {
                 let mut add = tx.prepare_cached(
                     "INSERT INTO exclusion (what, reason, created_at) VALUES ('mention', ?1, ?2)
                      RETURNING id",
                 )?;
+                let mut excluded =
+                    tx.prepare_cached("SELECT excluded_by IS NOT NULL FROM mention WHERE id = ?1")?;
                 for &id in ids {
-                    let rows = rows_where(&tx, "m.id = ?1", [id])?;
-                    match rows.first() {
+                    match excluded.query_row([id], |r| r.get(0)).optional()? {
                         None => change.missing.push(id),
-                        Some(row) if row.excluded => change.unchanged += 1,
-                        Some(_) => {
+                        Some(true) => change.unchanged += 1,
+                        Some(false) => {
                             let rule: i64 = add.query_row((reason, now), |r| r.get(0))?;
-                            let (c, _) = exclude_rows(&tx, &rows, rule)?;
-                            change.changed += c;
+                            rows.exclude(&tx, &mut vec![id], rule)?;
                         }
                     }
                 }
@@ -231,13 +263,13 @@ impl Store {
                     reason,
                     now,
                 )?;
-                let filter = format!("{} AND (:t IS NULL OR m.topic_id = :t)", ON_DOMAIN);
-                (change.changed, change.unchanged) = exclude_where(
+                // The domain indexes give the ids without reading the rows.
+                let mut ids = ids_where(
                     &tx,
-                    &filter,
+                    &format!("{ON_DOMAIN} AND (:t IS NULL OR m.topic_id = :t)"),
                     rusqlite::named_params! {":d": domain, ":t": topic_id},
-                    rule,
                 )?;
+                rows.exclude(&tx, &mut ids, rule)?;
                 change.rule = Some(rule);
             }
             ExcludeTarget::Author { author, source } => {
@@ -256,7 +288,7 @@ impl Store {
                     now,
                 )?;
                 let key = author_key(author);
-                let ids: Vec<i64> = tx
+                let mut ids: Vec<i64> = tx
                     .prepare_cached(
                         "SELECT id, author FROM mention WHERE source_id = ?1 AND author IS NOT NULL",
                     )?
@@ -269,14 +301,13 @@ impl Store {
                         Err(e) => Some(Err(e)),
                     })
                     .collect::<Result<_, _>>()?;
-                let mut rows = Vec::with_capacity(ids.len());
-                for id in ids {
-                    rows.extend(rows_where(&tx, "m.id = ?1", [id])?);
-                }
-                (change.changed, change.unchanged) = exclude_rows(&tx, &rows, rule)?;
+                rows.exclude(&tx, &mut ids, rule)?;
                 change.rule = Some(rule);
             }
         }
+        let (changed, unchanged) = rows.finish(&tx, true)?;
+        change.changed += changed;
+        change.unchanged += unchanged;
         tx.commit()?;
         Ok(Ok(change))
     }
@@ -289,27 +320,28 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut change = ExclusionChange::default();
+        let mut rows = Change::default();
         for &id in ids {
             let rule: Option<Option<i64>> = tx
                 .query_row("SELECT excluded_by FROM mention WHERE id = ?1", [id], |r| {
                     r.get(0)
                 })
                 .optional()?;
-            let Some(rule) = rule else {
-                change.missing.push(id);
-                continue;
-            };
-            let rows = rows_where(&tx, "m.id = ?1", [id])?;
-            let (c, u) = include_rows(&tx, &rows)?;
-            change.changed += c;
-            change.unchanged += u;
-            if let Some(rule) = rule {
-                tx.execute(
-                    "DELETE FROM exclusion WHERE id = ?1 AND what = 'mention'",
-                    [rule],
-                )?;
+            match rule {
+                None => change.missing.push(id),
+                Some(None) => change.unchanged += 1,
+                Some(Some(rule)) => {
+                    rows.include(&tx, &mut vec![id])?;
+                    tx.execute(
+                        "DELETE FROM exclusion WHERE id = ?1 AND what = 'mention'",
+                        [rule],
+                    )?;
+                }
             }
         }
+        let (changed, unchanged) = rows.finish(&tx, false)?;
+        change.changed += changed;
+        change.unchanged += unchanged;
         tx.commit()?;
         Ok(change)
     }
@@ -323,17 +355,10 @@ impl Store {
         if tx.execute("DELETE FROM exclusion WHERE id = ?1", [id])? == 0 {
             return Ok(None);
         }
-        let rows = rows_where(&tx, "m.excluded_by = ?1", [id])?;
-        let mut tally = Tally::default();
-        for row in &rows {
-            tally.add(row.topic, &row.counted);
-        }
-        tx.execute(
-            "UPDATE mention SET excluded_by = NULL WHERE excluded_by = ?1",
-            [id],
-        )?;
-        tally.add_to(&tx)?;
-        let (changed, unchanged) = (rows.len() as u64, 0);
+        let mut ids = ids_where(&tx, "m.excluded_by = ?1", [id])?;
+        let mut rows = Change::default();
+        rows.include(&tx, &mut ids)?;
+        let (changed, unchanged) = rows.finish(&tx, false)?;
         tx.commit()?;
         Ok(Some(ExclusionChange {
             changed,

@@ -852,6 +852,172 @@ mod tests {
 
     use crate::store::RuleError as RuleErrorAlias;
 
+    /// Exclusions change rows in chunks of ids (a few in tests): a domain
+    /// of many chunks, through its host with and without `www.` and as a
+    /// platform instance, mixed with mentions excluded one by one before.
+    #[test]
+    fn a_domain_of_many_chunks_mixed_with_excluded_mentions_counts_exactly() {
+        let mut store = Store::open_in_memory().unwrap();
+        let mut rng = fastrand::Rng::with_seed(5);
+        let mut items = Vec::new();
+        for i in 0..150 {
+            let host = ["www.big.example", "big.example", "small.example"][i % 3];
+            let topic = ["nk", "ru"][i % 2];
+            let url = format!("https://{host}/{i}");
+            let at = T0 - rng.i64(0..30 * 86_400);
+            items.push(web(topic, &url, &url, rng.u64(..), at));
+        }
+        commit(&mut store, "feeds", Kind::Web, T0, items);
+        let toots = (0..30)
+            .map(|i| {
+                let instance = ["big.example", "chaos.social"][i % 2];
+                toot(
+                    ["nk", "ru"][i % 2],
+                    &format!("at://{instance}/{i}"),
+                    &format!("https://{instance}/@a/{i}"),
+                    "a",
+                    T0 - rng.i64(0..30 * 86_400),
+                )
+            })
+            .collect();
+        commit(&mut store, "masto", Kind::Social, T0, toots);
+        let rows = |store: &Store, topic: &str, excluded: bool| {
+            all(
+                store,
+                &ListFilter {
+                    excluded,
+                    ..window(topic, T0 - 40 * 86_400, T0 + 1)
+                },
+            )
+        };
+        let big =
+            |m: &Listed| m.domain.as_deref().map(domain_key).as_deref() == Some("big.example");
+        let big_ids: Vec<i64> = ["nk", "ru"]
+            .iter()
+            .flat_map(|t| rows(&store, t, false))
+            .filter(big)
+            .map(|m| m.id)
+            .collect();
+        // 100 web mentions of the domain and 15 toots of its instance.
+        assert_eq!(big_ids.len(), 115);
+        let small_id = rows(&store, "nk", false)
+            .iter()
+            .find(|m| !big(m))
+            .unwrap()
+            .id;
+
+        // Some of the domain's mentions, and one other, excluded one by one.
+        let mut singles: Vec<i64> = big_ids.iter().step_by(9).copied().collect();
+        singles.push(small_id);
+        let change = store
+            .exclude(&ExcludeTarget::Mentions(singles.clone()), None, time(T0))
+            .unwrap()
+            .unwrap();
+        assert_eq!(change.changed, singles.len() as u64);
+        assert_counts_exact(&store);
+
+        let change = store
+            .exclude(
+                &ExcludeTarget::Domain {
+                    domain: "www.big.example".into(),
+                    topic: None,
+                },
+                None,
+                time(T0),
+            )
+            .unwrap()
+            .unwrap();
+        let rule = change.rule.unwrap();
+        let before = (singles.len() - 1) as u64;
+        assert_eq!((change.changed, change.unchanged), (115 - before, before));
+        assert_counts_exact(&store);
+        let excluded: Vec<Listed> = ["nk", "ru"]
+            .iter()
+            .flat_map(|t| rows(&store, t, true))
+            .collect();
+        assert_eq!(excluded.len(), 116);
+        assert_eq!(
+            excluded
+                .iter()
+                .filter(|m| m.excluded_by == Some(rule))
+                .count() as u64,
+            115 - before
+        );
+        assert!(["nk", "ru"]
+            .iter()
+            .flat_map(|t| rows(&store, t, false))
+            .all(|m| !big(&m)));
+        // The same rule again changes nothing.
+        let again = store
+            .exclude(
+                &ExcludeTarget::Domain {
+                    domain: "big.example".into(),
+                    topic: None,
+                },
+                None,
+                time(T0),
+            )
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (again.changed, again.unchanged, again.rule),
+            (0, 115, Some(rule))
+        );
+
+        // Seen again later: still excluded, and counted nowhere.
+        let first = excluded
+            .iter()
+            .find(|m| m.excluded_by == Some(rule))
+            .unwrap();
+        let mut b = CrawlBatch::new("other", "feed", Kind::Web, time(T0 + 60));
+        b.mentions = vec![web(
+            &first.topic,
+            &first.identity,
+            &first.identity,
+            1,
+            T0 - 60,
+        )];
+        assert_eq!(store.commit(&b).unwrap().duplicates, 1);
+        assert_counts_exact(&store);
+
+        // include takes one of each kind; dropping the rule the rest of it.
+        let change = store
+            .include(&[singles[0], first.id, first.id, 999_999])
+            .unwrap();
+        assert_eq!(
+            (change.changed, change.unchanged, change.missing),
+            (2, 1, vec![999_999])
+        );
+        assert_counts_exact(&store);
+        let change = store.remove_exclusion(rule).unwrap().unwrap();
+        assert_eq!((change.changed, change.unchanged), (115 - before - 1, 0));
+        assert_counts_exact(&store);
+        let still: Vec<i64> = ["nk", "ru"]
+            .iter()
+            .flat_map(|t| rows(&store, t, true))
+            .map(|m| m.id)
+            .collect();
+        assert_eq!(still.len(), singles.len() - 1);
+        assert!(still.iter().all(|id| singles[1..].contains(id)));
+
+        // A rule for one topic leaves the other's mentions counting.
+        let change = store
+            .exclude(
+                &ExcludeTarget::Domain {
+                    domain: "big.example".into(),
+                    topic: Some("ru".into()),
+                },
+                None,
+                time(T0),
+            )
+            .unwrap()
+            .unwrap();
+        let ru_big = rows(&store, "ru", false).iter().filter(|m| big(m)).count();
+        assert_eq!(ru_big, 0);
+        assert!(change.changed > 16 && rows(&store, "nk", false).iter().any(big));
+        assert_counts_exact(&store);
+    }
+
     #[test]
     fn authors_compare_by_unicode_case_and_rules_hold_before_a_topic_has_mentions() {
         let mut store = Store::open_in_memory().unwrap();
