@@ -94,3 +94,277 @@ pub async fn schema_version(pg: &super::Postgres) -> Result<u32, PgError> {
     }
     version_in(&client).await.map_err(|e| pg.query_error(e))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testdb::TestDb;
+    use super::super::Postgres;
+    use super::*;
+    use std::collections::BTreeSet;
+
+    async fn connect(db: &TestDb) -> Result<Postgres, PgError> {
+        Postgres::connect(&PgTarget::parse(db.url()).unwrap(), 2).await
+    }
+
+    /// (version, name) rows of schema_version.
+    async fn recorded(pg: &Postgres) -> Vec<(i64, String, i64)> {
+        let c = pg.client().await.unwrap();
+        c.query(
+            "SELECT version, name, applied_at FROM schema_version ORDER BY version",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect()
+    }
+
+    #[tokio::test]
+    async fn applies_every_migration_and_records_it_once() {
+        let Some(db) = TestDb::create("migrations").await else {
+            return;
+        };
+        let pg = connect(&db).await.unwrap();
+        assert_eq!(KNOWN_VERSION, 8);
+        assert_eq!(schema_version(&pg).await.unwrap(), 8);
+        let rows = recorded(&pg).await;
+        let names: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "0001_init.sql",
+                "0002_alerts.sql",
+                "0003_counts_and_bands.sql",
+                "0004_retention.sql",
+                "0005_undated.sql",
+                "0006_sightings.sql",
+                "0007_source_warning.sql",
+                "0008_headlines.sql"
+            ]
+        );
+        // A second start changes nothing.
+        drop(pg);
+        let pg = connect(&db).await.unwrap();
+        assert_eq!(recorded(&pg).await, rows);
+    }
+
+    #[tokio::test]
+    async fn concurrent_first_starts_all_succeed_and_apply_once() {
+        let Some(db) = TestDb::create("concurrent migrations").await else {
+            return;
+        };
+        let target = PgTarget::parse(db.url()).unwrap();
+        let starts: Vec<_> = (0..3)
+            .map(|_| {
+                let target = target.clone();
+                tokio::spawn(async move { Postgres::connect(&target, 1).await.map(|_| ()) })
+            })
+            .collect();
+        for start in starts {
+            start.await.unwrap().unwrap();
+        }
+        let pg = connect(&db).await.unwrap();
+        let rows = recorded(&pg).await;
+        assert_eq!(rows.len(), 8);
+        assert_eq!(
+            rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+            (1..=8).collect::<Vec<i64>>()
+        );
+    }
+
+    #[tokio::test]
+    async fn refuses_a_database_a_newer_build_migrated() {
+        let Some(db) = TestDb::create("too new").await else {
+            return;
+        };
+        let pg = connect(&db).await.unwrap();
+        pg.client()
+            .await
+            .unwrap()
+            .execute(
+                "INSERT INTO schema_version (version, name, applied_at) VALUES (9, '0009_future.sql', 0)",
+                &[],
+            )
+            .await
+            .unwrap();
+        let err = connect(&db).await.err().unwrap();
+        assert!(
+            matches!(
+                err,
+                PgError::TooNew {
+                    found: 9,
+                    known: 8,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let text = err.to_string();
+        assert!(
+            text.contains("schema version 9, newer than this build knows (8)"),
+            "{text}"
+        );
+        assert!(text.contains(&format!("/{}", db.name())), "{text}");
+    }
+
+    /// Every SQLite table, column and index (unique and partial alike) has
+    /// its PostgreSQL twin.
+    #[tokio::test]
+    async fn mirrors_the_sqlite_schema() {
+        let Some(db) = TestDb::create("schema mirror").await else {
+            return;
+        };
+        let pg = connect(&db).await.unwrap();
+        let sqlite = crate::store::Store::open_in_memory().unwrap();
+        let lite_columns: BTreeSet<(String, String)> = sqlite
+            .conn
+            .prepare(
+                "SELECT m.name, p.name FROM sqlite_schema m, pragma_table_info(m.name) p
+                 WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'",
+            )
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        // (name, unique, partial) of each index written in a migration.
+        let lite_indexes: BTreeSet<(String, bool, bool)> = sqlite
+            .conn
+            .prepare(
+                "SELECT name, sql LIKE 'CREATE UNIQUE%', sql LIKE '% WHERE %'
+                 FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL",
+            )
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let c = pg.client().await.unwrap();
+        let pg_columns: BTreeSet<(String, String)> = c
+            .query(
+                "SELECT table_name::text, column_name::text FROM information_schema.columns
+                 WHERE table_schema = current_schema()",
+                &[],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        let pg_indexes: BTreeSet<(String, bool, bool)> = c
+            .query(
+                "SELECT indexname::text, indexdef LIKE 'CREATE UNIQUE%', indexdef LIKE '% WHERE %'
+                 FROM pg_indexes WHERE schemaname = current_schema()",
+                &[],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect();
+        let missing: Vec<_> = lite_columns.difference(&pg_columns).collect();
+        assert!(
+            missing.is_empty(),
+            "columns missing on PostgreSQL: {missing:?}"
+        );
+        let extra: BTreeSet<_> = pg_columns
+            .difference(&lite_columns)
+            .map(|(t, c)| format!("{t}.{c}"))
+            .collect();
+        let expected_extra: BTreeSet<String> = [
+            "schema_version.version",
+            "schema_version.name",
+            "schema_version.applied_at",
+            "source.node",
+            "source_lease.source_id",
+            "source_lease.node",
+            "source_lease.acquired_at",
+            "source_lease.expires_at",
+            "source_fire.source_id",
+            "source_fire.fire_at",
+            "source_fire.node",
+            "source_fire.claimed_at",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect();
+        assert_eq!(extra, expected_extra);
+        let missing: Vec<_> = lite_indexes.difference(&pg_indexes).collect();
+        assert!(
+            missing.is_empty(),
+            "indexes missing on PostgreSQL: {missing:?}"
+        );
+        assert_eq!(lite_indexes.len(), 11, "{lite_indexes:?}");
+    }
+
+    /// SQLite's triggers, as PostgreSQL triggers: a validator's time is its
+    /// source's last run; a mention older than the retention cutoff is not
+    /// stored; a copy (mentions.copying) keeps rows as they are.
+    #[tokio::test]
+    async fn triggers_behave_as_sqlites() {
+        let Some(db) = TestDb::create("triggers").await else {
+            return;
+        };
+        let pg = connect(&db).await.unwrap();
+        let mut c = pg.client().await.unwrap();
+        c.batch_execute(
+            "INSERT INTO topic (id, name) VALUES (1, 'a');
+             INSERT INTO source (id, name, type, kind, last_run) VALUES (1, 's', 'feed', 0, 5000);
+             INSERT INTO http_cache (source_id, url, etag) VALUES (1, 'https://x.org/feed', '\"1\"');
+             UPDATE source SET last_run = 6000;
+             INSERT INTO http_cache (source_id, url, etag, stored_at) VALUES (1, 'https://x.org/2', NULL, 7);
+             INSERT INTO retention (id, mentions_before) VALUES (1, 1000);
+             INSERT INTO mention (id, topic_id, source_id, kind, identity, title, excerpt, first_seen, at, simhash)
+             VALUES (1, 1, 1, 0, 'https://x.org/old', 't', 'e', 999, 999, 0),
+                    (2, 1, 1, 0, 'https://x.org/new', 't', 'e', 1000, 1000, 0);",
+        )
+        .await
+        .unwrap();
+        let stored = |rows: Vec<tokio_postgres::Row>| -> Vec<(String, i64)> {
+            rows.iter().map(|r| (r.get(0), r.get(1))).collect()
+        };
+        let q = "SELECT url, stored_at FROM http_cache ORDER BY url";
+        assert_eq!(
+            stored(c.query(q, &[]).await.unwrap()),
+            [
+                ("https://x.org/2".to_owned(), 6000),
+                ("https://x.org/feed".to_owned(), 5000)
+            ]
+        );
+        c.execute(
+            "UPDATE http_cache SET etag = '\"2\"' WHERE url = 'https://x.org/feed'",
+            &[],
+        )
+        .await
+        .unwrap();
+        assert_eq!(stored(c.query(q, &[]).await.unwrap())[1].1, 6000);
+        let ids: Vec<i64> = c
+            .query("SELECT id FROM mention ORDER BY id", &[])
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(ids, [2]);
+        let tx = c.transaction().await.unwrap();
+        tx.batch_execute(
+            "SET LOCAL mentions.copying = 'on';
+             INSERT INTO http_cache (source_id, url, stored_at) VALUES (1, 'https://x.org/3', 42);
+             INSERT INTO mention (id, topic_id, source_id, kind, identity, title, excerpt, first_seen, at, simhash)
+             VALUES (3, 1, 1, 0, 'https://x.org/copied', 't', 'e', 5, 5, 0);",
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let row = c
+            .query_one(
+                "SELECT (SELECT stored_at FROM http_cache WHERE url = 'https://x.org/3'),
+                        (SELECT count(*) FROM mention WHERE id = 3)",
+                &[],
+            )
+            .await
+            .unwrap();
+        assert_eq!((row.get::<_, i64>(0), row.get::<_, i64>(1)), (42, 1));
+    }
+}

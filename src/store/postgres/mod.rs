@@ -9,6 +9,8 @@
 
 mod connect;
 mod migrate;
+#[cfg(test)]
+pub(crate) mod testdb;
 
 pub use connect::{PgTarget, Postgres};
 pub use migrate::{schema_version, KNOWN_VERSION, MIGRATION_LOCK};
