@@ -2,18 +2,20 @@
 //! the connection (`connect.rs`: a `postgres://` URL and a pool, messages
 //! that never show the password), the schema (`migrations/postgres/`, applied
 //! by `migrate.rs` under an advisory lock), the leases that let several
-//! nodes share the sources (`lease.rs`) and (below) the copy of an SQLite database into
-//! PostgreSQL. What does not: `Store`
+//! nodes share the sources (`lease.rs`) and the copy of an SQLite database into
+//! PostgreSQL (`copy.rs`, `mentions migrate`). What does not: `Store`
 //! still speaks only SQLite, so no daemon or command reads or writes
 //! PostgreSQL yet.
 
 mod connect;
+mod copy;
 mod lease;
 mod migrate;
 #[cfg(test)]
 pub(crate) mod testdb;
 
 pub use connect::{PgTarget, Postgres};
+pub use copy::{copy_from_sqlite, CopyError, TableCount, TABLES};
 pub use lease::Claimed;
 pub use migrate::{schema_version, KNOWN_VERSION, MIGRATION_LOCK};
 
