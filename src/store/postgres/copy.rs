@@ -150,7 +150,8 @@ pub async fn copy_from_sqlite(
     let version = store.schema_version()?;
     if version != known {
         return Err(CopyError::Refused(format!(
-            "the SQLite database has schema version {version}, this build copies version {known}"
+            "the SQLite database has schema version {version}, this build copies version {known}; \
+             run `mentions check` once with this build to upgrade it"
         )));
     }
     // One snapshot of the SQLite database for every table and count.

@@ -351,6 +351,42 @@ mod tests {
         assert_eq!(names(&got), ["s00", "s01", "s02"]);
     }
 
+    /// Another node's claim of the same source, not committed yet: its
+    /// lease row's foreign key holds the source row, so this claim skips
+    /// the source instead of waiting, and never overwrites the lease once
+    /// it is committed.
+    #[tokio::test]
+    async fn an_uncommitted_claim_elsewhere_is_skipped_and_then_held() {
+        let Some(db) = TestDb::create("lease race").await else {
+            return;
+        };
+        let (pools, _) = cluster(&db, 2, 2).await;
+        let mut other = pools[1].client().await.unwrap();
+        let tx = other.transaction().await.unwrap();
+        tx.execute(
+            "INSERT INTO source_lease (source_id, node, acquired_at, expires_at)
+             SELECT id, 'a', 1000, 1060 FROM source WHERE name = 's00'",
+            &[],
+        )
+        .await
+        .unwrap();
+        let got = pools[0]
+            .claim_due("b", &["s00", "s01"], 60, 1001)
+            .await
+            .unwrap();
+        assert_eq!(names(&got), ["s01"]);
+        tx.commit().await.unwrap();
+        assert!(pools[0]
+            .claim_due("b", &["s00"], 60, 1002)
+            .await
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            leases(&pools[0]).await,
+            [("s00".into(), "a".into()), ("s01".into(), "b".into())]
+        );
+    }
+
     #[tokio::test]
     async fn an_expired_lease_is_taken_over_and_the_old_node_loses_it() {
         let Some(db) = TestDb::create("lease expiry").await else {
