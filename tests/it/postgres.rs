@@ -225,6 +225,15 @@ async fn migrate_copies_every_table_and_a_rerun_finishes_an_interrupted_copy() {
         .unwrap();
     let rerun = mentions(&config, &["migrate", "--to", &url, "--batch", "5"]).await;
     assert_eq!(rerun.code, 0, "{rerun:?}");
+    let lost_mentions = sqlite_count(
+        &db,
+        "SELECT count(*) FROM mention WHERE id > (SELECT min(id) + 9 FROM mention)",
+    );
+    let lost_sightings = sqlite_count(
+        &db,
+        "SELECT count(*) FROM sighting WHERE mention_id > (SELECT min(id) + 4 FROM mention)",
+    );
+    assert_eq!((lost_mentions, lost_sightings), (17, 22));
     assert_eq!(copied(&rerun, "mention"), 17, "{rerun:?}");
     assert_eq!(copied(&rerun, "sighting"), 22, "{rerun:?}");
     assert_eq!(copied(&rerun, "topic"), 0, "{rerun:?}");
