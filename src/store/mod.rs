@@ -10,6 +10,7 @@ mod headlines;
 mod listing;
 mod mentions;
 mod pool;
+pub mod postgres;
 mod retention;
 mod rules;
 mod shared;
