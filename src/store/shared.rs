@@ -91,6 +91,7 @@ pub async fn commit(store: &SharedStore, batch: CrawlBatch) -> Result<CommitStat
         }
         let batches: Vec<&CrawlBatch> = group.iter().map(|(batch, _)| batch).collect();
         let results = guard.commit_all(&batches);
+        tracing::debug!(crawls = batches.len(), "crawls committed together");
         drop(batches);
         for ((_, answer), result) in group.into_iter().zip(results) {
             // The crawl's task may be gone (cancelled); its crawl is stored.
