@@ -245,6 +245,22 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Copy the database into a PostgreSQL database, then compare row counts
+    /// (PostgreSQL is not used by the other commands yet).
+    Migrate {
+        /// The PostgreSQL database: postgres://USER:PASSWORD@HOST:PORT/DATABASE
+        /// (or set MENTIONS_MIGRATE_TO, which keeps the password off the command line).
+        #[arg(
+            long,
+            value_name = "URL",
+            env = "MENTIONS_MIGRATE_TO",
+            hide_env_values = true
+        )]
+        to: String,
+        /// Rows per PostgreSQL transaction.
+        #[arg(long, value_name = "ROWS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+        batch: u64,
+    },
     /// Print ready [[source]] blocks for the feeds of an OPML file.
     Import {
         /// An OPML file exported from a feed reader.

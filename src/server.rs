@@ -304,7 +304,7 @@ async fn api_report(
         params.to.as_deref(),
     ) {
         Ok(w) => w,
-        Err(response) => return response,
+        Err(message) => return error(StatusCode::BAD_REQUEST, &message),
     };
     let top = match params.top.as_deref().map(str::parse::<usize>) {
         None => settings.report.top_references,
@@ -411,7 +411,7 @@ async fn api_mentions(State(state): State<AppState>, RawQuery(query): RawQuery) 
         params.to.as_deref(),
     ) {
         Ok(w) => w,
-        Err(response) => return response,
+        Err(message) => return error(StatusCode::BAD_REQUEST, &message),
     };
     let limit = match params.limit.as_deref().map(str::parse::<usize>) {
         None => listing::PAGE_ROWS,
@@ -516,18 +516,10 @@ async fn api_mention(
 }
 
 /// The window of `since` or `from`/`to` query parameters, as `report` reads
-/// them; a 400 answer when they are combined or unreadable.
-fn window_of(
-    since: Option<&str>,
-    from: Option<&str>,
-    to: Option<&str>,
-) -> Result<Window, Response> {
+/// them; the reason for a 400 answer when they are combined or unreadable.
+fn window_of(since: Option<&str>, from: Option<&str>, to: Option<&str>) -> Result<Window, String> {
     if since.is_some() && (from.is_some() || to.is_some()) {
-        return Err(error(
-            StatusCode::BAD_REQUEST,
-            "since cannot be combined with from and to",
-        ));
+        return Err("since cannot be combined with from and to".to_owned());
     }
     Window::from_args(since, from, to, chrono::Utc::now())
-        .map_err(|e| error(StatusCode::BAD_REQUEST, &e))
 }

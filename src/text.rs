@@ -116,6 +116,19 @@ pub fn excerpt(s: &str, max_chars: usize) -> String {
     format!("{}…", cut.trim_end())
 }
 
+/// Longest part of a source's text quoted in a log line, in characters.
+const QUOTE_CHARS: usize = 80;
+
+/// Text from a source for a log line: at most 80 characters, in double
+/// quotes, control characters and quotes escaped (`"vor 3\tTagen"`), `…`
+/// after a cut.
+pub fn quote(text: &str) -> String {
+    let mut chars = text.chars();
+    let head: String = chars.by_ref().take(QUOTE_CHARS).collect();
+    let cut = if chars.next().is_some() { "…" } else { "" };
+    format!("{head:?}{cut}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,17 +216,4 @@ mod tests {
         assert_eq!(excerpt("short", 10), "short");
         assert_eq!(excerpt("one two three four", 10), "one two…");
     }
-}
-
-/// Longest part of a source's text quoted in a log line, in characters.
-const QUOTE_CHARS: usize = 80;
-
-/// Text from a source for a log line: at most 80 characters, in double
-/// quotes, control characters and quotes escaped (`"vor 3\tTagen"`), `…`
-/// after a cut.
-pub fn quote(text: &str) -> String {
-    let mut chars = text.chars();
-    let head: String = chars.by_ref().take(QUOTE_CHARS).collect();
-    let cut = if chars.next().is_some() { "…" } else { "" };
-    format!("{head:?}{cut}")
 }

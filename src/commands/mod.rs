@@ -13,6 +13,7 @@ mod explain;
 mod import;
 mod include;
 mod list;
+mod migrate;
 mod prune;
 mod report;
 mod run;
@@ -160,6 +161,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Alerts { since } => alerts::alerts(&settings, since.as_deref()),
         Command::Prune => prune::prune(&settings),
         Command::Backup { file, force } => backup::backup(&settings, &file, force),
+        Command::Migrate { to, batch } => migrate::migrate(&settings, &to, batch as usize),
         Command::Import { file } => import::import(&settings, &file),
         Command::Discover { urls } => discover::discover(&settings, &urls),
     }

@@ -109,7 +109,7 @@ pub fn within_lookback(search: &str, lookback: Duration) -> String {
         return search.to_owned();
     }
     let hours = lookback.as_secs().div_ceil(3600).max(1);
-    let when = if hours % 24 == 0 || hours > 72 {
+    let when = if hours.is_multiple_of(24) || hours > 72 {
         format!("when:{}d", hours.div_ceil(24))
     } else {
         format!("when:{hours}h")

@@ -706,7 +706,10 @@ fn check_hostile(doc: &Html) {
     assert_eq!(hostile, [HOSTILE]);
 }
 
-fn svg_marks(doc: &Html) -> Vec<(String, String, Vec<(String, String)>)> {
+/// A chart bucket: its start, its end, and its marks as (kind, count).
+type Bucket = (String, String, Vec<(String, String)>);
+
+fn svg_marks(doc: &Html) -> Vec<Bucket> {
     all(doc, ".bucket")
         .into_iter()
         .map(|b| {

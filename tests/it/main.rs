@@ -14,6 +14,7 @@ mod hostile;
 mod listing;
 mod news;
 mod platforms;
+mod postgres;
 mod reddit_discourse;
 mod retention;
 mod secrets;

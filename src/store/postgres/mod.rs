@@ -1,0 +1,51 @@
+//! PostgreSQL as the store several daemons share (in progress). What exists:
+//! the connection (`connect.rs`: a `postgres://` URL and a pool, messages
+//! that never show the password), the schema (`migrations/postgres/`, applied
+//! by `migrate.rs` under an advisory lock), the leases that let several
+//! nodes share the sources (`lease.rs`) and the copy of an SQLite database into
+//! PostgreSQL (`copy.rs`, `mentions migrate`). What does not: `Store`
+//! still speaks only SQLite, so no daemon or command reads or writes
+//! PostgreSQL yet.
+
+mod connect;
+mod copy;
+mod lease;
+mod migrate;
+#[cfg(test)]
+pub(crate) mod testdb;
+
+pub use connect::{PgTarget, Postgres};
+pub use copy::{copy_from_sqlite, CopyError, TableCount, TABLES};
+pub use lease::Claimed;
+pub use migrate::{schema_version, KNOWN_VERSION, MIGRATION_LOCK};
+
+/// What went wrong with PostgreSQL. Messages name the server as
+/// `host:port/database`, never the password.
+#[derive(Debug, thiserror::Error)]
+pub enum PgError {
+    #[error("{0}")]
+    Url(String),
+    #[error("cannot connect to PostgreSQL at {target}: {detail}")]
+    Unreachable { target: String, detail: String },
+    #[error("PostgreSQL at {target}: migration {name} failed: {detail}")]
+    Migrate {
+        target: String,
+        name: &'static str,
+        detail: String,
+    },
+    #[error("the PostgreSQL database {target} has schema version {found}, newer than this build knows ({known}); upgrade mentions")]
+    TooNew {
+        target: String,
+        found: u32,
+        known: u32,
+    },
+    #[error("PostgreSQL at {target}: {detail}")]
+    Query { target: String, detail: String },
+}
+
+impl PgError {
+    /// The server could not be reached (at start, the process exits 3 naming the host).
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, PgError::Unreachable { .. })
+    }
+}
