@@ -37,7 +37,7 @@ pub struct NewMention {
 impl NewMention {
     /// The form this item was seen in, as a sighting's key: a source
     /// listing the same item again adds no sighting.
-    fn form(&self) -> i64 {
+    pub(super) fn form(&self) -> i64 {
         let seen = self.seen.as_deref().unwrap_or(&self.identity);
         xxhash_rust::xxh3::xxh3_64(seen.as_bytes()) as i64
     }
@@ -82,7 +82,7 @@ impl Rule {
     }
 
     /// The rule that merges an item into a stored mention of the same identity.
-    fn of_identity(m: &NewMention) -> Rule {
+    pub(super) fn of_identity(m: &NewMention) -> Rule {
         if m.identity
             .starts_with(crate::identify::TEXT_IDENTITY_PREFIX)
         {
@@ -174,7 +174,7 @@ impl Store {
 }
 
 /// The four 16-bit bands of a fingerprint as stored in `simhash_band`.
-fn bands(simhash: u64) -> [i64; 4] {
+pub(super) fn bands(simhash: u64) -> [i64; 4] {
     let mut out = [0i64; 4];
     for (n, band) in out.iter_mut().enumerate() {
         *band = (n as i64) * 65_536 + ((simhash >> (16 * n)) & 0xffff) as i64;
@@ -182,8 +182,96 @@ fn bands(simhash: u64) -> [i64; 4] {
     out
 }
 
+/// What the write path derives from an arriving item before it looks at
+/// what is stored; the SQLite and the PostgreSQL write paths share it.
+pub(super) struct Arrival<'a> {
+    /// The sighting key of the form it was seen in.
+    pub form: i64,
+    /// The form it was seen in, when it differs from its identity.
+    pub seen_url: Option<&'a str>,
+    pub bands: [i64; 4],
+    pub published: Option<i64>,
+    /// Its time: published, or when crawled if later or undated.
+    pub at: i64,
+    /// Its headline key (rule 4), for items with a host and a worded title.
+    pub headline: Option<i64>,
+}
+
+impl<'a> Arrival<'a> {
+    pub fn of(m: &'a NewMention, now: i64) -> Arrival<'a> {
+        let published = m.published.map(|t| t.timestamp());
+        Arrival {
+            form: m.form(),
+            seen_url: m.seen.as_deref().filter(|s| *s != m.identity),
+            bands: bands(m.simhash),
+            published,
+            // A date in the future is a clock or zone error; the mention happened by now.
+            at: published.map_or(now, |p| p.min(now)),
+            headline: m
+                .host
+                .as_deref()
+                .and_then(|host| super::headlines::key(host, &m.title)),
+        }
+    }
+
+    /// The link a sighting of `m` by `rule` records.
+    pub fn sighting_url(&self, m: &'a NewMention, rule: Rule) -> Option<&'a str> {
+        match rule {
+            // A near copy has an identity of its own: it is the form seen.
+            Rule::Text | Rule::Headline => Some(self.seen_url.unwrap_or(&m.identity)),
+            _ => self.seen_url,
+        }
+    }
+}
+
+/// The instance a platform item was seen on (web items have a host instead).
+pub(super) fn instance(m: &NewMention) -> Option<String> {
+    match m.host {
+        Some(_) => None,
+        None => super::rules::instance_of(m.url.as_deref().unwrap_or(&m.identity)),
+    }
+}
+
+/// The language a new mention is stored with: as the source said, else detected.
+pub(super) fn language(m: &NewMention) -> Option<String> {
+    m.lang
+        .clone()
+        .or_else(|| crate::lang::detect(&m.title, &m.excerpt).map(str::to_owned))
+}
+
+/// A source's state after a crawl, as both write paths store it.
+pub(super) struct SourceState {
+    pub now: i64,
+    /// The crawl's time when it succeeded.
+    pub success: Option<i64>,
+    /// Why it failed, masked.
+    pub error: Option<String>,
+    /// What it read less of, masked.
+    pub warning: Option<String>,
+}
+
+impl SourceState {
+    pub fn of(batch: &CrawlBatch) -> SourceState {
+        let now = batch.started.timestamp();
+        // The error may quote a configured URL: its `${VAR}` values are not stored.
+        let (success, error) = match &batch.outcome {
+            SourceOutcome::Ok => (Some(now), None),
+            SourceOutcome::Failed(e) => (None, Some(crate::secrets::mask(e).into_owned())),
+        };
+        let warning = (!batch.warnings.is_empty())
+            .then(|| crate::secrets::mask(&batch.warnings.join("; ")).into_owned());
+        SourceState {
+            now,
+            success,
+            error,
+            warning,
+        }
+    }
+}
+
 fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, StoreError> {
-    let now = batch.started.timestamp();
+    let state = SourceState::of(batch);
+    let now = state.now;
     let source_id: i64 = tx.query_row(
         "INSERT INTO source (name, type, kind) VALUES (?1, ?2, ?3)
          ON CONFLICT (name) DO UPDATE SET type = excluded.type, kind = excluded.kind
@@ -209,7 +297,6 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 1, ?15, ?16)
          ON CONFLICT DO NOTHING",
     )?;
-    let mut set_lang = tx.prepare_cached("UPDATE mention SET lang = ?1 WHERE id = ?2")?;
     let mut near = tx.prepare_cached(
         "SELECT simhash, mention_id FROM simhash_band
          WHERE topic_id = ?1 AND host_id = ?2 AND band IN (?3, ?4, ?5, ?6)",
@@ -246,18 +333,13 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
                 }
             }),
         };
-        let form = m.form();
-        let seen_url = m.seen.as_deref().filter(|s| *s != m.identity);
+        let arrival = Arrival::of(m, now);
         let mut merge = |mention_id: i64, rule: Rule, detail: Option<u32>| {
-            // A near copy has an identity of its own: it is the form seen.
-            let url = match rule {
-                Rule::Text | Rule::Headline => Some(seen_url.unwrap_or(&m.identity)),
-                _ => seen_url,
-            };
+            let url = arrival.sighting_url(m, rule);
             let added = sighting.execute(rusqlite::params![
                 mention_id,
                 source_id,
-                form,
+                arrival.form,
                 now,
                 rule as i64,
                 detail,
@@ -277,7 +359,7 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
             stats.duplicates += 1;
             continue;
         }
-        let b = bands(m.simhash);
+        let b = arrival.bands;
         if let Some(host_id) = host_id {
             // Rule 3. Pigeonhole: any stored fingerprint within 3 bits shares a band.
             let mut rows =
@@ -300,14 +382,9 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
                 continue;
             }
         }
-        let published = m.published.map(|t| t.timestamp());
-        // A date in the future is a clock or zone error; the mention happened by now.
-        let at = published.map_or(now, |p| p.min(now));
+        let at = arrival.at;
         // Rule 4: a news search's item and the publisher's own article.
-        let headline = m
-            .host
-            .as_deref()
-            .and_then(|host| super::headlines::key(host, &m.title));
+        let headline = arrival.headline;
         if let Some(key) = headline {
             if let Some(id) = super::headlines::find(tx, topic_id, key, at, news)? {
                 merge(id, Rule::Headline, None)?;
@@ -315,10 +392,7 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
                 continue;
             }
         }
-        let instance = match m.host {
-            Some(_) => None,
-            None => super::rules::instance_of(m.url.as_deref().unwrap_or(&m.identity)),
-        };
+        let instance = instance(m);
         let excluded_by = rules.excluding(
             topic_id,
             source_id,
@@ -335,8 +409,9 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
             m.title,
             m.excerpt,
             m.author,
-            m.lang,
-            published,
+            // Only new mentions are worth the detector's time.
+            language(m),
+            arrival.published,
             now,
             at,
             m.simhash as i64,
@@ -354,18 +429,12 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
         sighting.execute(rusqlite::params![
             mention_id,
             source_id,
-            form,
+            arrival.form,
             now,
             Rule::First as i64,
             None::<i64>,
-            seen_url
+            arrival.seen_url
         ])?;
-        if m.lang.is_none() {
-            // Only new mentions are worth the detector's time.
-            if let Some(lang) = crate::lang::detect(&m.title, &m.excerpt) {
-                set_lang.execute((lang, mention_id))?;
-            }
-        }
         if let Some(host_id) = host_id {
             add_bands.execute(rusqlite::params![
                 topic_id,
@@ -395,13 +464,6 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
     }
     tally.add_to(tx)?;
 
-    // The error may quote a configured URL: its `${VAR}` values are not stored.
-    let (success, error) = match &batch.outcome {
-        SourceOutcome::Ok => (Some(now), None),
-        SourceOutcome::Failed(e) => (None, Some(crate::secrets::mask(e))),
-    };
-    let warning = (!batch.warnings.is_empty())
-        .then(|| crate::secrets::mask(&batch.warnings.join("; ")).into_owned());
     tx.execute(
         "UPDATE source SET
            last_run = ?2,
@@ -414,10 +476,10 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
         (
             source_id,
             now,
-            success,
-            error,
+            state.success,
+            &state.error,
             &batch.cursor,
-            warning,
+            &state.warning,
             batch.not_modified,
         ),
     )?;
