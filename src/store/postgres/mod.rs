@@ -7,10 +7,13 @@
 //! still speaks only SQLite, so no daemon or command reads or writes
 //! PostgreSQL yet.
 
+mod commit;
 mod connect;
 mod copy;
 mod lease;
 mod migrate;
+#[cfg(test)]
+pub(crate) mod parity;
 #[cfg(test)]
 pub(crate) mod testdb;
 

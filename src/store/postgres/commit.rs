@@ -1,0 +1,892 @@
+//! Writing one source's crawl to PostgreSQL: the same as the SQLite store's
+//! `Store::commit` (store/mentions.rs) for the same batch — the source's
+//! row and state, new mentions and duplicates by rules 1–4 of
+//! docs/COUNTING.md with the same rule recorded, sightings, seen keys, the
+//! count tables, exclusions applied to arriving items, validators — in one
+//! transaction, and exact while several nodes commit at once:
+//!
+//! - Rules 1 and 2 rest on the unique key `(topic_id, identity)`: an insert
+//!   is `ON CONFLICT DO NOTHING RETURNING id`, and when another node stored
+//!   the identity meanwhile (no row comes back) the committed mention is
+//!   read and the item becomes a sighting of it.
+//! - Rules 3 and 4 compare against what is committed, so before the
+//!   transaction looks at anything it takes one transaction-scoped advisory
+//!   lock per (topic, publisher) of its items — the publisher is the host
+//!   without `www.` (`headlines::publisher`). One key covers both rules: a
+//!   near copy (rule 3) is on the same host, hence the same publisher, and a
+//!   headline key (rule 4) is made of the publisher and the title. Locks are
+//!   taken in sorted order, all before the first lookup, so two writers
+//!   never wait on each other's advisory locks in a cycle. The transaction
+//!   runs at READ COMMITTED: every statement after the locks sees what the
+//!   previous holder committed (at REPEATABLE READ the snapshot would be
+//!   older than the lock).
+//! - Count tables are added to with `ON CONFLICT … DO UPDATE SET n = n +
+//!   excluded.n`, in key order, so concurrent commits never lose an update.
+//! - What the locks do not order (two nodes storing platform items of one
+//!   identity in opposite orders, new topic or host names) can still meet
+//!   in a deadlock; the server then aborts one transaction (SQLSTATE 40P01,
+//!   or 40001 for a serialization failure) and the whole crawl is written
+//!   again, a few times at most.
+//!
+//! The SQLite store's memory of failures it could not write (`Unsaved`)
+//! belongs to `Store` and is not part of this write path.
+
+use super::{PgError, Postgres};
+use crate::store::counts::{Counted, Tally};
+use crate::store::headlines;
+use crate::store::mentions::{instance, language, Arrival, SourceState, SIMHASH_MAX_DISTANCE};
+use crate::store::rules::{Rules, SELECT_RULES};
+use crate::store::{CommitStats, CrawlBatch, NewMention, Rule};
+use deadpool_postgres::Transaction;
+use std::collections::HashMap;
+use std::time::Duration;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::Statement;
+
+/// How many times a crawl is written before a deadlock or serialization
+/// failure is given up on and reported.
+const ATTEMPTS: u32 = 5;
+
+/// The class of the write path's advisory locks (the two-key form, whose
+/// keys never meet the one-key migration lock).
+const WRITE_LOCK_CLASS: i32 = i32::from_be_bytes(*b"MnWr");
+
+/// The advisory lock key of items of `topic` on `host`: one per (topic,
+/// publisher). Two pairs that share a key merely wait for each other.
+pub(super) fn lock_key(topic: &str, host: &str) -> i32 {
+    let mut text = topic.to_owned();
+    text.push('\n');
+    text.push_str(&headlines::publisher(host));
+    xxhash_rust::xxh3::xxh3_64(text.as_bytes()) as i32
+}
+
+/// The sorted, distinct lock keys of a batch.
+fn lock_keys(batch: &CrawlBatch) -> Vec<i32> {
+    let mut keys: Vec<i32> = batch
+        .mentions
+        .iter()
+        .filter_map(|m| m.host.as_deref().map(|host| lock_key(&m.topic, host)))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+/// A deadlock or serialization failure: the transaction may be run again.
+fn retryable(e: &tokio_postgres::Error) -> bool {
+    matches!(
+        e.code(),
+        Some(c) if *c == SqlState::T_R_DEADLOCK_DETECTED || *c == SqlState::T_R_SERIALIZATION_FAILURE
+    )
+}
+
+impl Postgres {
+    /// Writes a crawl in one transaction: either all of it is stored or
+    /// none of it. Same semantics as `Store::commit`, exact when several
+    /// nodes commit at once (see the module's comment).
+    pub async fn commit(&self, batch: CrawlBatch) -> Result<CommitStats, PgError> {
+        let mut client = self.client().await?;
+        let mut attempt = 1;
+        loop {
+            match write(&mut client, &batch).await {
+                Ok(stats) => return Ok(stats),
+                Err(e) if attempt < ATTEMPTS && retryable(&e) => {
+                    tracing::debug!(
+                        source = %batch.source,
+                        attempt,
+                        "writing the crawl again: {}",
+                        super::connect::chain(&e)
+                    );
+                    // Apart at random, so the two writers do not meet again.
+                    let pause = fastrand::u64(5..=25) * u64::from(attempt);
+                    tokio::time::sleep(Duration::from_millis(pause)).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(self.query_error(e)),
+            }
+        }
+    }
+}
+
+/// The statements of one write, prepared (and cached per connection) once.
+struct Statements {
+    existing: Statement,
+    insert: Statement,
+    near: Statement,
+    add_bands: Statement,
+    sighting: Statement,
+    seen_again: Statement,
+    headlines: Statement,
+    add_headline: Statement,
+}
+
+impl Statements {
+    async fn prepare(tx: &Transaction<'_>) -> Result<Statements, tokio_postgres::Error> {
+        Ok(Statements {
+            existing: tx
+                .prepare_cached("SELECT id FROM mention WHERE topic_id = $1 AND identity = $2")
+                .await?,
+            insert: tx
+                .prepare_cached(
+                    "INSERT INTO mention
+                       (topic_id, source_id, kind, identity, url, host, title, excerpt, author, lang,
+                        published_at, first_seen, at, simhash, sightings, excluded_by, instance)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15, $16)
+                     ON CONFLICT (topic_id, identity) DO NOTHING
+                     RETURNING id",
+                )
+                .await?,
+            // In the order SQLite's primary key gives: the first near copy is the same one.
+            near: tx
+                .prepare_cached(
+                    "SELECT simhash, mention_id FROM simhash_band
+                     WHERE topic_id = $1 AND host_id = $2 AND band = ANY($3::bigint[])
+                     ORDER BY band, simhash",
+                )
+                .await?,
+            add_bands: tx
+                .prepare_cached(
+                    "INSERT INTO simhash_band (topic_id, host_id, band, simhash, mention_id)
+                     SELECT $1, $2, b, $4, $5 FROM unnest($3::bigint[]) AS b
+                     ON CONFLICT DO NOTHING",
+                )
+                .await?,
+            sighting: tx
+                .prepare_cached(
+                    "INSERT INTO sighting (mention_id, source_id, form, seen_at, rule, detail, url)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)
+                     ON CONFLICT DO NOTHING",
+                )
+                .await?,
+            seen_again: tx
+                .prepare_cached(
+                    "UPDATE mention SET sightings = sightings + 1
+                     WHERE id = $1 AND sightings IS NOT NULL",
+                )
+                .await?,
+            headlines: tx
+                .prepare_cached(
+                    "SELECT mention_id, at, news FROM headline WHERE topic_id = $1 AND key = $2",
+                )
+                .await?,
+            add_headline: tx
+                .prepare_cached(
+                    "INSERT INTO headline (topic_id, key, at, news, mention_id)
+                     VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT DO NOTHING",
+                )
+                .await?,
+        })
+    }
+}
+
+/// One arriving item merged into a stored mention: a sighting, unless the
+/// source saw it in this form before.
+struct Merge<'a> {
+    tx: &'a Transaction<'a>,
+    st: &'a Statements,
+    source_id: i64,
+    now: i64,
+}
+
+impl Merge<'_> {
+    async fn sight(
+        &self,
+        mention_id: i64,
+        m: &NewMention,
+        arrival: &Arrival<'_>,
+        rule: Rule,
+        detail: Option<u32>,
+    ) -> Result<(), tokio_postgres::Error> {
+        let url = arrival.sighting_url(m, rule);
+        let detail = detail.map(i64::from);
+        let added = self
+            .tx
+            .execute(
+                &self.st.sighting,
+                &[
+                    &mention_id,
+                    &self.source_id,
+                    &arrival.form,
+                    &self.now,
+                    &(rule as i64),
+                    &detail,
+                    &url,
+                ],
+            )
+            .await?;
+        if added == 1 {
+            self.tx.execute(&self.st.seen_again, &[&mention_id]).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Ids of `names` in `topic` or `host`, creating the missing ones in
+/// sorted order (so two writers creating the same names wait, not deadlock).
+async fn ids_of(
+    tx: &Transaction<'_>,
+    table: Named,
+    names: &[&str],
+) -> Result<HashMap<String, i64>, tokio_postgres::Error> {
+    let (create, read) = match table {
+        Named::Topic => (
+            "INSERT INTO topic (name)
+             SELECT n FROM unnest($1::text[]) AS n
+             WHERE NOT EXISTS (SELECT 1 FROM topic WHERE name = n)
+             ORDER BY n
+             ON CONFLICT (name) DO NOTHING",
+            "SELECT name, id FROM topic WHERE name = ANY($1::text[])",
+        ),
+        Named::Host => (
+            "INSERT INTO host (name)
+             SELECT n FROM unnest($1::text[]) AS n
+             WHERE NOT EXISTS (SELECT 1 FROM host WHERE name = n)
+             ORDER BY n
+             ON CONFLICT (name) DO NOTHING",
+            "SELECT name, id FROM host WHERE name = ANY($1::text[])",
+        ),
+    };
+    let mut names = names.to_vec();
+    names.sort_unstable();
+    names.dedup();
+    if names.is_empty() {
+        return Ok(HashMap::new());
+    }
+    tx.execute(create, &[&names]).await?;
+    let rows = tx.query(read, &[&names]).await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+#[derive(Clone, Copy)]
+enum Named {
+    Topic,
+    Host,
+}
+
+/// One attempt at writing the crawl, as `write_batch` in store/mentions.rs.
+async fn write(
+    client: &mut deadpool_postgres::Object,
+    batch: &CrawlBatch,
+) -> Result<CommitStats, tokio_postgres::Error> {
+    let tx = client.transaction().await?;
+    // Rules 3 and 4 look at what is committed: lock first, in sorted order.
+    let lock = tx
+        .prepare_cached("SELECT pg_advisory_xact_lock($1::int4, $2::int4)")
+        .await?;
+    for key in lock_keys(batch) {
+        tx.execute(&lock, &[&WRITE_LOCK_CLASS, &key]).await?;
+    }
+
+    let state = SourceState::of(batch);
+    let now = state.now;
+    let source_id: i64 = tx
+        .query_one(
+            "INSERT INTO source (name, type, kind) VALUES ($1, $2, $3)
+             ON CONFLICT (name) DO UPDATE SET type = excluded.type, kind = excluded.kind
+             RETURNING id",
+            &[&batch.source, &batch.source_type, &batch.kind.code()],
+        )
+        .await?
+        .get(0);
+
+    let mut stats = CommitStats::default();
+    // Items of a news search meet the publishers' own articles by headline.
+    let news = crate::sources::types::is_news_search(&batch.source_type);
+    let topics: Vec<&str> = batch.mentions.iter().map(|m| m.topic.as_str()).collect();
+    let topic_ids = ids_of(&tx, Named::Topic, &topics).await?;
+    let hosts: Vec<&str> = batch
+        .mentions
+        .iter()
+        .filter_map(|m| m.host.as_deref())
+        .collect();
+    let host_ids = ids_of(&tx, Named::Host, &hosts).await?;
+    let mut rules = Rules::empty();
+    for r in tx.query(SELECT_RULES, &[]).await? {
+        rules.push(r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5));
+    }
+    // Count rows this batch adds, written once per key at the end.
+    let mut tally = Tally::default();
+    let st = Statements::prepare(&tx).await?;
+    let merge = Merge {
+        tx: &tx,
+        st: &st,
+        source_id,
+        now,
+    };
+    for m in &batch.mentions {
+        let topic_id = topic_ids[m.topic.as_str()];
+        let host_id = m.host.as_deref().map(|h| host_ids[h]);
+        let arrival = Arrival::of(m, now);
+        // Rules 1 and 2 (and an exact text identity): the same identity.
+        let same = tx
+            .query_opt(&st.existing, &[&topic_id, &m.identity])
+            .await?;
+        if let Some(row) = same {
+            merge
+                .sight(row.get(0), m, &arrival, Rule::of_identity(m), None)
+                .await?;
+            stats.duplicates += 1;
+            continue;
+        }
+        let b = arrival.bands;
+        if let Some(host_id) = host_id {
+            // Rule 3. Pigeonhole: any stored fingerprint within 3 bits shares a band.
+            let rows = tx
+                .query(&st.near, &[&topic_id, &host_id, &b.as_slice()])
+                .await?;
+            let copy_of = rows.iter().find_map(|row| {
+                let other: i64 = row.get(0);
+                let distance = crate::text::hamming(other as u64, m.simhash);
+                (distance <= SIMHASH_MAX_DISTANCE).then(|| (row.get::<_, Option<i64>>(1), distance))
+            });
+            if let Some((mention_id, distance)) = copy_of {
+                if let Some(id) = mention_id {
+                    merge
+                        .sight(id, m, &arrival, Rule::Text, Some(distance))
+                        .await?;
+                }
+                stats.duplicates += 1;
+                continue;
+            }
+        }
+        let at = arrival.at;
+        // Rule 4: a news search's item and the publisher's own article.
+        let headline = arrival.headline;
+        if let Some(key) = headline {
+            let stored = tx.query(&st.headlines, &[&topic_id, &key]).await?;
+            let stored = stored
+                .iter()
+                .map(|r| (r.get(0), r.get(1), r.get::<_, i64>(2) != 0));
+            if let Some(id) = headlines::nearest(stored, at, news) {
+                merge.sight(id, m, &arrival, Rule::Headline, None).await?;
+                stats.duplicates += 1;
+                continue;
+            }
+        }
+        let instance = instance(m);
+        let excluded_by = rules.excluding(
+            topic_id,
+            source_id,
+            m.host.as_deref().or(instance.as_deref()),
+            m.author.as_deref(),
+        );
+        let inserted = tx
+            .query_opt(
+                &st.insert,
+                &[
+                    &topic_id,
+                    &source_id,
+                    &m.kind.code(),
+                    &m.identity,
+                    &m.url,
+                    &m.host,
+                    &m.title,
+                    &m.excerpt,
+                    &m.author,
+                    // Only new mentions are worth the detector's time.
+                    &language(m),
+                    &arrival.published,
+                    &now,
+                    &at,
+                    &(m.simhash as i64),
+                    &excluded_by,
+                    &instance,
+                ],
+            )
+            .await?;
+        let Some(row) = inserted else {
+            // Another node stored this identity since the lookup above (a
+            // statement sees what is committed when it starts): a sighting
+            // of that mention. Nothing there: older than retention keeps.
+            if let Some(row) = tx
+                .query_opt(&st.existing, &[&topic_id, &m.identity])
+                .await?
+            {
+                merge
+                    .sight(row.get(0), m, &arrival, Rule::of_identity(m), None)
+                    .await?;
+            }
+            stats.duplicates += 1;
+            continue;
+        };
+        let mention_id: i64 = row.get(0);
+        if let Some(key) = headline {
+            tx.execute(
+                &st.add_headline,
+                &[&topic_id, &key, &at, &i64::from(news), &mention_id],
+            )
+            .await?;
+        }
+        tx.execute(
+            &st.sighting,
+            &[
+                &mention_id,
+                &source_id,
+                &arrival.form,
+                &now,
+                &(Rule::First as i64),
+                &None::<i64>,
+                &arrival.seen_url,
+            ],
+        )
+        .await?;
+        if let Some(host_id) = host_id {
+            tx.execute(
+                &st.add_bands,
+                &[
+                    &topic_id,
+                    &host_id,
+                    &b.as_slice(),
+                    &(m.simhash as i64),
+                    &mention_id,
+                ],
+            )
+            .await?;
+        }
+        if excluded_by.is_some() {
+            stats.excluded += 1;
+            continue;
+        }
+        stats.new += 1;
+        tally.add(
+            topic_id,
+            &Counted {
+                source_id,
+                kind: m.kind.code(),
+                host_id,
+                at,
+            },
+        );
+    }
+    add_tally(&tx, tally).await?;
+
+    tx.execute(
+        "UPDATE source SET
+           last_run = $2,
+           last_success = coalesce($3, last_success),
+           last_error = $4::text,
+           consecutive_failures = CASE WHEN $4::text IS NULL THEN 0 ELSE consecutive_failures + 1 END,
+           cursor = coalesce($5, cursor),
+           last_warning = CASE WHEN $7 THEN last_warning ELSE $6 END
+         WHERE id = $1",
+        &[
+            &source_id,
+            &now,
+            &state.success,
+            &state.error,
+            &batch.cursor,
+            &state.warning,
+            &batch.not_modified,
+        ],
+    )
+    .await?;
+    if !batch.validators.is_empty() {
+        let cache = tx
+            .prepare_cached(
+                "INSERT INTO http_cache (source_id, url, etag, last_modified) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (source_id, url)
+                 DO UPDATE SET etag = excluded.etag, last_modified = excluded.last_modified",
+            )
+            .await?;
+        for (url, v) in &batch.validators {
+            // Keyed by the masked URL, as `Store::validators` looks it up.
+            let url = crate::secrets::mask(url);
+            tx.execute(&cache, &[&source_id, &url, &v.etag, &v.last_modified])
+                .await?;
+        }
+    }
+    if !batch.seen.is_empty() {
+        let keys: Vec<i64> = batch.seen.iter().map(|&k| k as i64).collect();
+        tx.execute(
+            "INSERT INTO seen (source_id, key, first_seen)
+             SELECT $1, k, $3 FROM unnest($2::bigint[]) AS k ORDER BY k
+             ON CONFLICT DO NOTHING",
+            &[&source_id, &keys, &now],
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(stats)
+}
+
+/// Adds a tally to the count tables: one statement a table, rows in key
+/// order, each an atomic `n = n + excluded.n` (never lost to a concurrent add).
+async fn add_tally(tx: &Transaction<'_>, tally: Tally) -> Result<(), tokio_postgres::Error> {
+    let rows = tally.rows();
+    if !rows.by_source.is_empty() {
+        let col = |f: fn(&(i64, i64, i64, i64, i64, i64)) -> i64| -> Vec<i64> {
+            rows.by_source.iter().map(f).collect()
+        };
+        tx.execute(
+            "INSERT INTO count_source (topic_id, span, bucket, source_id, kind, n)
+             SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])
+             ORDER BY 1, 2, 3, 4, 5
+             ON CONFLICT (topic_id, span, bucket, source_id, kind)
+             DO UPDATE SET n = count_source.n + excluded.n",
+            &[
+                &col(|r| r.0),
+                &col(|r| r.1),
+                &col(|r| r.2),
+                &col(|r| r.3),
+                &col(|r| r.4),
+                &col(|r| r.5),
+            ],
+        )
+        .await?;
+    }
+    if !rows.by_host.is_empty() {
+        let col = |f: fn(&(i64, i64, i64, i64, i64, i64)) -> i64| -> Vec<i64> {
+            rows.by_host.iter().map(f).collect()
+        };
+        tx.execute(
+            "INSERT INTO count_host (topic_id, span, bucket, host_id, n, first)
+             SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])
+             ORDER BY 1, 2, 3, 4
+             ON CONFLICT (topic_id, span, bucket, host_id)
+             DO UPDATE SET n = count_host.n + excluded.n, first = least(count_host.first, excluded.first)",
+            &[
+                &col(|r| r.0),
+                &col(|r| r.1),
+                &col(|r| r.2),
+                &col(|r| r.3),
+                &col(|r| r.4),
+                &col(|r| r.5),
+            ],
+        )
+        .await?;
+    }
+    for (source, n) in rows.per_source {
+        tx.execute(
+            "UPDATE source SET mentions = mentions + $2 WHERE id = $1",
+            &[&source, &n],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::parity::{assert_pg_counts_exact, assert_same_contents, Cell};
+    use super::super::testdb::TestDb;
+    use super::super::PgTarget;
+    use super::*;
+    use crate::http::Validators;
+    use crate::sources::Kind;
+    use crate::store::{SourceOutcome, Store};
+    use chrono::{DateTime, TimeZone, Utc};
+
+    const T0: i64 = 1_795_000_000; // 2026-11-18 09:46:40 UTC
+    const TITLE: &str = "Nordkorea schickt weitere Soldaten nach Russland";
+
+    fn time(t: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(t, 0).unwrap()
+    }
+
+    fn fingerprint(text: &str) -> u64 {
+        xxhash_rust::xxh3::xxh3_64(text.as_bytes())
+    }
+
+    fn article(
+        topic: &str,
+        host: &str,
+        path: &str,
+        title: &str,
+        at: i64,
+        simhash: u64,
+    ) -> NewMention {
+        NewMention {
+            topic: topic.into(),
+            kind: Kind::Web,
+            identity: format!("https://{host}{path}"),
+            url: None,
+            host: Some(host.into()),
+            title: title.into(),
+            excerpt: "Die Regierung in Moskau hat am Dienstag bestätigt, dass weitere Soldaten verlegt wurden.".into(),
+            author: None,
+            lang: None,
+            published: Some(time(at)),
+            simhash,
+            seen: None,
+        }
+    }
+
+    /// A Google News item: an opaque link, the publisher's host, the title alone.
+    fn google(topic: &str, token: &str, publisher: &str, title: &str, at: i64) -> NewMention {
+        NewMention {
+            identity: format!("https://news.google.com/rss/articles/{token}?oc=5"),
+            excerpt: String::new(),
+            lang: Some("de".into()),
+            ..article(topic, publisher, "/", title, at, fingerprint(token))
+        }
+    }
+
+    fn toot(identity: &str, seen: Option<&str>) -> NewMention {
+        NewMention {
+            topic: "nk".into(),
+            kind: Kind::Social,
+            identity: identity.into(),
+            url: Some(identity.into()),
+            host: None,
+            title: String::new(),
+            excerpt: "Nordkorea schickt Soldaten, sagt die Regierung.".into(),
+            author: Some("kim".into()),
+            lang: Some("de".into()),
+            published: Some(time(T0 + 500)),
+            simhash: fingerprint(identity),
+            seen: seen.map(Into::into),
+        }
+    }
+
+    fn batch(source: &str, source_type: &str, kind: Kind, m: Vec<NewMention>) -> CrawlBatch {
+        // Crawled well after every date used here (a later date is read as now).
+        let mut b = CrawlBatch::new(source, source_type, kind, time(T0 + 10 * 86_400));
+        b.mentions = m;
+        b
+    }
+
+    const fn stats(new: usize, duplicates: usize, excluded: usize) -> CommitStats {
+        CommitStats {
+            new,
+            duplicates,
+            excluded,
+        }
+    }
+
+    async fn connect(db: &TestDb, max: usize) -> Postgres {
+        Postgres::connect(&PgTarget::parse(db.url()).unwrap(), max)
+            .await
+            .unwrap()
+    }
+
+    /// Rules 1–4, sightings, exclusions at insert, a re-poll, the source's
+    /// state: the same batches give the same answers and the same rows on
+    /// SQLite and PostgreSQL.
+    #[tokio::test]
+    async fn the_same_batches_write_the_same_on_both_backends() {
+        let Some(db) = TestDb::create("commit parity").await else {
+            return;
+        };
+        let pg = connect(&db, 2).await;
+        let mut store = Store::open_in_memory().unwrap();
+
+        let a1 = article(
+            "nk",
+            "www.sueddeutsche.de",
+            "/politik/1",
+            TITLE,
+            T0,
+            0x0123_4567_89ab_cdef,
+        );
+        let mut first = batch(
+            "sz",
+            "feed",
+            Kind::Web,
+            vec![
+                a1.clone(),
+                // Rule 1, seen in another form: a sighting of its own.
+                NewMention {
+                    seen: Some("https://www.sueddeutsche.de/politik/1?utm_source=rss".into()),
+                    ..a1.clone()
+                },
+                // Rule 3: two bits apart on the same host.
+                article(
+                    "nk",
+                    "www.sueddeutsche.de",
+                    "/politik/1-amp",
+                    "Soldaten für Russland",
+                    T0 + 60,
+                    0x0123_4567_89ab_cdef ^ 0b1001,
+                ),
+                // The same article is another topic's mention too.
+                NewMention {
+                    topic: "ru".into(),
+                    ..a1.clone()
+                },
+                article(
+                    "nk",
+                    "www.merkur.de",
+                    "/a",
+                    "Etwas anderes",
+                    T0 + 100,
+                    fingerprint("merkur"),
+                ),
+                // Undated, and dated in the future: both happened by the crawl.
+                NewMention {
+                    published: None,
+                    ..article(
+                        "nk",
+                        "www.merkur.de",
+                        "/b",
+                        "Undatiert",
+                        0,
+                        fingerprint("b"),
+                    )
+                },
+                article(
+                    "nk",
+                    "www.merkur.de",
+                    "/c",
+                    "Zukunft",
+                    T0 + 30 * 86_400,
+                    fingerprint("c"),
+                ),
+            ],
+        );
+        first.validators.push((
+            "https://www.sueddeutsche.de/feed".into(),
+            Validators {
+                etag: Some("\"v1\"".into()),
+                last_modified: Some("Wed, 18 Nov 2026 09:00:00 GMT".into()),
+            },
+        ));
+        first.seen = vec![1, 2, u64::MAX];
+        first.cursor = Some("page-2".into());
+
+        let rules = "INSERT INTO exclusion (what, topic_id, domain, source_id, author, reason, created_at)
+             VALUES ('domain', NULL, 'spam.example', NULL, NULL, NULL, 0),
+                    ('author', NULL, NULL, (SELECT id FROM source WHERE name = 'sz'), 'Max Mustermann', NULL, 0)";
+
+        let mut excluded_author = article(
+            "nk",
+            "www.merkur.de",
+            "/d",
+            "Meinung",
+            T0 + 200,
+            fingerprint("d"),
+        );
+        excluded_author.author = Some("  MAX mustermann ".into());
+        let mut second = batch(
+            "sz",
+            "feed",
+            Kind::Web,
+            vec![
+                article(
+                    "nk",
+                    "www.spam.example",
+                    "/1",
+                    "Werbung",
+                    T0 + 300,
+                    fingerprint("spam"),
+                ),
+                excluded_author,
+                // Listed again in the same form: no new sighting.
+                a1.clone(),
+            ],
+        );
+        second.outcome =
+            SourceOutcome::Failed("timeout reading https://www.sueddeutsche.de/feed".into());
+        second.warnings = vec!["read 20 of 40 items".into()];
+        second.seen = vec![2, 3];
+        second.validators.push((
+            "https://www.sueddeutsche.de/feed".into(),
+            Validators {
+                etag: Some("\"v2\"".into()),
+                last_modified: None,
+            },
+        ));
+
+        let news = batch(
+            "google-news",
+            "googlenews",
+            Kind::Web,
+            vec![
+                // Rule 4, in both topics.
+                google(
+                    "nk",
+                    "CBMiX2h0",
+                    "sueddeutsche.de",
+                    &TITLE.to_uppercase(),
+                    T0 + 2400,
+                ),
+                google("ru", "CBMiX2h0", "sueddeutsche.de", TITLE, T0 + 2400),
+                google(
+                    "nk",
+                    "CBMother",
+                    "sueddeutsche.de",
+                    "Ganz andere Schlagzeile",
+                    T0,
+                ),
+            ],
+        );
+        let toots = batch(
+            "masto",
+            "mastodon",
+            Kind::Social,
+            vec![
+                toot("https://mastodon.social/@kim/1", None),
+                // Its instance is an excluded domain.
+                toot("https://spam.example/@bot/9", None),
+            ],
+        );
+        // Rule 2: the same post through another instance.
+        let boosted = batch(
+            "masto-2",
+            "mastodon",
+            Kind::Social,
+            vec![toot(
+                "https://mastodon.social/@kim/1",
+                Some("https://other.social/@kim@mastodon.social/1"),
+            )],
+        );
+        let mut quiet = batch("sz", "feed", Kind::Web, Vec::new());
+        quiet.not_modified = true;
+
+        let steps: Vec<(&str, CrawlBatch, CommitStats)> = vec![
+            ("first crawl", first, stats(5, 2, 0)),
+            ("excluded at insert", second, stats(0, 1, 2)),
+            ("rule 4", news.clone(), stats(1, 2, 0)),
+            ("re-poll", news, stats(0, 3, 0)),
+            ("platform", toots, stats(1, 0, 1)),
+            ("rule 2", boosted, stats(0, 1, 0)),
+            ("304", quiet, stats(0, 0, 0)),
+        ];
+        for (i, (what, b, expected)) in steps.into_iter().enumerate() {
+            let sqlite = store.commit(&b).unwrap();
+            let postgres = pg.commit(b).await.unwrap();
+            assert_eq!(sqlite, expected, "{what}: SQLite");
+            assert_eq!(postgres, expected, "{what}: PostgreSQL");
+            if i == 0 {
+                store.conn.execute_batch(rules).unwrap();
+                pg.client()
+                    .await
+                    .unwrap()
+                    .batch_execute(rules)
+                    .await
+                    .unwrap();
+            }
+        }
+
+        let contents = assert_same_contents(&store, &pg).await;
+        // What the two agree on is what the rules say.
+        let rules_seen: Vec<(String, i64)> = contents
+            .table("sighting")
+            .iter()
+            .map(|r| match (&r[2], &r[5]) {
+                (Cell::Text(source), Cell::Int(rule)) => (source.clone(), *rule),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        let count = |source: &str, rule: Rule| {
+            rules_seen
+                .iter()
+                .filter(|(s, r)| s == source && *r == rule as i64)
+                .count()
+        };
+        assert_eq!(count("sz", Rule::First), 7, "{rules_seen:?}");
+        assert_eq!(count("sz", Rule::Url), 1, "{rules_seen:?}");
+        assert_eq!(count("sz", Rule::Text), 1, "{rules_seen:?}");
+        assert_eq!(count("google-news", Rule::Headline), 2, "{rules_seen:?}");
+        assert_eq!(count("google-news", Rule::First), 1, "{rules_seen:?}");
+        assert_eq!(count("masto", Rule::First), 2, "{rules_seen:?}");
+        assert_eq!(count("masto-2", Rule::Identity), 1, "{rules_seen:?}");
+        assert_eq!(rules_seen.len(), 15);
+        assert_eq!(contents.table("mention").len(), 10);
+        assert_eq!(contents.table("seen").len(), 4);
+        assert!(!contents.table("count_source").is_empty());
+        assert!(!contents.table("count_host").is_empty());
+        assert_pg_counts_exact(&pg).await;
+        crate::store::counts::exact::assert_counts_exact(&store);
+    }
+}
