@@ -576,6 +576,7 @@ mod tests {
     use crate::sources::Kind;
     use crate::store::{SourceOutcome, Store};
     use chrono::{DateTime, TimeZone, Utc};
+    use std::sync::Arc;
 
     const T0: i64 = 1_795_000_000; // 2026-11-18 09:46:40 UTC
     const TITLE: &str = "Nordkorea schickt weitere Soldaten nach Russland";
@@ -888,5 +889,156 @@ mod tests {
         assert!(!contents.table("count_host").is_empty());
         assert_pg_counts_exact(&pg).await;
         crate::store::counts::exact::assert_counts_exact(&store);
+    }
+
+    /// One node's crawl in a round of the concurrency test: the same
+    /// article as every node, a near copy of the others' (two bits apart,
+    /// same host, another word in the title), and the round's headline —
+    /// node 0 as a Google News item naming the publisher without `www.`,
+    /// the others as the publisher's article (the same URL for both).
+    fn node_batch(node: usize, round: i64) -> CrawlBatch {
+        let at = T0 + round * 3600;
+        let base = fingerprint(&format!("copies {round}"));
+        let headline = format!("Nordkorea schickt Soldaten, Runde {round}");
+        let own = if node == 0 {
+            google(
+                "c",
+                &format!("round-{round}"),
+                "headline.example",
+                &headline,
+                at,
+            )
+        } else {
+            article(
+                "c",
+                "www.headline.example",
+                &format!("/{round}/story"),
+                &headline,
+                at + 300,
+                fingerprint(&format!("story {round}")),
+            )
+        };
+        let mut items = vec![
+            article(
+                "c",
+                "same.example",
+                &format!("/{round}"),
+                &format!("Derselbe Artikel {round}"),
+                at,
+                fingerprint(&format!("same {round}")),
+            ),
+            article(
+                "c",
+                "copies.example",
+                &format!("/{round}/copy-{node}"),
+                &format!("Kopie {round} von Knoten {node}"),
+                at,
+                base ^ (1 << (node * 7)),
+            ),
+            own,
+        ];
+        // Each node lists them in another order.
+        items.rotate_left(node % 3);
+        let (name, source_type) = match node {
+            0 => ("node-0", "googlenews"),
+            _ => (["node-1", "node-2", "node-3"][node - 1], "feed"),
+        };
+        let mut b = batch(name, source_type, Kind::Web, items);
+        b.started = time(at + 86_400);
+        b
+    }
+
+    const NODES: usize = 3;
+    const ROUNDS: i64 = 40;
+
+    /// Three nodes, each with a connection of its own, commit overlapping
+    /// crawls at the same moment, round after round: every round is three
+    /// mentions, as committing all crawls one after another gives, each
+    /// seen by all three nodes, and the count tables equal counting rows.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 3)]
+    async fn nodes_committing_at_once_count_each_mention_once() {
+        let Some(db) = TestDb::create("commit concurrency").await else {
+            return;
+        };
+        let mut nodes = Vec::new();
+        for _ in 0..NODES {
+            nodes.push(connect(&db, 1).await);
+        }
+        let start = Arc::new(tokio::sync::Barrier::new(NODES));
+        let tasks: Vec<_> = nodes
+            .iter()
+            .enumerate()
+            .map(|(node, pg)| {
+                let (pg, start) = (pg.clone(), start.clone());
+                tokio::spawn(async move {
+                    let mut total = CommitStats::default();
+                    for round in 0..ROUNDS {
+                        let b = node_batch(node, round);
+                        start.wait().await;
+                        let s = pg.commit(b).await.unwrap();
+                        total.new += s.new;
+                        total.duplicates += s.duplicates;
+                        total.excluded += s.excluded;
+                    }
+                    total
+                })
+            })
+            .collect();
+        let mut new = 0;
+        let mut duplicates = 0;
+        for t in tasks {
+            let s = t.await.unwrap();
+            new += s.new;
+            duplicates += s.duplicates;
+        }
+
+        // One after another, the same crawls.
+        let mut sequential = Store::open_in_memory().unwrap();
+        let mut expected = CommitStats::default();
+        for round in 0..ROUNDS {
+            for node in 0..NODES {
+                let s = sequential.commit(&node_batch(node, round)).unwrap();
+                expected.new += s.new;
+                expected.duplicates += s.duplicates;
+            }
+        }
+        assert_eq!(expected.new, 3 * ROUNDS as usize);
+
+        let c = nodes[0].client().await.unwrap();
+        let one = |sql: &'static str| {
+            let c = &c;
+            async move { c.query_one(sql, &[]).await.unwrap().get::<_, i64>(0) }
+        };
+        let mentions = one("SELECT count(*) FROM mention").await;
+        let per_round: Vec<(i64, i64)> = c
+            .query(
+                "SELECT (at - $1) / 3600 AS round, count(*) FROM mention GROUP BY round HAVING count(*) != 3 ORDER BY round",
+                &[&T0],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        assert_eq!(
+            per_round,
+            [],
+            "rounds without exactly three mentions (round, mentions)"
+        );
+        assert_eq!(mentions, expected.new as i64, "mentions");
+        assert_eq!((new, duplicates), (expected.new, expected.duplicates));
+        // Every item of every node is a sighting, and each mention was seen by all.
+        let sightings = one("SELECT count(*) FROM sighting").await;
+        assert_eq!(sightings, 3 * NODES as i64 * ROUNDS);
+        let seen_by_fewer = one("SELECT count(*) FROM mention WHERE sightings != 3").await;
+        assert_eq!(seen_by_fewer, 0);
+        let sources_per_mention = one(
+            "SELECT count(*) FROM (SELECT mention_id FROM sighting GROUP BY mention_id
+             HAVING count(DISTINCT source_id) != 3) m",
+        )
+        .await;
+        assert_eq!(sources_per_mention, 0);
+        drop(c);
+        assert_pg_counts_exact(&nodes[0]).await;
     }
 }
