@@ -510,49 +510,44 @@ async fn write(
     Ok(stats)
 }
 
+type Row6 = (i64, i64, i64, i64, i64, i64);
+
+/// Rows of six integers as six columns, for `unnest`.
+fn columns(rows: &[Row6]) -> [Vec<i64>; 6] {
+    let mut out: [Vec<i64>; 6] = Default::default();
+    for r in rows {
+        for (column, value) in out.iter_mut().zip([r.0, r.1, r.2, r.3, r.4, r.5]) {
+            column.push(value);
+        }
+    }
+    out
+}
+
 /// Adds a tally to the count tables: one statement a table, rows in key
 /// order, each an atomic `n = n + excluded.n` (never lost to a concurrent add).
 async fn add_tally(tx: &Transaction<'_>, tally: Tally) -> Result<(), tokio_postgres::Error> {
     let rows = tally.rows();
     if !rows.by_source.is_empty() {
-        let col = |f: fn(&(i64, i64, i64, i64, i64, i64)) -> i64| -> Vec<i64> {
-            rows.by_source.iter().map(f).collect()
-        };
+        let c = columns(&rows.by_source);
         tx.execute(
             "INSERT INTO count_source (topic_id, span, bucket, source_id, kind, n)
              SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])
              ORDER BY 1, 2, 3, 4, 5
              ON CONFLICT (topic_id, span, bucket, source_id, kind)
              DO UPDATE SET n = count_source.n + excluded.n",
-            &[
-                &col(|r| r.0),
-                &col(|r| r.1),
-                &col(|r| r.2),
-                &col(|r| r.3),
-                &col(|r| r.4),
-                &col(|r| r.5),
-            ],
+            &[&c[0], &c[1], &c[2], &c[3], &c[4], &c[5]],
         )
         .await?;
     }
     if !rows.by_host.is_empty() {
-        let col = |f: fn(&(i64, i64, i64, i64, i64, i64)) -> i64| -> Vec<i64> {
-            rows.by_host.iter().map(f).collect()
-        };
+        let c = columns(&rows.by_host);
         tx.execute(
             "INSERT INTO count_host (topic_id, span, bucket, host_id, n, first)
              SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])
              ORDER BY 1, 2, 3, 4
              ON CONFLICT (topic_id, span, bucket, host_id)
              DO UPDATE SET n = count_host.n + excluded.n, first = least(count_host.first, excluded.first)",
-            &[
-                &col(|r| r.0),
-                &col(|r| r.1),
-                &col(|r| r.2),
-                &col(|r| r.3),
-                &col(|r| r.4),
-                &col(|r| r.5),
-            ],
+            &[&c[0], &c[1], &c[2], &c[3], &c[4], &c[5]],
         )
         .await?;
     }
@@ -893,10 +888,12 @@ mod tests {
 
     /// One node's crawl in a round of the concurrency test: the same
     /// article as every node, a near copy of the others' (two bits apart,
-    /// same host, another word in the title), and the round's headline —
+    /// same host, another word in the title), the round's headline —
     /// node 0 as a Google News item naming the publisher without `www.`,
-    /// the others as the publisher's article (the same URL for both).
-    fn node_batch(node: usize, round: i64) -> CrawlBatch {
+    /// the others as the publisher's article (the same URL for both) — and,
+    /// from a social source of the node, the same two posts seen through
+    /// another instance.
+    fn node_batches(node: usize, round: i64) -> [CrawlBatch; 2] {
         let at = T0 + round * 3600;
         let base = fingerprint(&format!("copies {round}"));
         let headline = format!("Nordkorea schickt Soldaten, Runde {round}");
@@ -943,16 +940,39 @@ mod tests {
             0 => ("node-0", "googlenews"),
             _ => (["node-1", "node-2", "node-3"][node - 1], "feed"),
         };
-        let mut b = batch(name, source_type, Kind::Web, items);
-        b.started = time(at + 86_400);
-        b
+        let mut web = batch(name, source_type, Kind::Web, items);
+        web.started = time(at + 86_400);
+        // Two posts have no host (no advisory lock): their unique identities
+        // alone make each one mention. Listed in opposite orders by
+        // alternate nodes they can deadlock (then a commit is written
+        // again); every tenth round only, as the server takes a second to
+        // find a deadlock.
+        let mut posts: Vec<NewMention> = ["a", "b"]
+            .iter()
+            .map(|post| NewMention {
+                topic: "c".into(),
+                published: Some(time(at)),
+                ..toot(
+                    &format!("https://mastodon.social/@kim/{round}{post}"),
+                    Some(&format!(
+                        "https://node{node}.social/@kim@mastodon.social/{round}{post}"
+                    )),
+                )
+            })
+            .collect();
+        if node % 2 == 1 && round % 10 == 0 {
+            posts.reverse();
+        }
+        let mut social = batch(&format!("{name}-social"), "mastodon", Kind::Social, posts);
+        social.started = web.started;
+        [web, social]
     }
 
     const NODES: usize = 3;
     const ROUNDS: i64 = 40;
 
     /// Three nodes, each with a connection of its own, commit overlapping
-    /// crawls at the same moment, round after round: every round is three
+    /// crawls at the same moment, round after round: every round is five
     /// mentions, as committing all crawls one after another gives, each
     /// seen by all three nodes, and the count tables equal counting rows.
     #[tokio::test(flavor = "multi_thread", worker_threads = 3)]
@@ -962,7 +982,7 @@ mod tests {
         };
         let mut nodes = Vec::new();
         for _ in 0..NODES {
-            nodes.push(connect(&db, 1).await);
+            nodes.push(connect(&db, 2).await);
         }
         let start = Arc::new(tokio::sync::Barrier::new(NODES));
         let tasks: Vec<_> = nodes
@@ -973,12 +993,15 @@ mod tests {
                 tokio::spawn(async move {
                     let mut total = CommitStats::default();
                     for round in 0..ROUNDS {
-                        let b = node_batch(node, round);
+                        let [web, social] = node_batches(node, round);
                         start.wait().await;
-                        let s = pg.commit(b).await.unwrap();
-                        total.new += s.new;
-                        total.duplicates += s.duplicates;
-                        total.excluded += s.excluded;
+                        // A node's sources are crawled at once too.
+                        let (a, b) = tokio::join!(pg.commit(web), pg.commit(social));
+                        for s in [a.unwrap(), b.unwrap()] {
+                            total.new += s.new;
+                            total.duplicates += s.duplicates;
+                            total.excluded += s.excluded;
+                        }
                     }
                     total
                 })
@@ -997,12 +1020,14 @@ mod tests {
         let mut expected = CommitStats::default();
         for round in 0..ROUNDS {
             for node in 0..NODES {
-                let s = sequential.commit(&node_batch(node, round)).unwrap();
-                expected.new += s.new;
-                expected.duplicates += s.duplicates;
+                for b in node_batches(node, round) {
+                    let s = sequential.commit(&b).unwrap();
+                    expected.new += s.new;
+                    expected.duplicates += s.duplicates;
+                }
             }
         }
-        assert_eq!(expected.new, 3 * ROUNDS as usize);
+        assert_eq!(expected.new, 5 * ROUNDS as usize);
 
         let c = nodes[0].client().await.unwrap();
         let one = |sql: &'static str| {
@@ -1012,7 +1037,7 @@ mod tests {
         let mentions = one("SELECT count(*) FROM mention").await;
         let per_round: Vec<(i64, i64)> = c
             .query(
-                "SELECT (at - $1) / 3600 AS round, count(*) FROM mention GROUP BY round HAVING count(*) != 3 ORDER BY round",
+                "SELECT (at - $1) / 3600 AS round, count(*) FROM mention GROUP BY round HAVING count(*) != 5 ORDER BY round",
                 &[&T0],
             )
             .await
@@ -1023,13 +1048,13 @@ mod tests {
         assert_eq!(
             per_round,
             [],
-            "rounds without exactly three mentions (round, mentions)"
+            "rounds without exactly five mentions (round, mentions)"
         );
         assert_eq!(mentions, expected.new as i64, "mentions");
         assert_eq!((new, duplicates), (expected.new, expected.duplicates));
         // Every item of every node is a sighting, and each mention was seen by all.
         let sightings = one("SELECT count(*) FROM sighting").await;
-        assert_eq!(sightings, 3 * NODES as i64 * ROUNDS);
+        assert_eq!(sightings, 5 * NODES as i64 * ROUNDS);
         let seen_by_fewer = one("SELECT count(*) FROM mention WHERE sightings != 3").await;
         assert_eq!(seen_by_fewer, 0);
         let sources_per_mention = one(
@@ -1040,5 +1065,88 @@ mod tests {
         assert_eq!(sources_per_mention, 0);
         drop(c);
         assert_pg_counts_exact(&nodes[0]).await;
+    }
+
+    /// A deadlock the advisory locks do not order (another writer inserting
+    /// the same platform identities in the opposite order): the server
+    /// aborts the commit, which writes the whole crawl again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_commit_aborted_by_a_deadlock_is_written_again() {
+        let Some(db) = TestDb::create("commit retry").await else {
+            return;
+        };
+        let pg = connect(&db, 1).await;
+        let first = "https://mastodon.social/@kim/1";
+        let second = "https://mastodon.social/@kim/2";
+        let social = |m: Vec<NewMention>| batch("masto", "mastodon", Kind::Social, m);
+        let started = pg
+            .commit(social(vec![toot("https://mastodon.social/@kim/0", None)]))
+            .await
+            .unwrap();
+        assert_eq!(started, stats(1, 0, 0));
+
+        let open = || async {
+            let (c, conn) = tokio_postgres::connect(db.url(), tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(conn);
+            c
+        };
+        // The other writer looks for deadlocks late: the commit is the one aborted.
+        let other = open().await;
+        other
+            .batch_execute("SET deadlock_timeout = '60s'; BEGIN")
+            .await
+            .unwrap();
+        let insert = "INSERT INTO mention (topic_id, source_id, kind, identity, title, excerpt, first_seen, at, simhash)
+             SELECT t.id, s.id, 1, $1, '', '', 0, 0, 0 FROM topic t, source s
+             WHERE t.name = 'nk' AND s.name = 'masto'";
+        assert_eq!(other.execute(insert, &[&second]).await.unwrap(), 1);
+
+        let commit = tokio::spawn({
+            let pg = pg.clone();
+            let b = social(vec![toot(first, None), toot(second, None)]);
+            async move { pg.commit(b).await }
+        });
+        // Until the commit, having inserted the first, waits for the second.
+        let watch = open().await;
+        let mut waited = 0;
+        while watch
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get::<_, i64>(0)
+            == 0
+        {
+            waited += 1;
+            assert!(
+                waited < 1000,
+                "the commit never waited for the other writer"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // Now the other writer wants the first: a cycle, which the server
+        // breaks by aborting the commit; the other's insert then goes through.
+        assert_eq!(other.execute(insert, &[&first]).await.unwrap(), 1);
+        other.batch_execute("ROLLBACK").await.unwrap();
+        // Written again, the crawl is stored whole.
+        assert_eq!(commit.await.unwrap().unwrap(), stats(2, 0, 0));
+        let identities: Vec<String> = watch
+            .query("SELECT identity FROM mention ORDER BY identity", &[])
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(
+            identities,
+            ["https://mastodon.social/@kim/0", first, second]
+        );
+        drop((other, watch));
+        assert_pg_counts_exact(&pg).await;
     }
 }
