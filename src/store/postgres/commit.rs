@@ -740,9 +740,11 @@ mod tests {
         first.seen = vec![1, 2, u64::MAX];
         first.cursor = Some("page-2".into());
 
+        // Exclusions, and retention that keeps mentions from two days before T0 on.
         let rules = "INSERT INTO exclusion (what, topic_id, domain, source_id, author, reason, created_at)
              VALUES ('domain', NULL, 'spam.example', NULL, NULL, NULL, 0),
-                    ('author', NULL, NULL, (SELECT id FROM source WHERE name = 'sz'), 'Max Mustermann', NULL, 0)";
+                    ('author', NULL, NULL, (SELECT id FROM source WHERE name = 'sz'), 'Max Mustermann', NULL, 0);
+             INSERT INTO retention (id, mentions_before) VALUES (1, 1794827200)";
 
         let mut excluded_author = article(
             "nk",
@@ -769,6 +771,15 @@ mod tests {
                 excluded_author,
                 // Listed again in the same form: no new sighting.
                 a1.clone(),
+                // Older than retention keeps: not stored again.
+                article(
+                    "nk",
+                    "www.merkur.de",
+                    "/alt",
+                    "Alt",
+                    T0 - 3 * 86_400,
+                    fingerprint("alt"),
+                ),
             ],
         );
         second.outcome =
@@ -831,7 +842,7 @@ mod tests {
 
         let steps: Vec<(&str, CrawlBatch, CommitStats)> = vec![
             ("first crawl", first, stats(5, 2, 0)),
-            ("excluded at insert", second, stats(0, 1, 2)),
+            ("excluded at insert", second, stats(0, 2, 2)),
             ("rule 4", news.clone(), stats(1, 2, 0)),
             ("re-poll", news, stats(0, 3, 0)),
             ("platform", toots, stats(1, 0, 1)),
