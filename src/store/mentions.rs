@@ -152,6 +152,18 @@ pub struct CommitStats {
     pub excluded: usize,
 }
 
+impl CommitStats {
+    /// A mention stored: new, and counted, unless an exclusion rule excluded it.
+    pub(super) fn stored(&mut self, tally: &mut Tally, topic_id: i64, excluded: bool, m: &Counted) {
+        if excluded {
+            self.excluded += 1;
+        } else {
+            self.new += 1;
+            tally.add(topic_id, m);
+        }
+    }
+}
+
 impl Store {
     /// Writes a crawl in one IMMEDIATE transaction: either all of it is
     /// stored or none of it. Failures the store could not write before are
@@ -224,12 +236,26 @@ impl<'a> Arrival<'a> {
     }
 }
 
-/// The instance a platform item was seen on (web items have a host instead).
-pub(super) fn instance(m: &NewMention) -> Option<String> {
-    match m.host {
+/// The instance a platform item was seen on (web items have a host
+/// instead), and the rule that excludes the item as `source_id` stores it
+/// for `topic_id`, if any.
+pub(super) fn instance_and_exclusion(
+    rules: &super::rules::Rules,
+    topic_id: i64,
+    source_id: i64,
+    m: &NewMention,
+) -> (Option<String>, Option<i64>) {
+    let instance = match m.host {
         Some(_) => None,
         None => super::rules::instance_of(m.url.as_deref().unwrap_or(&m.identity)),
-    }
+    };
+    let excluded_by = rules.excluding(
+        topic_id,
+        source_id,
+        m.host.as_deref().or(instance.as_deref()),
+        m.author.as_deref(),
+    );
+    (instance, excluded_by)
 }
 
 /// The language a new mention is stored with: as the source said, else detected.
@@ -392,13 +418,7 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
                 continue;
             }
         }
-        let instance = instance(m);
-        let excluded_by = rules.excluding(
-            topic_id,
-            source_id,
-            m.host.as_deref().or(instance.as_deref()),
-            m.author.as_deref(),
-        );
+        let (instance, excluded_by) = instance_and_exclusion(&rules, topic_id, source_id, m);
         let changed = insert.execute(rusqlite::params![
             topic_id,
             source_id,
@@ -447,13 +467,10 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
                 mention_id
             ])?;
         }
-        if excluded_by.is_some() {
-            stats.excluded += 1;
-            continue;
-        }
-        stats.new += 1;
-        tally.add(
+        stats.stored(
+            &mut tally,
             topic_id,
+            excluded_by.is_some(),
             &Counted {
                 source_id,
                 kind: m.kind.code(),

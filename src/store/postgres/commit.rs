@@ -34,7 +34,9 @@
 use super::{PgError, Postgres};
 use crate::store::counts::{Counted, Tally};
 use crate::store::headlines;
-use crate::store::mentions::{instance, language, Arrival, SourceState, SIMHASH_MAX_DISTANCE};
+use crate::store::mentions::{
+    instance_and_exclusion, language, Arrival, SourceState, SIMHASH_MAX_DISTANCE,
+};
 use crate::store::rules::{Rules, SELECT_RULES};
 use crate::store::{CommitStats, CrawlBatch, NewMention, Rule};
 use deadpool_postgres::Transaction;
@@ -229,32 +231,26 @@ async fn ids_of(
     table: Named,
     names: &[&str],
 ) -> Result<HashMap<String, i64>, tokio_postgres::Error> {
-    let (create, read) = match table {
-        Named::Topic => (
-            "INSERT INTO topic (name)
-             SELECT n FROM unnest($1::text[]) AS n
-             WHERE NOT EXISTS (SELECT 1 FROM topic WHERE name = n)
-             ORDER BY n
-             ON CONFLICT (name) DO NOTHING",
-            "SELECT name, id FROM topic WHERE name = ANY($1::text[])",
-        ),
-        Named::Host => (
-            "INSERT INTO host (name)
-             SELECT n FROM unnest($1::text[]) AS n
-             WHERE NOT EXISTS (SELECT 1 FROM host WHERE name = n)
-             ORDER BY n
-             ON CONFLICT (name) DO NOTHING",
-            "SELECT name, id FROM host WHERE name = ANY($1::text[])",
-        ),
+    let table = match table {
+        Named::Topic => "topic",
+        Named::Host => "host",
     };
+    let create = format!(
+        "INSERT INTO {table} (name)
+         SELECT n FROM unnest($1::text[]) AS n
+         WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE name = n)
+         ORDER BY n
+         ON CONFLICT (name) DO NOTHING"
+    );
+    let read = format!("SELECT name, id FROM {table} WHERE name = ANY($1::text[])");
     let mut names = names.to_vec();
     names.sort_unstable();
     names.dedup();
     if names.is_empty() {
         return Ok(HashMap::new());
     }
-    tx.execute(create, &[&names]).await?;
-    let rows = tx.query(read, &[&names]).await?;
+    tx.execute(&create, &[&names]).await?;
+    let rows = tx.query(&read, &[&names]).await?;
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
@@ -364,13 +360,7 @@ async fn write(
                 continue;
             }
         }
-        let instance = instance(m);
-        let excluded_by = rules.excluding(
-            topic_id,
-            source_id,
-            m.host.as_deref().or(instance.as_deref()),
-            m.author.as_deref(),
-        );
+        let (instance, excluded_by) = instance_and_exclusion(&rules, topic_id, source_id, m);
         let inserted = tx
             .query_opt(
                 &st.insert,
@@ -444,13 +434,10 @@ async fn write(
             )
             .await?;
         }
-        if excluded_by.is_some() {
-            stats.excluded += 1;
-            continue;
-        }
-        stats.new += 1;
-        tally.add(
+        stats.stored(
+            &mut tally,
             topic_id,
+            excluded_by.is_some(),
             &Counted {
                 source_id,
                 kind: m.kind.code(),
