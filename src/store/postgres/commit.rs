@@ -225,7 +225,8 @@ impl Merge<'_> {
 }
 
 /// Ids of `names` in `topic` or `host`, creating the missing ones in
-/// sorted order (so two writers creating the same names wait, not deadlock).
+/// sorted order (so two writers creating the same names wait, not
+/// deadlock). Every name of `names` is in the answer.
 async fn ids_of(
     tx: &Transaction<'_>,
     table: Named,
@@ -251,7 +252,21 @@ async fn ids_of(
     }
     tx.execute(&create, &[&names]).await?;
     let rows = tx.query(&read, &[&names]).await?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    let mut ids: HashMap<String, i64> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    // A name another writer created and removed again meanwhile: made
+    // again here, one at a time, so that every name has its id.
+    for name in names {
+        if !ids.contains_key(name) {
+            let again = format!(
+                "INSERT INTO {table} (name) VALUES ($1)
+                 ON CONFLICT (name) DO UPDATE SET name = excluded.name
+                 RETURNING id"
+            );
+            let id = tx.query_one(&again, &[&name]).await?.get(0);
+            ids.insert(name.to_owned(), id);
+        }
+    }
+    Ok(ids)
 }
 
 #[derive(Clone, Copy)]
