@@ -4,6 +4,11 @@
 //! The stored counts are checked against what the corpus holds.
 //!
 //! `cargo build --release && cargo bench --bench crawl -- [--runs N]`
+//!
+//! CPU time is the crawl process's user + system time (from /usr/bin/time),
+//! per item. To profile the crawl, set `CRAWL_BENCH_WRAP` to a command that
+//! runs the binary after it, e.g. `CRAWL_BENCH_WRAP="perf record -g -o
+//! bench-out/crawl.perf"` (then the figures include the profiler's cost).
 
 mod common;
 
@@ -81,6 +86,9 @@ fn main() {
     let time_file = dir.join("crawl.time");
 
     println!("crawl: {SOURCES} feed sources x {ITEMS_PER_FEED} items = {items} items from 127.0.0.1:{port}, `mentions crawl` (release)");
+    let wrap: Vec<String> = std::env::var("CRAWL_BENCH_WRAP")
+        .map(|w| w.split_whitespace().map(str::to_owned).collect())
+        .unwrap_or_default();
     let mut results = Vec::new();
     for run in 0..runs {
         for ext in ["", "-wal", "-shm"] {
@@ -92,6 +100,7 @@ fn main() {
             .arg("%M %U %S")
             .arg("-o")
             .arg(&time_file)
+            .args(&wrap)
             .arg(&binary)
             .arg("--config")
             .arg(&config_path)
@@ -123,22 +132,26 @@ fn main() {
                 .expect("count") as u64;
         }
         let ok = stored == expected;
+        let cpu_us = (user + sys) * 1e6 / items as f64;
         println!(
-            "  run {}: {wall:.2} s, {:.0} items/s, peak RSS {:.1} MiB, CPU {user:.2} s user + {sys:.2} s sys; mentions {stored:?} (expected {expected:?}) {}",
+            "  run {}: {wall:.2} s, {:.0} items/s, {cpu_us:.1} CPU-µs/item, peak RSS {:.1} MiB, CPU {user:.2} s user + {sys:.2} s sys; mentions {stored:?} (expected {expected:?}) {}",
             run + 1,
             items as f64 / wall,
             rss_kb / 1024.0,
             if ok { "OK" } else { "MISMATCH" }
         );
         assert!(ok, "the crawl stored other counts than the corpus holds");
-        results.push((wall, rss_kb));
+        results.push((wall, rss_kb, cpu_us));
     }
-    results.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let (wall, _) = results[results.len() / 2];
     let peak = results.iter().map(|r| r.1).fold(0.0, f64::max);
+    let mut cpu: Vec<f64> = results.iter().map(|r| r.2).collect();
+    cpu.sort_by(f64::total_cmp);
+    results.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (wall, _, _) = results[results.len() / 2];
     println!(
-        "crawl_items_per_s={:.0} crawl_peak_rss_mib={:.1}",
+        "crawl_items_per_s={:.0} crawl_cpu_us_per_item={:.1} crawl_peak_rss_mib={:.1}",
         items as f64 / wall,
+        cpu[cpu.len() / 2],
         peak / 1024.0
     );
 }

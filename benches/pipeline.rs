@@ -3,7 +3,7 @@
 //! 1 M items, half of them matching, with repeats and copies), then the
 //! plainest SQLite insert loop over the same rows as the ceiling.
 //!
-//! `cargo bench --bench pipeline -- [--items N] [--workers N] [--floor ITEMS_PER_S]`
+//! `cargo bench --bench pipeline -- [--items N] [--workers N] [--group N] [--floor ITEMS_PER_S]`
 //! prints its figures; with `--floor` it exits 1 when the pipeline is slower.
 
 mod common;
@@ -22,6 +22,9 @@ struct Args {
     items: usize,
     workers: usize,
     floor: Option<f64>,
+    /// Most crawls written in one transaction (`store::shared::commit`
+    /// writes up to 32); 1 writes each crawl alone.
+    group: usize,
 }
 
 fn args() -> Args {
@@ -29,6 +32,7 @@ fn args() -> Args {
         items: 1_000_000,
         workers: 2,
         floor: None,
+        group: 32,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -36,6 +40,13 @@ fn args() -> Args {
             "--items" => a.items = it.next().and_then(|v| v.parse().ok()).unwrap_or(a.items),
             "--workers" => a.workers = it.next().and_then(|v| v.parse().ok()).unwrap_or(a.workers),
             "--floor" => a.floor = it.next().and_then(|v| v.parse().ok()),
+            "--group" => {
+                a.group = it
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(a.group)
+                    .max(1)
+            }
             _ => {} // cargo passes --bench
         }
     }
@@ -102,19 +113,25 @@ fn main() {
     remove_db(&db);
     let mut store = Store::open(&db).expect("open the benchmark database");
 
-    // Workers parse and identify; this thread stores, as `crawl` does.
+    // Workers parse and identify; this thread stores, as `crawl` does. As
+    // in `crawl` with `concurrency = 16`, up to 16 finished crawls wait.
     let next = AtomicUsize::new(0);
-    // Nanoseconds spent per stage, summed over threads.
+    // Nanoseconds spent per stage, summed over threads: wall and CPU time.
     let (t_parse, t_identify) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    let (c_parse, c_identify) = (AtomicUsize::new(0), AtomicUsize::new(0));
     let mut t_commit = 0f64;
-    let (tx, rx) = std::sync::mpsc::sync_channel::<CrawlBatch>(args.workers * 2);
+    let mut c_commit = 0u64;
+    let cpu_before = process_cpu_s();
+    let (tx, rx) = std::sync::mpsc::sync_channel::<CrawlBatch>(16);
     let started = Instant::now();
     let mut stats = CommitStats::default();
     let mut batches = 0usize;
+    let mut groups = 0usize;
     std::thread::scope(|scope| {
         for _ in 0..args.workers {
             let (tx, next, dir, topic_refs) = (tx.clone(), &next, &dir, &topic_refs);
             let (t_parse, t_identify) = (&t_parse, &t_identify);
+            let (c_parse, c_identify) = (&c_parse, &c_identify);
             scope.spawn(move || loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 if i >= sources * docs {
@@ -124,9 +141,9 @@ fn main() {
                 let body = std::fs::read_to_string(dir.join(format!("s{s}-d{d}.xml")))
                     .expect("read a corpus file");
                 let base = url::Url::parse(&format!("https://{}/feed.xml", host(s))).unwrap();
-                let t0 = Instant::now();
+                let (t0, c0) = (Instant::now(), thread_cpu_ns());
                 let parsed = feed::parse(&body, &base).expect("corpus feeds parse");
-                let t1 = Instant::now();
+                let (t1, c1) = (Instant::now(), thread_cpu_ns());
                 assert_eq!(parsed.len(), ITEMS_PER_FEED, "every item is read");
                 let mut batch = CrawlBatch::new(
                     &format!("quelle-{s}"),
@@ -137,22 +154,40 @@ fn main() {
                 queue_items(&mut batch, parsed, Kind::Web, topic_refs);
                 t_parse.fetch_add((t1 - t0).as_nanos() as usize, Ordering::Relaxed);
                 t_identify.fetch_add(t1.elapsed().as_nanos() as usize, Ordering::Relaxed);
+                c_parse.fetch_add((c1 - c0) as usize, Ordering::Relaxed);
+                c_identify.fetch_add((thread_cpu_ns() - c1) as usize, Ordering::Relaxed);
                 if tx.send(batch).is_err() {
                     return;
                 }
             });
         }
         drop(tx);
-        for batch in rx {
-            let t0 = Instant::now();
-            let s = store.commit(&batch).expect("commit a batch");
+        // Crawls that finished while the last group was being written are
+        // written together, as `crawl` does (`store::shared::commit`).
+        while let Ok(first) = rx.recv() {
+            let mut group = vec![first];
+            while group.len() < args.group {
+                match rx.try_recv() {
+                    Ok(more) => group.push(more),
+                    Err(_) => break,
+                }
+            }
+            let group: Vec<&CrawlBatch> = group.iter().collect();
+            let (t0, c0) = (Instant::now(), thread_cpu_ns());
+            let results = store.commit_all(&group);
             t_commit += t0.elapsed().as_secs_f64();
-            stats.new += s.new;
-            stats.duplicates += s.duplicates;
-            batches += 1;
+            c_commit += thread_cpu_ns() - c0;
+            groups += 1;
+            for s in results {
+                let s = s.expect("commit a batch");
+                stats.new += s.new;
+                stats.duplicates += s.duplicates;
+                batches += 1;
+            }
         }
     });
     let pipeline = started.elapsed().as_secs_f64();
+    let pipeline_cpu = process_cpu_s() - cpu_before;
     let peak = peak_rss();
 
     // The counts must be exact: speed never comes from skipping work.
@@ -180,13 +215,17 @@ fn main() {
     let limit_db = out_dir().join("limit.db");
     remove_db(&limit_db);
     drop(Store::open(&limit_db).expect("create the limit database"));
-    let limit = insert_plainly(&limit_db, &db, &rows);
+    let (limit, limit_cpu) = insert_plainly(&limit_db, &db, &rows);
 
     let items_per_s = items as f64 / pipeline;
     let rows_per_s = rows.len() as f64 / limit;
     println!(
         "pipeline: {items} feed items from {sources} sources x {docs} crawls, {} workers",
         args.workers
+    );
+    println!(
+        "  {batches} crawls written in {groups} transactions ({:.1} per transaction)",
+        batches as f64 / groups.max(1) as f64
     );
     println!("  expected mentions {expected:?}, stored {stored:?}, commit says {} new / {} duplicates: {}",
         stats.new, stats.duplicates, if ok { "OK" } else { "MISMATCH" });
@@ -195,12 +234,26 @@ fn main() {
         rows.len() as f64 / pipeline
     );
     println!(
-        "  stage CPU: parse {:.2} s, match+identify {:.2} s, store {:.2} s",
+        "  CPU {pipeline_cpu:.2} s (user + sys, all threads) = {:.1} CPU-µs/item",
+        pipeline_cpu * 1e6 / items as f64
+    );
+    let per_item = |ns: f64| ns / 1e3 / items as f64;
+    println!(
+        "  stage CPU: parse {:.2} s ({:.1} µs/item), match+identify {:.2} s ({:.1} µs/item), store {:.2} s ({:.1} µs/item)",
+        c_parse.load(Ordering::Relaxed) as f64 / 1e9,
+        per_item(c_parse.load(Ordering::Relaxed) as f64),
+        c_identify.load(Ordering::Relaxed) as f64 / 1e9,
+        per_item(c_identify.load(Ordering::Relaxed) as f64),
+        c_commit as f64 / 1e9,
+        per_item(c_commit as f64),
+    );
+    println!(
+        "  stage wall: parse {:.2} s, match+identify {:.2} s, store {:.2} s (summed over threads)",
         t_parse.load(Ordering::Relaxed) as f64 / 1e9,
         t_identify.load(Ordering::Relaxed) as f64 / 1e9,
         t_commit
     );
-    println!("  limit     {limit:8.2} s  {rows_per_s:10.0} rows/s (plain INSERT of the same {} rows, one transaction)", rows.len());
+    println!("  limit     {limit:8.2} s  {rows_per_s:10.0} rows/s (plain INSERT of the same {} rows, one transaction), CPU {limit_cpu:.2} s", rows.len());
     println!(
         "  pipeline / limit (same rows): {:.0} %",
         100.0 * limit / pipeline
@@ -211,7 +264,11 @@ fn main() {
         mib(db_bytes),
         db_bytes as f64 / rows.len().max(1) as f64
     );
-    println!("pipeline_items_per_s={items_per_s:.0}");
+    println!(
+        "pipeline_items_per_s={items_per_s:.0} pipeline_cpu_us_per_item={:.1} pipeline_vs_limit_pct={:.0}",
+        pipeline_cpu * 1e6 / items as f64,
+        100.0 * limit / pipeline
+    );
     if !ok {
         eprintln!("the pipeline stored other counts than the corpus holds");
         std::process::exit(2);
@@ -273,20 +330,25 @@ fn load_rows(conn: &rusqlite::Connection) -> Vec<Row> {
     .expect("rows")
 }
 
-/// Seconds for the plain loop: topics and sources copied first (untimed).
-fn insert_plainly(path: &Path, from: &Path, rows: &[Row]) -> f64 {
+/// Seconds (wall, CPU) for the plain loop: topics and sources copied first (untimed).
+fn insert_plainly(path: &Path, from: &Path, rows: &[Row]) -> (f64, f64) {
     let mut conn = rusqlite::Connection::open(path).expect("open");
     conn.pragma_update(None, "journal_mode", "WAL")
         .expect("wal");
     conn.pragma_update(None, "synchronous", "NORMAL")
         .expect("sync");
+    // The writing store's cache and checkpoint size (`Store::open`).
+    conn.pragma_update(None, "cache_size", -Store::WRITE_CACHE_KIB)
+        .expect("cache size");
+    conn.pragma_update(None, "wal_autocheckpoint", Store::WRITE_CHECKPOINT_PAGES)
+        .expect("checkpoint size");
     conn.execute("ATTACH DATABASE ?1 AS src", [from.to_string_lossy()])
         .expect("attach");
     conn.execute_batch(
         "INSERT INTO topic SELECT * FROM src.topic; INSERT INTO source SELECT * FROM src.source; DETACH DATABASE src;",
     )
     .expect("copy topics and sources");
-    let started = Instant::now();
+    let (started, cpu) = (Instant::now(), thread_cpu_ns());
     let tx = conn.transaction().expect("begin");
     {
         let mut insert = tx
@@ -306,5 +368,8 @@ fn insert_plainly(path: &Path, from: &Path, rows: &[Row]) -> f64 {
         }
     }
     tx.commit().expect("commit");
-    started.elapsed().as_secs_f64()
+    (
+        started.elapsed().as_secs_f64(),
+        (thread_cpu_ns() - cpu) as f64 / 1e9,
+    )
 }

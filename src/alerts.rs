@@ -569,7 +569,7 @@ webhook = "http://{addr}/hook"
 "#
         ));
         let http = HttpClient::build(settings.http.clone(), false).unwrap();
-        let store: SharedStore = Arc::new(Mutex::new(Store::open_in_memory().unwrap()));
+        let store: SharedStore = crate::store::shared(Store::open_in_memory().unwrap());
         let now = t(HOUR_16 + 1800);
 
         // Two mentions: below the threshold; "quiet" has one, also below.
@@ -633,7 +633,7 @@ webhook = "http://{addr}/hook"
             "[[alert]]\ntopic = \"nk\"\nwindow = \"1h\"\nthreshold = 2\nwebhook = \"http://{addr}/hook\"\n"
         ));
         let http = HttpClient::build(settings.http.clone(), false).unwrap();
-        let store: SharedStore = Arc::new(Mutex::new(Store::open_in_memory().unwrap()));
+        let store: SharedStore = crate::store::shared(Store::open_in_memory().unwrap());
         // Published at 15:59, first crawled at 16:05.
         store_mentions(&store, "nk", "www.merkur.de", 2, HOUR_16 - 60);
         check(&settings, &store, &http, t(HOUR_16 + 300)).await;
@@ -654,7 +654,7 @@ webhook = "http://{addr}/hook"
             "[[alert]]\ntopic = \"nk\"\nwindow = \"1d\"\nfactor = 3.0\nwebhook = \"http://{addr}/hook\"\n"
         ));
         let http = HttpClient::build(settings.http.clone(), false).unwrap();
-        let store: SharedStore = Arc::new(Mutex::new(Store::open_in_memory().unwrap()));
+        let store: SharedStore = crate::store::shared(Store::open_in_memory().unwrap());
         let day_start = window_start(t(HOUR_16), Duration::from_secs(86_400)).timestamp();
         let now = t(day_start + 12 * 3600);
         // No history: nothing fires whatever the count.
@@ -699,7 +699,7 @@ webhook = "http://{addr}/hook"
             "[[alert]]\ntopic = \"nk\"\nwindow = \"1h\"\nthreshold = 1\nwebhook = \"http://{addr}/hook\"\n"
         ));
         let http = HttpClient::build(settings.http.clone(), false).unwrap();
-        let store: SharedStore = Arc::new(Mutex::new(Store::open_in_memory().unwrap()));
+        let store: SharedStore = crate::store::shared(Store::open_in_memory().unwrap());
         store_mentions(&store, "nk", "www.merkur.de", 1, HOUR_16 + 60);
         let now = HOUR_16 + 120;
         check(&settings, &store, &http, t(now)).await;
@@ -744,7 +744,7 @@ webhook = "http://{addr}/hook"
             "[[alert]]\ntopic = \"nk\"\nwindow = \"1h\"\nthreshold = 1\nwebhook = \"http://{addr}/hook\"\n"
         ));
         let http = HttpClient::build(settings.http.clone(), false).unwrap();
-        let store: SharedStore = Arc::new(Mutex::new(Store::open_in_memory().unwrap()));
+        let store: SharedStore = crate::store::shared(Store::open_in_memory().unwrap());
         store_mentions(&store, "nk", "www.merkur.de", 1, HOUR_16 + 60);
         let mut now = HOUR_16 + 120;
         for _ in 0..MAX_ATTEMPTS + 3 {
@@ -770,7 +770,7 @@ webhook = "http://{addr}/hook"
             "[[alert]]\ntopic = \"nk\"\nwindow = \"1h\"\nthreshold = 1\nwebhook = \"http://{addr}/hook\"\n"
         ));
         let http = HttpClient::build(settings.http.clone(), false).unwrap();
-        let store: SharedStore = Arc::new(Mutex::new(Store::open_in_memory().unwrap()));
+        let store: SharedStore = crate::store::shared(Store::open_in_memory().unwrap());
         store_mentions(&store, "nk", "www.merkur.de", 3, HOUR_16 + 60);
         let now = t(HOUR_16 + 120);
         futures_util::future::join_all((0..6).map(|_| check(&settings, &store, &http, now))).await;

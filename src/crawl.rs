@@ -289,10 +289,7 @@ pub async fn crawl_source(
         batch.outcome = SourceOutcome::Failed(e);
     }
     let outcome = batch.outcome.clone();
-    let committed = {
-        let batch = batch;
-        with_store(store, move |s| s.commit(&batch)).await
-    };
+    let committed = crate::store::commit(store, batch).await;
     match &committed {
         Ok(stats) => crate::telemetry::record_crawl(
             &source.name,

@@ -1,6 +1,6 @@
 //! Which language a mention is written in, when its source does not say.
 //! Detection is the most expensive text step there is, so it runs only for
-//! mentions that are new (the store asks after a row was inserted, never
+//! mentions that are new (the store asks once an item proved new, never
 //! for a duplicate or a re-polled item), on a bounded prefix, and only
 //! among the languages the project's sources are written in.
 

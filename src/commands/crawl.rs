@@ -9,7 +9,7 @@ use crate::http::HttpClient;
 use crate::store::SharedStore;
 use crate::store::SourceOutcome;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 pub(super) fn crawl(
     settings: Settings,
@@ -58,7 +58,7 @@ pub(super) fn crawl(
         }
         Some(topics)
     };
-    let store: SharedStore = Arc::new(Mutex::new(open_store(&settings)?));
+    let store: SharedStore = crate::store::shared(open_store(&settings)?);
     let http = HttpClient::new(settings.http.clone()).map_err(|e| Failure::Usage(e.to_string()))?;
     let settings = Arc::new(settings);
     // A progress bar for people at a terminal; plain lines for logs and pipes.

@@ -16,13 +16,13 @@ use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 pub(super) fn run(settings: Settings) -> Result<ExitCode, Failure> {
     let _lock = InstanceLock::acquire(&settings.database)?;
-    let store: SharedStore = Arc::new(Mutex::new(open_store(&settings)?));
+    let store: SharedStore = crate::store::shared(open_store(&settings)?);
     let http = HttpClient::new(settings.http.clone()).map_err(|e| Failure::Usage(e.to_string()))?;
     if let Some(server) = &settings.server {
         if !server.listen.ip().is_loopback() && server.token.is_none() {

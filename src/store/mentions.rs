@@ -174,6 +174,40 @@ impl Store {
         self.settle(batch, written)
     }
 
+    /// Writes several crawls in one IMMEDIATE transaction. Committing a
+    /// group costs about what committing one crawl does — every page the
+    /// crawls share (count tables, index pages, the source rows) is written
+    /// to the WAL once — so a writer that finds several crawls waiting
+    /// stores them together (see `store::shared::commit`). Each crawl is
+    /// still stored whole or not at all: when any of them cannot be written
+    /// the group is rolled back and each is committed alone, so each gets
+    /// its own answer (and failure record) as from `commit`. One result per
+    /// batch, in order.
+    pub fn commit_all(&mut self, batches: &[&CrawlBatch]) -> Vec<Result<CommitStats, StoreError>> {
+        if batches.len() > 1 {
+            if let Ok(stats) = self.write_crawls(batches) {
+                // The unsaved failures were written with the group.
+                self.unsaved.clear();
+                return stats.into_iter().map(Ok).collect();
+            }
+        }
+        batches.iter().map(|b| self.commit(b)).collect()
+    }
+
+    /// All of `batches` in one transaction, or none of them.
+    fn write_crawls(&mut self, batches: &[&CrawlBatch]) -> Result<Vec<CommitStats>, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        super::unsaved::write(&tx, &self.unsaved)?;
+        let stats = batches
+            .iter()
+            .map(|batch| write_batch(&tx, batch))
+            .collect::<Result<Vec<_>, _>>()?;
+        tx.commit()?;
+        Ok(stats)
+    }
+
     fn write_crawl(&mut self, batch: &CrawlBatch) -> Result<CommitStats, StoreError> {
         let tx = self
             .conn
@@ -259,10 +293,10 @@ pub(super) fn instance_and_exclusion(
 }
 
 /// The language a new mention is stored with: as the source said, else detected.
-pub(super) fn language(m: &NewMention) -> Option<String> {
+pub(super) fn language(m: &NewMention) -> Option<&str> {
     m.lang
-        .clone()
-        .or_else(|| crate::lang::detect(&m.title, &m.excerpt).map(str::to_owned))
+        .as_deref()
+        .or_else(|| crate::lang::detect(&m.title, &m.excerpt))
 }
 
 /// A source's state after a crawl, as both write paths store it.
@@ -577,6 +611,178 @@ mod tests {
         );
         b.mentions = mentions;
         b
+    }
+
+    fn named(source: &str, mentions: Vec<NewMention>) -> CrawlBatch {
+        CrawlBatch {
+            source: source.into(),
+            ..batch(mentions)
+        }
+    }
+
+    fn identities(store: &Store) -> Vec<(String, String)> {
+        store
+            .conn
+            .prepare(
+                "SELECT s.name, m.identity FROM mention m JOIN source s ON s.id = m.source_id
+                 ORDER BY m.identity",
+            )
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_group_stores_what_its_crawls_store_one_by_one() {
+        let crawls = || {
+            vec![
+                named(
+                    "a",
+                    vec![
+                        mention("t", "https://x.org/1", Some("x.org"), 0b1111_0000),
+                        mention("u", "https://x.org/1", Some("x.org"), 0b1111_0000),
+                    ],
+                ),
+                // The same URL again, and a near copy on the same host.
+                named(
+                    "b",
+                    vec![
+                        mention("t", "https://x.org/1", Some("x.org"), 0b1111_0000),
+                        mention("t", "https://x.org/copy", Some("x.org"), 0b1111_0111),
+                        mention("t", "https://y.org/2", Some("y.org"), 0),
+                    ],
+                ),
+                named("c", vec![mention("t", "https://y.org/2", None, 0)]),
+            ]
+        };
+        let mut alone = Store::open_in_memory().unwrap();
+        let one_by_one: Vec<CommitStats> =
+            crawls().iter().map(|b| alone.commit(b).unwrap()).collect();
+        let mut grouped = Store::open_in_memory().unwrap();
+        let batches = crawls();
+        let refs: Vec<&CrawlBatch> = batches.iter().collect();
+        let together: Vec<CommitStats> = grouped
+            .commit_all(&refs)
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(together, one_by_one);
+        assert_eq!(
+            together,
+            [
+                CommitStats {
+                    new: 2,
+                    duplicates: 0,
+                    excluded: 0
+                },
+                CommitStats {
+                    new: 1,
+                    duplicates: 2,
+                    excluded: 0
+                },
+                CommitStats {
+                    new: 0,
+                    duplicates: 1,
+                    excluded: 0
+                },
+            ]
+        );
+        assert_eq!(identities(&grouped), identities(&alone));
+        crate::store::counts::exact::assert_counts_exact(&grouped);
+    }
+
+    #[test]
+    fn a_crawl_that_cannot_be_written_fails_alone_in_its_group() {
+        let mut store = Store::open_in_memory().unwrap();
+        // Stands in for a write that fails (a full disk, a broken page).
+        store
+            .conn
+            .execute_batch(
+                "CREATE TRIGGER refuse BEFORE INSERT ON mention WHEN NEW.identity LIKE '%/refused'
+                 BEGIN SELECT RAISE(ABORT, 'refused'); END",
+            )
+            .unwrap();
+        let batches = [
+            named("a", vec![mention("t", "https://x.org/1", Some("x.org"), 1)]),
+            // Its first mention is written before the second fails.
+            named(
+                "b",
+                vec![
+                    mention("t", "https://x.org/2", Some("x.org"), u64::MAX),
+                    mention("t", "https://x.org/refused", Some("x.org"), 0xffff_0000),
+                ],
+            ),
+            named("c", vec![mention("t", "https://z.org/3", Some("z.org"), 7)]),
+        ];
+        let refs: Vec<&CrawlBatch> = batches.iter().collect();
+        let results = store.commit_all(&refs);
+        assert!(results[0].is_ok() && results[2].is_ok(), "{results:?}");
+        let failed = results[1].as_ref().unwrap_err().to_string();
+        assert!(failed.contains("refused"), "{failed}");
+        // Nothing of b is stored; a and c are.
+        assert_eq!(
+            identities(&store),
+            [
+                ("a".to_owned(), "https://x.org/1".to_owned()),
+                ("c".to_owned(), "https://z.org/3".to_owned())
+            ]
+        );
+        let (error, failures): (String, i64) = store
+            .conn
+            .query_row(
+                "SELECT last_error, consecutive_failures FROM source WHERE name = 'b'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert!(error.starts_with("could not store the crawl"), "{error}");
+        assert_eq!(failures, 1);
+        crate::store::counts::exact::assert_counts_exact(&store);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn crawls_committed_together_each_get_their_own_answer() {
+        let store = crate::store::shared(Store::open_in_memory().unwrap());
+        let mut tasks = tokio::task::JoinSet::new();
+        for n in 0..40u64 {
+            let store = std::sync::Arc::clone(&store);
+            tasks.spawn(async move {
+                let host = format!("h{n}.org");
+                let mentions = (0..=n % 3)
+                    .map(|k| {
+                        mention(
+                            "t",
+                            &format!("https://{host}/{k}"),
+                            Some(&host),
+                            xxhash_rust::xxh3::xxh3_64(&k.to_le_bytes()),
+                        )
+                    })
+                    .collect();
+                let stats = crate::store::commit(&store, named(&format!("s{n}"), mentions))
+                    .await
+                    .unwrap();
+                (n, stats.new)
+            });
+        }
+        let mut answers = Vec::new();
+        while let Some(done) = tasks.join_next().await {
+            answers.push(done.unwrap());
+        }
+        answers.sort();
+        let expected: Vec<(u64, usize)> = (0..40).map(|n| (n, (n % 3 + 1) as usize)).collect();
+        assert_eq!(answers, expected);
+        let store = store.lock().unwrap();
+        let stored: i64 = store
+            .conn
+            .query_row("SELECT count(*) FROM mention", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(
+            stored,
+            expected.iter().map(|(_, new)| *new as i64).sum::<i64>()
+        );
+        crate::store::counts::exact::assert_counts_exact(&store);
     }
 
     #[test]

@@ -204,9 +204,8 @@ async fn a_crawled_spike_fires_its_webhook_once() {
     assert!(receiver.hooks().is_empty());
 
     let settings = mentions::config::Settings::load(&config).unwrap();
-    let store: mentions::crawl::SharedStore = Arc::new(Mutex::new(
-        mentions::store::Store::open(&settings.database).unwrap(),
-    ));
+    let store: mentions::crawl::SharedStore =
+        mentions::store::shared(mentions::store::Store::open(&settings.database).unwrap());
     let http = mentions::http::HttpClient::new(settings.http.clone()).unwrap();
     mentions::alerts::check(&settings, &store, &http, Utc::now()).await;
     let hooks_got = receiver.hooks();
