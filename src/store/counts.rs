@@ -40,6 +40,17 @@ fn in_key_order<K: Ord, V>(map: HashMap<K, V>) -> Vec<(K, V)> {
     v
 }
 
+/// A tally as rows of the count tables, sorted by their primary keys.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct TallyRows {
+    /// (topic, span, bucket, source, kind, n)
+    pub by_source: Vec<(i64, i64, i64, i64, i64, i64)>,
+    /// (topic, span, bucket, host, n, first)
+    pub by_host: Vec<(i64, i64, i64, i64, i64, i64)>,
+    /// (source, n)
+    pub per_source: Vec<(i64, i64)>,
+}
+
 /// Web mentions are `kind` 0; only they count for the references.
 const WEB: i64 = 0;
 
@@ -63,28 +74,53 @@ impl Tally {
         }
     }
 
+    /// The rows to add, sorted by key (so that concurrent writers of a
+    /// shared database take row locks in one order). Backend-neutral: the
+    /// SQLite and the PostgreSQL write paths both write these.
+    pub fn rows(self) -> TallyRows {
+        let mut by_source: Vec<_> = self
+            .by_source
+            .into_iter()
+            .map(|((topic, span, bucket, source, kind), n)| (topic, span, bucket, source, kind, n))
+            .collect();
+        by_source.sort_unstable();
+        let by_host = self
+            .by_host
+            .into_iter()
+            .map(|((topic, span, bucket, host), (n, first))| (topic, span, bucket, host, n, first))
+            .collect();
+        let mut per_source: Vec<_> = self.per_source.into_iter().collect();
+        per_source.sort_unstable();
+        TallyRows {
+            by_source,
+            by_host,
+            per_source,
+        }
+    }
+
     /// Adds the tallied mentions to the count tables.
     pub fn add_to(self, tx: &Transaction<'_>) -> rusqlite::Result<()> {
+        let rows = self.rows();
         let mut count_source = tx.prepare_cached(
             "INSERT INTO count_source (topic_id, span, bucket, source_id, kind, n)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)
              ON CONFLICT DO UPDATE SET n = n + excluded.n",
         )?;
-        for ((topic, span, bucket, source, kind), n) in in_key_order(self.by_source) {
-            count_source.execute((topic, span, bucket, source, kind, n))?;
+        for row in rows.by_source {
+            count_source.execute(row)?;
         }
         let mut count_host = tx.prepare_cached(
             "INSERT INTO count_host (topic_id, span, bucket, host_id, n, first)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)
              ON CONFLICT DO UPDATE SET n = n + excluded.n, first = min(first, excluded.first)",
         )?;
-        for ((topic, span, bucket, host), (n, first)) in self.by_host {
-            count_host.execute((topic, span, bucket, host, n, first))?;
+        for row in rows.by_host {
+            count_host.execute(row)?;
         }
         let mut total =
             tx.prepare_cached("UPDATE source SET mentions = mentions + ?2 WHERE id = ?1")?;
-        for (source, n) in self.per_source {
-            total.execute((source, n))?;
+        for row in rows.per_source {
+            total.execute(row)?;
         }
         Ok(())
     }

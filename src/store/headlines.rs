@@ -75,10 +75,25 @@ pub(super) fn find(
         "SELECT mention_id, at, news FROM headline WHERE topic_id = ?1 AND key = ?2",
     )?;
     let mut rows = stmt.query((topic_id, key))?;
-    let mut best: Option<(i64, i64)> = None;
+    let mut stored = Vec::new();
     while let Some(row) = rows.next()? {
-        let (id, stored_at, stored_news): (i64, i64, bool) =
-            (row.get(0)?, row.get(1)?, row.get(2)?);
+        stored.push((row.get(0)?, row.get(1)?, row.get(2)?));
+    }
+    Ok(nearest(stored, at, news))
+}
+
+/// Of a key's stored headlines (mention, time, stored by a news search),
+/// the one an item at `at` is one with: for a news item any, for a web
+/// item one a news search stored; the nearest in time within the window,
+/// the lowest mention id on a tie. Shared by the SQLite and PostgreSQL
+/// write paths.
+pub(super) fn nearest(
+    stored: impl IntoIterator<Item = (i64, i64, bool)>,
+    at: i64,
+    news: bool,
+) -> Option<i64> {
+    let mut best: Option<(i64, i64)> = None;
+    for (id, stored_at, stored_news) in stored {
         let apart = (stored_at - at).abs();
         if apart > WINDOW_SECS || !(news || stored_news) {
             continue;
@@ -87,7 +102,7 @@ pub(super) fn find(
             best = Some((apart, id));
         }
     }
-    Ok(best.map(|(_, id)| id))
+    best.map(|(_, id)| id)
 }
 
 /// Records a new mention's headline.

@@ -37,7 +37,7 @@ pub struct NewMention {
 impl NewMention {
     /// The form this item was seen in, as a sighting's key: a source
     /// listing the same item again adds no sighting.
-    fn form(&self) -> i64 {
+    pub(super) fn form(&self) -> i64 {
         let seen = self.seen.as_deref().unwrap_or(&self.identity);
         xxhash_rust::xxh3::xxh3_64(seen.as_bytes()) as i64
     }
@@ -82,7 +82,7 @@ impl Rule {
     }
 
     /// The rule that merges an item into a stored mention of the same identity.
-    fn of_identity(m: &NewMention) -> Rule {
+    pub(super) fn of_identity(m: &NewMention) -> Rule {
         if m.identity
             .starts_with(crate::identify::TEXT_IDENTITY_PREFIX)
         {
@@ -152,6 +152,18 @@ pub struct CommitStats {
     pub excluded: usize,
 }
 
+impl CommitStats {
+    /// A mention stored: new, and counted, unless an exclusion rule excluded it.
+    pub(super) fn stored(&mut self, tally: &mut Tally, topic_id: i64, excluded: bool, m: &Counted) {
+        if excluded {
+            self.excluded += 1;
+        } else {
+            self.new += 1;
+            tally.add(topic_id, m);
+        }
+    }
+}
+
 impl Store {
     /// Writes a crawl in one IMMEDIATE transaction: either all of it is
     /// stored or none of it. Failures the store could not write before are
@@ -208,7 +220,7 @@ impl Store {
 }
 
 /// The four 16-bit bands of a fingerprint as stored in `simhash_band`.
-fn bands(simhash: u64) -> [i64; 4] {
+pub(super) fn bands(simhash: u64) -> [i64; 4] {
     let mut out = [0i64; 4];
     for (n, band) in out.iter_mut().enumerate() {
         *band = (n as i64) * 65_536 + ((simhash >> (16 * n)) & 0xffff) as i64;
@@ -216,8 +228,110 @@ fn bands(simhash: u64) -> [i64; 4] {
     out
 }
 
+/// What the write path derives from an arriving item before it looks at
+/// what is stored; the SQLite and the PostgreSQL write paths share it.
+pub(super) struct Arrival<'a> {
+    /// The sighting key of the form it was seen in.
+    pub form: i64,
+    /// The form it was seen in, when it differs from its identity.
+    pub seen_url: Option<&'a str>,
+    pub bands: [i64; 4],
+    pub published: Option<i64>,
+    /// Its time: published, or when crawled if later or undated.
+    pub at: i64,
+    /// Its headline key (rule 4), for items with a host and a worded title.
+    pub headline: Option<i64>,
+}
+
+impl<'a> Arrival<'a> {
+    pub fn of(m: &'a NewMention, now: i64) -> Arrival<'a> {
+        let published = m.published.map(|t| t.timestamp());
+        Arrival {
+            form: m.form(),
+            seen_url: m.seen.as_deref().filter(|s| *s != m.identity),
+            bands: bands(m.simhash),
+            published,
+            // A date in the future is a clock or zone error; the mention happened by now.
+            at: published.map_or(now, |p| p.min(now)),
+            headline: m
+                .host
+                .as_deref()
+                .and_then(|host| super::headlines::key(host, &m.title)),
+        }
+    }
+
+    /// The link a sighting of `m` by `rule` records.
+    pub fn sighting_url(&self, m: &'a NewMention, rule: Rule) -> Option<&'a str> {
+        match rule {
+            // A near copy has an identity of its own: it is the form seen.
+            Rule::Text | Rule::Headline => Some(self.seen_url.unwrap_or(&m.identity)),
+            _ => self.seen_url,
+        }
+    }
+}
+
+/// The instance a platform item was seen on (web items have a host
+/// instead), and the rule that excludes the item as `source_id` stores it
+/// for `topic_id`, if any.
+pub(super) fn instance_and_exclusion(
+    rules: &super::rules::Rules,
+    topic_id: i64,
+    source_id: i64,
+    m: &NewMention,
+) -> (Option<String>, Option<i64>) {
+    let instance = match m.host {
+        Some(_) => None,
+        None => super::rules::instance_of(m.url.as_deref().unwrap_or(&m.identity)),
+    };
+    let excluded_by = rules.excluding(
+        topic_id,
+        source_id,
+        m.host.as_deref().or(instance.as_deref()),
+        m.author.as_deref(),
+    );
+    (instance, excluded_by)
+}
+
+/// The language a new mention is stored with: as the source said, else detected.
+pub(super) fn language(m: &NewMention) -> Option<&str> {
+    m.lang
+        .as_deref()
+        .or_else(|| crate::lang::detect(&m.title, &m.excerpt))
+}
+
+/// A source's state after a crawl, as both write paths store it.
+pub(super) struct SourceState {
+    pub now: i64,
+    /// The crawl's time when it succeeded.
+    pub success: Option<i64>,
+    /// Why it failed, masked.
+    pub error: Option<String>,
+    /// What it read less of, masked.
+    pub warning: Option<String>,
+}
+
+impl SourceState {
+    pub fn of(batch: &CrawlBatch) -> SourceState {
+        let now = batch.started.timestamp();
+        // The error may quote a configured URL: its `${VAR}` values are not stored.
+        let (success, error) = match &batch.outcome {
+            SourceOutcome::Ok => (Some(now), None),
+            SourceOutcome::Failed(e) => (None, Some(crate::secrets::mask(e).into_owned())),
+        };
+        let warning = (!batch.warnings.is_empty())
+            .then(|| crate::secrets::mask(&batch.warnings.join("; ")).into_owned());
+        SourceState {
+            now,
+            success,
+            error,
+            warning,
+        }
+    }
+}
+
 fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, StoreError> {
-    let now = batch.started.timestamp();
+    let state = SourceState::of(batch);
+    let now = state.now;
     let source_id: i64 = tx.query_row(
         "INSERT INTO source (name, type, kind) VALUES (?1, ?2, ?3)
          ON CONFLICT (name) DO UPDATE SET type = excluded.type, kind = excluded.kind
@@ -279,18 +393,13 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
                 }
             }),
         };
-        let form = m.form();
-        let seen_url = m.seen.as_deref().filter(|s| *s != m.identity);
+        let arrival = Arrival::of(m, now);
         let mut merge = |mention_id: i64, rule: Rule, detail: Option<u32>| {
-            // A near copy has an identity of its own: it is the form seen.
-            let url = match rule {
-                Rule::Text | Rule::Headline => Some(seen_url.unwrap_or(&m.identity)),
-                _ => seen_url,
-            };
+            let url = arrival.sighting_url(m, rule);
             let added = sighting.execute(rusqlite::params![
                 mention_id,
                 source_id,
-                form,
+                arrival.form,
                 now,
                 rule as i64,
                 detail,
@@ -310,7 +419,7 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
             stats.duplicates += 1;
             continue;
         }
-        let b = bands(m.simhash);
+        let b = arrival.bands;
         if let Some(host_id) = host_id {
             // Rule 3. Pigeonhole: any stored fingerprint within 3 bits shares a band.
             let mut rows =
@@ -333,14 +442,9 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
                 continue;
             }
         }
-        let published = m.published.map(|t| t.timestamp());
-        // A date in the future is a clock or zone error; the mention happened by now.
-        let at = published.map_or(now, |p| p.min(now));
+        let at = arrival.at;
         // Rule 4: a news search's item and the publisher's own article.
-        let headline = m
-            .host
-            .as_deref()
-            .and_then(|host| super::headlines::key(host, &m.title));
+        let headline = arrival.headline;
         if let Some(key) = headline {
             if let Some(id) = super::headlines::find(tx, topic_id, key, at, news)? {
                 merge(id, Rule::Headline, None)?;
@@ -348,21 +452,7 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
                 continue;
             }
         }
-        let instance = match m.host {
-            Some(_) => None,
-            None => super::rules::instance_of(m.url.as_deref().unwrap_or(&m.identity)),
-        };
-        let excluded_by = rules.excluding(
-            topic_id,
-            source_id,
-            m.host.as_deref().or(instance.as_deref()),
-            m.author.as_deref(),
-        );
-        // Only new mentions are worth the detector's time.
-        let lang = match &m.lang {
-            Some(lang) => Some(lang.as_str()),
-            None => crate::lang::detect(&m.title, &m.excerpt),
-        };
+        let (instance, excluded_by) = instance_and_exclusion(&rules, topic_id, source_id, m);
         let changed = insert.execute(rusqlite::params![
             topic_id,
             source_id,
@@ -373,8 +463,9 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
             m.title,
             m.excerpt,
             m.author,
-            lang,
-            published,
+            // Only new mentions are worth the detector's time.
+            language(m),
+            arrival.published,
             now,
             at,
             m.simhash as i64,
@@ -392,11 +483,11 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
         sighting.execute(rusqlite::params![
             mention_id,
             source_id,
-            form,
+            arrival.form,
             now,
             Rule::First as i64,
             None::<i64>,
-            seen_url
+            arrival.seen_url
         ])?;
         if let Some(host_id) = host_id {
             add_bands.execute(rusqlite::params![
@@ -410,13 +501,10 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
                 mention_id
             ])?;
         }
-        if excluded_by.is_some() {
-            stats.excluded += 1;
-            continue;
-        }
-        stats.new += 1;
-        tally.add(
+        stats.stored(
+            &mut tally,
             topic_id,
+            excluded_by.is_some(),
             &Counted {
                 source_id,
                 kind: m.kind.code(),
@@ -427,13 +515,6 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
     }
     tally.add_to(tx)?;
 
-    // The error may quote a configured URL: its `${VAR}` values are not stored.
-    let (success, error) = match &batch.outcome {
-        SourceOutcome::Ok => (Some(now), None),
-        SourceOutcome::Failed(e) => (None, Some(crate::secrets::mask(e))),
-    };
-    let warning = (!batch.warnings.is_empty())
-        .then(|| crate::secrets::mask(&batch.warnings.join("; ")).into_owned());
     tx.execute(
         "UPDATE source SET
            last_run = ?2,
@@ -446,10 +527,10 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
         (
             source_id,
             now,
-            success,
-            error,
+            state.success,
+            &state.error,
             &batch.cursor,
-            warning,
+            &state.warning,
             batch.not_modified,
         ),
     )?;

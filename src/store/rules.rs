@@ -36,6 +36,11 @@ pub(super) fn instance_of(link: &str) -> Option<String> {
 pub(super) const ON_DOMAIN: &str =
     "(m.host IN (:d, 'www.' || :d) OR m.instance IN (:d, 'www.' || :d))";
 
+/// The rows `Rules::push` takes, in either backend's SQL.
+pub(super) const SELECT_RULES: &str =
+    "SELECT id, what, topic_id, domain, source_id, author FROM exclusion
+     WHERE what != 'mention' ORDER BY id";
+
 /// The domain and author rules, read once per crawl commit.
 pub(super) struct Rules {
     /// (rule id, topic or all, domain key)
@@ -46,32 +51,54 @@ pub(super) struct Rules {
 
 impl Rules {
     pub fn load(tx: &Transaction<'_>) -> rusqlite::Result<Rules> {
-        let mut rules = Rules {
-            domains: Vec::new(),
-            authors: Vec::new(),
-        };
-        let mut stmt = tx.prepare_cached(
-            "SELECT id, what, topic_id, domain, source_id, author FROM exclusion
-             WHERE what != 'mention' ORDER BY id",
-        )?;
+        let mut rules = Rules::empty();
+        let mut stmt = tx.prepare_cached(SELECT_RULES)?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
             let what: String = r.get(1)?;
-            match what.as_str() {
-                "domain" => rules.domains.push((
-                    r.get(0)?,
-                    r.get(2)?,
-                    r.get::<_, Option<String>>(3)?.unwrap_or_default(),
-                )),
-                "author" => rules.authors.push((
-                    r.get(0)?,
-                    r.get::<_, Option<i64>>(4)?.unwrap_or(-1),
-                    author_key(&r.get::<_, Option<String>>(5)?.unwrap_or_default()),
-                )),
-                _ => {}
-            }
+            rules.push(
+                r.get(0)?,
+                &what,
+                r.get(2)?,
+                r.get::<_, Option<String>>(3)?.as_deref(),
+                r.get(4)?,
+                r.get::<_, Option<String>>(5)?.as_deref(),
+            );
         }
         Ok(rules)
+    }
+
+    /// No rules (then `push` each row of `exclusion`).
+    pub fn empty() -> Rules {
+        Rules {
+            domains: Vec::new(),
+            authors: Vec::new(),
+        }
+    }
+
+    /// Takes in one row of `exclusion` (id, what, topic_id, domain,
+    /// source_id, author), as either backend reads it; rows of what
+    /// `mention` are no rule for arriving items and are passed over.
+    pub fn push(
+        &mut self,
+        id: i64,
+        what: &str,
+        topic_id: Option<i64>,
+        domain: Option<&str>,
+        source_id: Option<i64>,
+        author: Option<&str>,
+    ) {
+        match what {
+            "domain" => self
+                .domains
+                .push((id, topic_id, domain.unwrap_or_default().to_owned())),
+            "author" => self.authors.push((
+                id,
+                source_id.unwrap_or(-1),
+                author_key(author.unwrap_or_default()),
+            )),
+            _ => {}
+        }
     }
 
     /// The rule that excludes an item as `source` stores it for `topic`,
