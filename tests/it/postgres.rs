@@ -307,3 +307,48 @@ async fn migrate_refuses_extra_rows_and_names_an_unreachable_host_without_the_pa
     assert_eq!(run.code, 2, "{run:?}");
     assert_no_password(&run);
 }
+
+/// Every command that does not yet read PostgreSQL refuses a config with
+/// `[database] url` (exit 2, naming the command), never falls back to an
+/// SQLite file, and never prints the password. No server is needed: the
+/// refusal comes before any connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_that_do_not_read_postgres_refuse_a_database_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        "[database]\nurl = \"postgres://app:N0t-Printed@127.0.0.1:1/news\"\n\n\
+         [[topic]]\nname = \"nk\"\nquery = \"nordkorea AND russland\"\n",
+    );
+    let commands: &[&[&str]] = &[
+        &["report"],
+        &["list"],
+        &["explain", "1"],
+        &["exclude", "1"],
+        &["include", "1"],
+        &["exclusions"],
+        &["check"],
+        &["sources"],
+        &["alerts"],
+        &["prune"],
+        &["backup", "copy.db"],
+        &["migrate", "--to", "postgres://u@127.0.0.1:1/other"],
+    ];
+    for args in commands {
+        let run = mentions(&config, args).await;
+        assert_eq!(run.code, 2, "{args:?}: {run:?}");
+        let expected = format!(
+            "mentions: `mentions {}` does not yet read PostgreSQL ({} sets [database] url, \
+             PostgreSQL at 127.0.0.1:1/news); ",
+            args[0],
+            config.display()
+        );
+        assert!(run.stderr.starts_with(&expected), "{args:?}: {run:?}");
+        assert_no_password(&run);
+    }
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(left, ["config.toml"], "no SQLite file is made");
+}

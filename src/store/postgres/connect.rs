@@ -131,6 +131,12 @@ impl PgTarget {
             .unwrap_or("postgres")
     }
 
+    /// The password as written in the URL and as decoded (empty without
+    /// one), for the config to mask it wherever text leaves the process.
+    pub fn passwords(&self) -> &[String] {
+        &self.secrets
+    }
+
     /// `text` with the password replaced, for any message that may quote it.
     pub fn scrub(&self, text: &str) -> String {
         scrub(text, &self.secrets)
