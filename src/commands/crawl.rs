@@ -87,7 +87,7 @@ pub(super) fn crawl(
     let reports = runtime()?.block_on(crawl::crawl_pass(
         settings,
         http,
-        Arc::clone(&store),
+        crate::store::Backend::Sqlite(Arc::clone(&store)),
         sources,
         topics,
         &on_done,

@@ -19,6 +19,7 @@ mod lease;
 mod migrate;
 #[cfg(test)]
 pub(crate) mod parity;
+mod state;
 #[cfg(test)]
 pub(crate) mod testdb;
 
