@@ -11,7 +11,8 @@ use crate::http::Validators;
 #[derive(Clone)]
 pub enum Backend {
     Sqlite(SharedStore),
-    Postgres(Postgres),
+    /// Boxed: the pool and its settings are much larger than an `Arc`.
+    Postgres(Box<Postgres>),
 }
 
 impl Backend {
@@ -128,7 +129,7 @@ mod tests {
             .await
             .unwrap();
         let sqlite = Backend::Sqlite(crate::store::shared(Store::open_in_memory().unwrap()));
-        let pg = Backend::Postgres(pg);
+        let pg = Backend::Postgres(Box::new(pg));
         for backend in [&sqlite, &pg] {
             // Before any commit: nothing seen, no validators, no cursor.
             assert_eq!(backend.seen("a", vec![1, 2]).await.unwrap(), [false, false]);
