@@ -5,7 +5,7 @@
 //! target holding other data is refused, and the password never shows.
 
 #[path = "../../src/store/postgres/testdb.rs"]
-mod testdb;
+pub(crate) mod testdb;
 
 use crate::server::{Route, TestServer};
 use crate::{mentions, write_config, Run};
@@ -16,7 +16,7 @@ use std::path::Path;
 use testdb::TestDb;
 
 /// A feed of matching items, `(path, days ago)` each.
-fn feed(server: &TestServer, items: &[(&str, i64)]) -> String {
+pub(crate) fn feed(server: &TestServer, items: &[(&str, i64)]) -> String {
     let items: String = items
         .iter()
         .map(|(path, days)| {
@@ -90,12 +90,12 @@ async fn stocked() -> (TestServer, tempfile::TempDir, std::path::PathBuf) {
     (server, dir, config)
 }
 
-fn sqlite_count(db: &Path, sql: &str) -> i64 {
+pub(crate) fn sqlite_count(db: &Path, sql: &str) -> i64 {
     let conn = rusqlite::Connection::open(db).unwrap();
     conn.query_row(sql, [], |r| r.get(0)).unwrap()
 }
 
-async fn pg(url: &str) -> tokio_postgres::Client {
+pub(crate) async fn pg(url: &str) -> tokio_postgres::Client {
     let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
         .await
         .unwrap();
@@ -117,13 +117,13 @@ async fn both_counts(db: &Path, url: &str) -> Vec<(&'static str, i64, i64)> {
 
 /// The URL with a password: trust authentication ignores it, so it stands
 /// for a real one that must never be printed.
-fn with_password(url: &str) -> String {
+pub(crate) fn with_password(url: &str) -> String {
     let mut u = url::Url::parse(url).unwrap();
     u.set_password(Some("N0t-Printed")).unwrap();
     u.to_string()
 }
 
-fn assert_no_password(run: &Run) {
+pub(crate) fn assert_no_password(run: &Run) {
     assert!(!run.stdout.contains("N0t-Printed"), "{run:?}");
     assert!(!run.stderr.contains("N0t-Printed"), "{run:?}");
 }

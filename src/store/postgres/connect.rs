@@ -187,6 +187,9 @@ fn scrub(text: &str, secrets: &[String]) -> String {
 pub struct Postgres {
     pool: Pool,
     target: PgTarget,
+    /// The node this process is (`with_node`): each crawl it commits
+    /// records it as the source's `node`.
+    node: Option<std::sync::Arc<str>>,
 }
 
 impl Postgres {
@@ -230,6 +233,7 @@ impl Postgres {
         let pg = Postgres {
             pool,
             target: target.clone(),
+            node: None,
         };
         // Open one connection now: an unreachable server is a start-up error.
         drop(pg.client().await?);
@@ -255,6 +259,18 @@ impl Postgres {
 
     pub fn target(&self) -> &PgTarget {
         &self.target
+    }
+
+    /// The same pool, committing crawls as `node` (which `mentions
+    /// sources` shows as the node that last ran the source).
+    pub fn with_node(mut self, node: &str) -> Postgres {
+        self.node = Some(node.into());
+        self
+    }
+
+    /// The node crawls are committed as, if named.
+    pub fn node(&self) -> Option<&str> {
+        self.node.as_deref()
     }
 
     /// A driver error on this database as a `PgError`.
