@@ -176,8 +176,10 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
 /// that can (or that needs no database: `import`, `discover`).
 fn sqlite_only(command: &Command) -> Option<&'static str> {
     Some(match command {
-        Command::Import { .. } | Command::Discover { .. } | Command::Crawl { .. } => return None,
-        Command::Run => "run",
+        Command::Import { .. }
+        | Command::Discover { .. }
+        | Command::Crawl { .. }
+        | Command::Run => return None,
         Command::Report { .. } => "report",
         Command::List { .. } => "list",
         Command::Explain { .. } => "explain",

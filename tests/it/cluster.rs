@@ -173,3 +173,315 @@ async fn crawl_with_postgres_unreachable_exits_3_naming_the_host_not_the_passwor
         server.log()
     );
 }
+
+/// A feed server that counts, per feed, the requests in flight and the
+/// most ever in flight at once; every feed answer takes `DELAY`, longer
+/// than the sources' 2 s schedule, so a crawl is long enough to be caught
+/// running (and killed), and the next fire time, claimed by another node,
+/// comes while it runs: without leases, two nodes would fetch one feed at
+/// once.
+mod slow {
+    use axum::extract::{Request, State};
+    use axum::response::{IntoResponse, Response};
+    use std::collections::HashMap;
+    use std::net::SocketAddr;
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    pub const DELAY: Duration = Duration::from_millis(2500);
+
+    #[derive(Default, Clone, Debug)]
+    pub struct Stats {
+        pub in_flight: usize,
+        pub most: usize,
+        pub answered: usize,
+    }
+
+    #[derive(Default)]
+    struct Shared {
+        feeds: Mutex<HashMap<String, String>>,
+        stats: Mutex<HashMap<String, Stats>>,
+    }
+
+    pub struct Server {
+        pub addr: SocketAddr,
+        shared: Arc<Shared>,
+    }
+
+    /// Counts a request out when its handler ends or is dropped.
+    struct InFlight(Arc<Shared>, String);
+
+    impl Drop for InFlight {
+        fn drop(&mut self) {
+            let mut stats = self.0.stats.lock().unwrap();
+            if let Some(s) = stats.get_mut(&self.1) {
+                s.in_flight -= 1;
+            }
+        }
+    }
+
+    impl Server {
+        pub async fn start() -> Server {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let shared = Arc::new(Shared::default());
+            let app = axum::Router::new()
+                .fallback(handle)
+                .with_state(Arc::clone(&shared));
+            tokio::spawn(async move {
+                let _ = axum::serve(listener, app).await;
+            });
+            Server { addr, shared }
+        }
+
+        pub fn url(&self, path: &str) -> String {
+            format!("http://{}{path}", self.addr)
+        }
+
+        pub fn feed(&self, path: &str, body: String) {
+            self.shared
+                .feeds
+                .lock()
+                .unwrap()
+                .insert(path.to_owned(), body);
+        }
+
+        pub fn stats(&self) -> HashMap<String, Stats> {
+            self.shared.stats.lock().unwrap().clone()
+        }
+    }
+
+    async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
+        let path = req.uri().path().to_owned();
+        let Some(body) = shared.feeds.lock().unwrap().get(&path).cloned() else {
+            return (axum::http::StatusCode::NOT_FOUND, "not found").into_response();
+        };
+        {
+            let mut stats = shared.stats.lock().unwrap();
+            let s = stats.entry(path.clone()).or_default();
+            s.in_flight += 1;
+            s.most = s.most.max(s.in_flight);
+        }
+        let _guard = InFlight(Arc::clone(&shared), path.clone());
+        tokio::time::sleep(DELAY).await;
+        shared
+            .stats
+            .lock()
+            .unwrap()
+            .get_mut(&path)
+            .map(|s| s.answered += 1);
+        ([("content-type", "application/rss+xml")], body).into_response()
+    }
+}
+
+/// The `mentions run` processes of a test, killed when it ends however it ends.
+struct Nodes(Vec<(String, std::process::Child)>);
+
+impl Drop for Nodes {
+    fn drop(&mut self) {
+        for (_, child) in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Polls `check` every 100 ms until it gives Some, for at most `secs`
+/// seconds (a bound on a hang, not a timing assertion).
+async fn wait_for<T, F, Fut>(what: &str, secs: u64, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "gave up after {secs} s waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// (source, node) of every lease.
+async fn leases(client: &tokio_postgres::Client) -> Vec<(String, String)> {
+    client
+        .query(
+            "SELECT s.name, l.node FROM source_lease l JOIN source s ON s.id = l.source_id ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
+}
+
+/// Three `mentions run` nodes on one database, six sources whose feeds
+/// overlap, each source due every 2 s: no source is ever fetched by two
+/// nodes at once, a node killed (SIGKILL) mid-crawl loses its sources to
+/// the others, SIGTERM releases every lease, and the counts are exact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_share_the_sources_and_take_over_from_a_killed_one() {
+    let Some(db) = TestDb::create("three nodes").await else {
+        return;
+    };
+    let server = slow::Server::start().await;
+    const SOURCES: usize = 6;
+    // Source i lists items 5i .. 5i+10: 35 items, 25 of them listed twice.
+    for i in 0..SOURCES {
+        let paths: Vec<String> = (5 * i..5 * i + 10).map(|n| format!("/news/{n}")).collect();
+        let items: Vec<(&str, i64)> = paths.iter().map(|p| (p.as_str(), 0)).collect();
+        let fake = TestServer::start().await;
+        // The item links name the slow server: the same URLs from every feed.
+        let body = feed(&fake, &items).replace(&fake.url(""), &server.url(""));
+        server.feed(&format!("/f{i}.xml"), body);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = format!(
+        "[database]\nurl = \"{}\"\n\n\
+         [crawler]\nuser_agent = \"mentions-test/1.0\"\nretries = 0\nconcurrency = 4\n\
+         schedule = \"*/2 * * * * *\"\n\n\
+         [[topic]]\nname = \"nk\"\nquery = \"nordkorea AND russland\"\n",
+        with_password(db.url())
+    );
+    for i in 0..SOURCES {
+        text.push_str(&format!(
+            "\n[[source]]\nname = \"s{i}\"\ntype = \"feed\"\nurl = \"{}\"\n",
+            server.url(&format!("/f{i}.xml"))
+        ));
+    }
+    let config = write_config(dir.path(), &text);
+    let mut nodes = Nodes(Vec::new());
+    for k in 1..=3 {
+        let name = format!("node-{k}");
+        let log = std::fs::File::create(dir.path().join(format!("{name}.log"))).unwrap();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_mentions"))
+            .arg("--config")
+            .arg(&config)
+            .arg("run")
+            .env("MENTIONS_NODE", &name)
+            .env("RUST_LOG", "mentions=info")
+            .env_remove("MENTIONS_CONFIG")
+            .env("NO_PROXY", "*")
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        nodes.0.push((name, child));
+    }
+    let client = pg(db.url()).await;
+    // The first node up migrates the database and registers the sources.
+    wait_for("the sources registered", 60, || async {
+        let n = client
+            .query_one("SELECT count(*) FROM source", &[])
+            .await
+            .ok()?;
+        (n.get::<_, i64>(0) == SOURCES as i64).then_some(())
+    })
+    .await;
+
+    // Catch a node mid-crawl: it holds a lease on a source whose feed is
+    // being fetched right now. Kill it there.
+    let (victim, caught) = wait_for("a node caught mid-crawl", 120, || async {
+        let stats = server.stats();
+        leases(&client)
+            .await
+            .into_iter()
+            .find(|(source, _)| {
+                let path = format!("/f{}.xml", &source[1..]);
+                stats.get(&path).is_some_and(|s| s.in_flight > 0)
+            })
+            .map(|(source, node)| (node, source))
+    })
+    .await;
+    let at = nodes.0.iter().position(|(n, _)| *n == victim).unwrap();
+    let (_, mut child) = nodes.0.remove(at);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let orphaned: Vec<String> = leases(&client)
+        .await
+        .into_iter()
+        .filter(|(_, node)| *node == victim)
+        .map(|(source, _)| source)
+        .collect();
+    assert!(orphaned.contains(&caught), "{orphaned:?} {caught}");
+    let killed_at: i64 = client
+        .query_one(
+            "SELECT floor(extract(epoch FROM clock_timestamp()))::bigint",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+
+    // The others take the dead node's sources over once its leases expire,
+    // and crawl them to the end.
+    wait_for("the dead node's sources taken over", 150, || async {
+        let rows = client
+            .query(
+                "SELECT s.name, s.node, s.last_run FROM source s WHERE s.name = ANY($1)",
+                &[&orphaned],
+            )
+            .await
+            .unwrap();
+        let still_dead = leases(&client).await.iter().any(|(_, n)| *n == victim);
+        let done = !still_dead
+            && rows.len() == orphaned.len()
+            && rows.iter().all(|r| {
+                let node: Option<String> = r.get(1);
+                let last_run: Option<i64> = r.get(2);
+                node.is_some_and(|n| n != victim) && last_run.is_some_and(|t| t > killed_at)
+            });
+        done.then_some(())
+    })
+    .await;
+
+    // SIGTERM: the two survivors stop and release every lease at once.
+    for (_, child) in &nodes.0 {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    for (name, child) in &mut nodes.0 {
+        let status = wait_for("a node to stop", 60, || {
+            let done = child.try_wait().unwrap();
+            async move { done }
+        })
+        .await;
+        let log = std::fs::read_to_string(dir.path().join(format!("{name}.log"))).unwrap();
+        assert_eq!(status.code(), Some(0), "{name}: {log}");
+        assert!(log.contains("released"), "{name}: {log}");
+        assert!(!log.contains("N0t-Printed"), "{name}: {log}");
+    }
+    nodes.0.clear();
+    assert_eq!(leases(&client).await, Vec::<(String, String)>::new());
+
+    // Never two fetches of one feed at once; every feed was fetched and answered.
+    let stats = server.stats();
+    for i in 0..SOURCES {
+        let s = &stats[&format!("/f{i}.xml")];
+        assert_eq!(s.most, 1, "s{i} was fetched by two nodes at once: {s:?}");
+        assert!(s.answered >= 1, "s{i}: {s:?}");
+    }
+
+    // Exact: 35 items once each, every listing a sighting, count tables equal a direct COUNT.
+    let count = |sql: &'static str| {
+        let client = &client;
+        async move { client.query_one(sql, &[]).await.unwrap().get::<_, i64>(0) }
+    };
+    assert_eq!(count(COUNTS[0]).await, 35);
+    assert_eq!(count(COUNTS[1]).await, 60);
+    assert_eq!(count(COUNTS[4]).await, 35);
+    assert_eq!(count(COUNTS[5]).await, 35);
+    assert_eq!(count(COUNTS[6]).await, 35);
+    assert_eq!(
+        count("SELECT count(*) FROM (SELECT topic_id, identity FROM mention GROUP BY 1, 2 HAVING count(*) > 1) d").await,
+        0
+    );
+}
