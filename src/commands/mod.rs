@@ -179,7 +179,8 @@ fn sqlite_only(command: &Command) -> Option<&'static str> {
         Command::Import { .. }
         | Command::Discover { .. }
         | Command::Crawl { .. }
-        | Command::Run => return None,
+        | Command::Run
+        | Command::Sources { .. } => return None,
         Command::Report { .. } => "report",
         Command::List { .. } => "list",
         Command::Explain { .. } => "explain",
@@ -187,7 +188,6 @@ fn sqlite_only(command: &Command) -> Option<&'static str> {
         Command::Include { .. } => "include",
         Command::Exclusions { .. } => "exclusions",
         Command::Check => "check",
-        Command::Sources { .. } => "sources",
         Command::Alerts { .. } => "alerts",
         Command::Prune => "prune",
         Command::Backup { .. } => "backup",

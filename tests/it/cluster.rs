@@ -122,6 +122,31 @@ async fn crawl_on_postgres_counts_as_on_sqlite_and_shares_validators() {
         "{nodes:?}"
     );
 
+    // `mentions sources` reads PostgreSQL too, naming the node; SQLite has none.
+    let run = mentions(&pg_config, &["sources", "--format", "json"]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_no_password(&run);
+    let listed = run.json();
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 3);
+    let mut stored = 0;
+    for (row, name) in listed.iter().zip(["a", "b", "c"]) {
+        assert_eq!(row["name"], name);
+        assert_eq!(row["node"], nodes[0].as_str(), "{row}");
+        assert_eq!(row["last_error"], serde_json::Value::Null, "{row}");
+        assert!(row["last_run"].is_string(), "{row}");
+        stored += row["mentions"].as_u64().unwrap();
+    }
+    assert_eq!(stored, 35);
+    let run = mentions(&sqlite_config, &["sources"]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let mut lines = run.stdout.lines();
+    assert!(
+        lines.next().unwrap().ends_with("\tlast_warning\tnode"),
+        "{run:?}"
+    );
+    assert!(lines.all(|l| l.ends_with("\t-")), "{run:?}");
+
     // The validators are in the database: the next crawl (any node) asks
     // conditionally and is answered 304.
     server.clear_log();
@@ -436,6 +461,17 @@ async fn three_nodes_share_the_sources_and_take_over_from_a_killed_one() {
         done.then_some(())
     })
     .await;
+
+    // `mentions sources` names the node that took each over.
+    let run = mentions(&config, &["sources", "--format", "json"]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    for row in run.json().as_array().unwrap() {
+        let node = row["node"].as_str().unwrap_or_default();
+        assert!(node.starts_with("node-"), "{row}");
+        if orphaned.iter().any(|o| row["name"] == o.as_str()) {
+            assert_ne!(node, victim, "{row}");
+        }
+    }
 
     // SIGTERM: the two survivors stop and release every lease at once.
     for (_, child) in &nodes.0 {

@@ -328,7 +328,6 @@ async fn commands_that_do_not_read_postgres_refuse_a_database_url() {
         &["include", "1"],
         &["exclusions"],
         &["check"],
-        &["sources"],
         &["alerts"],
         &["prune"],
         &["backup", "copy.db"],

@@ -15,6 +15,7 @@
 mod commit;
 mod connect;
 mod copy;
+mod health;
 mod lease;
 mod migrate;
 #[cfg(test)]
