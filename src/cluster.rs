@@ -168,6 +168,9 @@ impl Node {
                 // Not fatal: the lease expires, and another node runs the source again.
                 tracing::warn!(source = %name, "cannot release the lease: {e}");
             }
+            if !settings.alerts.is_empty() {
+                crate::alerts::check_backend(&settings, &backend, &http, Utc::now()).await;
+            }
         }
     }
 }
@@ -207,6 +210,7 @@ pub async fn schedule_loop(
     let mut backoff: Option<Duration> = None;
     let mut renewed_at = Instant::now();
     let mut pruned_at: Option<Instant> = None;
+    let mut alert_tick = tokio::time::interval(daemon::ALERT_TICK);
     healthy.store(true, Ordering::SeqCst);
     daemon::notify(sd_notify::NotifyState::Ready);
     loop {
@@ -244,6 +248,15 @@ pub async fn schedule_loop(
             Some(_) = tasks.join_next(), if !tasks.is_empty() => continue,
             _ = watchdog_tick.tick(), if watchdog.is_some() => {
                 daemon::notify(sd_notify::NotifyState::Watchdog);
+                continue;
+            }
+            _ = alert_tick.tick(), if !settings.alerts.is_empty() => {
+                // Every node checks; each window fires once across the cluster.
+                let (settings, http) = (Arc::clone(&settings), http.clone());
+                let backend = Backend::Postgres(Box::new(pg.clone()));
+                tasks.spawn(async move {
+                    crate::alerts::check_backend(&settings, &backend, &http, Utc::now()).await
+                });
                 continue;
             }
             _ = tokio::time::sleep_until(upkeep_at) => {

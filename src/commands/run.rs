@@ -52,12 +52,6 @@ fn run_on_postgres(settings: Settings) -> Result<ExitCode, Failure> {
     let Some(target) = settings.postgres.clone() else {
         return Err(Failure::Usage("no [database] url".into()));
     };
-    if !settings.alerts.is_empty() {
-        return Err(Failure::Usage(format!(
-            "{}: [[alert]] does not yet run on PostgreSQL ([database] url); remove the alerts or use [database] path",
-            settings.path.display()
-        )));
-    }
     let http = HttpClient::new(settings.http.clone()).map_err(|e| Failure::Usage(e.to_string()))?;
     check_server(&settings)?;
     let runtime = runtime()?;

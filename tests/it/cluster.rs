@@ -226,6 +226,8 @@ mod slow {
     struct Shared {
         feeds: Mutex<HashMap<String, String>>,
         stats: Mutex<HashMap<String, Stats>>,
+        /// Bodies POSTed to /hook (alert webhooks).
+        hooks: Mutex<Vec<serde_json::Value>>,
     }
 
     pub struct Server {
@@ -271,6 +273,10 @@ mod slow {
                 .insert(path.to_owned(), body);
         }
 
+        pub fn hooks(&self) -> Vec<serde_json::Value> {
+            self.shared.hooks.lock().unwrap().clone()
+        }
+
         pub fn stats(&self) -> HashMap<String, Stats> {
             self.shared.stats.lock().unwrap().clone()
         }
@@ -278,6 +284,14 @@ mod slow {
 
     async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         let path = req.uri().path().to_owned();
+        if path == "/hook" {
+            let body = axum::body::to_bytes(req.into_body(), 1 << 20)
+                .await
+                .unwrap_or_default();
+            let value = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+            shared.hooks.lock().unwrap().push(value);
+            return axum::http::StatusCode::NO_CONTENT.into_response();
+        }
         let Some(body) = shared.feeds.lock().unwrap().get(&path).cloned() else {
             return (axum::http::StatusCode::NOT_FOUND, "not found").into_response();
         };
@@ -367,8 +381,10 @@ async fn three_nodes_share_the_sources_and_take_over_from_a_killed_one() {
         "[database]\nurl = \"{}\"\n\n\
          [crawler]\nuser_agent = \"mentions-test/1.0\"\nretries = 0\nconcurrency = 4\n\
          schedule = \"*/2 * * * * *\"\n\n\
-         [[topic]]\nname = \"nk\"\nquery = \"nordkorea AND russland\"\n",
-        with_password(db.url())
+         [[topic]]\nname = \"nk\"\nquery = \"nordkorea AND russland\"\n\n\
+         [[alert]]\ntopic = \"nk\"\nwindow = \"1h\"\nthreshold = 1\nwebhook = \"{}\"\n",
+        with_password(db.url()),
+        server.url("/hook")
     );
     for i in 0..SOURCES {
         text.push_str(&format!(
@@ -508,6 +524,14 @@ async fn three_nodes_share_the_sources_and_take_over_from_a_killed_one() {
         let client = &client;
         async move { client.query_one(sql, &[]).await.unwrap().get::<_, i64>(0) }
     };
+    // The alert fired once across the three nodes, for the one window
+    // the items fall in, with every mention counted.
+    let hooks = server.hooks();
+    assert_eq!(hooks.len(), 1, "{hooks:?}");
+    assert_eq!(hooks[0]["topic"], "nk");
+    assert!(hooks[0]["count"].as_u64().unwrap() >= 1, "{hooks:?}");
+    assert_eq!(count("SELECT count(*) FROM alert").await, 1);
+
     assert_eq!(count(COUNTS[0]).await, 35);
     assert_eq!(count(COUNTS[1]).await, 60);
     assert_eq!(count(COUNTS[4]).await, 35);

@@ -12,6 +12,7 @@
 //! PostgreSQL twin — so no daemon or command but `mentions migrate` reads
 //! or writes PostgreSQL yet.
 
+mod alerts;
 mod commit;
 mod connect;
 mod copy;
