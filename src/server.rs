@@ -181,6 +181,9 @@ async fn serve(
 }
 
 fn router(state: AppState) -> Router {
+    if state.settings.current().postgres.is_some() {
+        return postgres_router(state);
+    }
     let guarded = Router::new()
         .route("/metrics", get(metrics))
         .route("/api/report", get(api_report))
@@ -200,6 +203,30 @@ fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .merge(guarded)
         .merge(dashboard)
+        .with_state(state)
+}
+
+/// The endpoint of a node on PostgreSQL (`[database] url`): `/healthz`
+/// (bad while the database does not answer) and `/metrics` (the process's
+/// counters, without the database gauges); the reports, listings and the
+/// dashboard do not yet read PostgreSQL and say so (503), never reading an
+/// SQLite file instead.
+fn postgres_router(state: AppState) -> Router {
+    let guarded = Router::new()
+        .route("/metrics", get(metrics))
+        .fallback(|| async {
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "this endpoint does not yet read PostgreSQL ([database] url); /healthz and /metrics work",
+            )
+        })
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            require_token,
+        ));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .merge(guarded)
         .with_state(state)
 }
 
@@ -254,6 +281,15 @@ async fn healthz(State(state): State<AppState>) -> Response {
 
 async fn metrics(State(state): State<AppState>) -> Response {
     let settings = state.settings.current();
+    if settings.postgres.is_some() {
+        let body = crate::telemetry::render(state.metrics, "");
+        return (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, PROMETHEUS_TEXT)],
+            body,
+        )
+            .into_response();
+    }
     let gauges = state
         .pool
         .read(move |store| {

@@ -3,6 +3,7 @@
 //! — its new mentions and its state — in one transaction.
 
 mod alerts;
+mod backend;
 mod backup;
 mod counts;
 mod exclusions;
@@ -18,6 +19,7 @@ mod stats;
 mod unsaved;
 
 pub use alerts::{FiredAlert, NewAlert, PendingDelivery};
+pub use backend::Backend;
 pub use backup::BackupCopy;
 pub use exclusions::{domain_key, ExcludeTarget, Exclusion, ExclusionChange, RuleError};
 pub use listing::{Explained, ListFilter, Listed, Sighting};
@@ -70,6 +72,9 @@ pub enum StoreError {
     Sql(#[from] rusqlite::Error),
     #[error("a database task ended abnormally: {0}")]
     Task(String),
+    /// PostgreSQL (`[database] url`); the message names `host:port/database`.
+    #[error("{0}")]
+    Postgres(#[from] postgres::PgError),
 }
 
 /// One connection to the mentions database.

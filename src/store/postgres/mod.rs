@@ -1,24 +1,26 @@
-//! PostgreSQL as the store several daemons share (in progress). What exists:
+//! PostgreSQL as the store several daemons share (`[database] url`):
 //! the connection (`connect.rs`: a `postgres://` URL and a pool, messages
-//! that never show the password), the schema (`migrations/postgres/`, applied
-//! by `migrate.rs` under an advisory lock), the leases that let several
-//! nodes share the sources (`lease.rs`), the copy of an SQLite database into
-//! PostgreSQL (`copy.rs`, `mentions migrate`) and the write path of a crawl
-//! (`commit.rs`: `Postgres::commit`, the same as `Store::commit` and exact
-//! while several nodes commit at once). What does not: `Store` still
-//! speaks only SQLite and nothing calls `Postgres::commit`; there is no
-//! `[database]` setting for a URL, the daemon takes no leases, and the
-//! reading side (listing, stats, exclusions, retention, alerts) has no
-//! PostgreSQL twin — so no daemon or command but `mentions migrate` reads
-//! or writes PostgreSQL yet.
+//! that never show the password), the schema (`migrations/postgres/`,
+//! applied by `migrate.rs` under an advisory lock), the leases that let
+//! several nodes share the sources (`lease.rs`), the copy of an SQLite
+//! database into PostgreSQL (`copy.rs`, `mentions migrate`), the write
+//! path of a crawl (`commit.rs`: `Postgres::commit`, the same as
+//! `Store::commit` and exact while several nodes commit at once) and what
+//! a crawl reads before it (`state.rs`), alerts (`alerts.rs`) and the
+//! sources' health (`health.rs`). `mentions crawl`, `run` and `sources`
+//! use it; the reading side (listing, stats, exclusions, retention) has no
+//! PostgreSQL twin yet.
 
+mod alerts;
 mod commit;
 mod connect;
 mod copy;
+mod health;
 mod lease;
 mod migrate;
 #[cfg(test)]
 pub(crate) mod parity;
+mod state;
 #[cfg(test)]
 pub(crate) mod testdb;
 

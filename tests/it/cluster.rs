@@ -1,0 +1,544 @@
+//! `mentions crawl` and `mentions run` on PostgreSQL (`[database] url`),
+//! against a local feed server and a database of each test's own
+//! (`MENTIONS_TEST_POSTGRES`): counts equal a direct COUNT and the same
+//! crawl on SQLite, validators are shared, the password never shows.
+
+use crate::postgres::testdb::TestDb;
+use crate::postgres::{assert_no_password, feed, pg, sqlite_count, with_password};
+use crate::server::{Route, TestServer};
+use crate::{mentions, write_config, Run};
+
+/// A server with three feeds whose items overlap: `a` lists /news/0..20,
+/// `b` /news/10..30 and `c` /news/25..35 (35 items in all, 15 listed twice).
+async fn overlapping_feeds() -> TestServer {
+    let server = TestServer::start().await;
+    server.route("/robots.txt", Route::status(404));
+    for (name, range) in [("a", 0..20), ("b", 10..30), ("c", 25..35)] {
+        let paths: Vec<String> = range.map(|i| format!("/news/{i}")).collect();
+        let items: Vec<(&str, i64)> = paths.iter().map(|p| (p.as_str(), 0)).collect();
+        server.route(
+            &format!("/{name}.xml"),
+            Route::ok("application/rss+xml", feed(&server, &items))
+                .with_etag(&format!("\"{name}-1\"")),
+        );
+    }
+    server
+}
+
+/// A config for the three feeds on `database` (a `[database]` key line).
+fn config_text(server: &TestServer, database: &str) -> String {
+    let mut text = format!(
+        "[database]\n{database}\n\n\
+         [crawler]\nuser_agent = \"mentions-test/1.0\"\nretries = 0\n\n\
+         [[topic]]\nname = \"nk\"\nquery = \"nordkorea AND russland\"\n"
+    );
+    for name in ["a", "b", "c"] {
+        text.push_str(&format!(
+            "\n[[source]]\nname = \"{name}\"\ntype = \"feed\"\nurl = \"{}\"\n",
+            server.url(&format!("/{name}.xml"))
+        ));
+    }
+    text
+}
+
+/// `(new, already counted)` summed over a crawl's lines.
+fn totals(run: &Run) -> (u64, u64) {
+    let mut sum = (0, 0);
+    for line in run.stdout.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(words[2], "new,", "{line}");
+        sum.0 += words[1].parse::<u64>().unwrap();
+        sum.1 += words[3].parse::<u64>().unwrap();
+    }
+    sum
+}
+
+async fn pg_count(url: &str, sql: &str) -> i64 {
+    pg(url).await.query_one(sql, &[]).await.unwrap().get(0)
+}
+
+/// Direct counts of what a crawl wrote, and the count tables beside them.
+const COUNTS: [&str; 7] = [
+    "SELECT count(*) FROM mention",
+    "SELECT count(*) FROM sighting",
+    "SELECT count(*) FROM seen",
+    "SELECT count(*) FROM http_cache",
+    "SELECT CAST(coalesce(sum(n), 0) AS BIGINT) FROM count_source WHERE span = 3600",
+    "SELECT CAST(coalesce(sum(n), 0) AS BIGINT) FROM count_host WHERE span = 86400",
+    "SELECT CAST(coalesce(sum(mentions), 0) AS BIGINT) FROM source",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crawl_on_postgres_counts_as_on_sqlite_and_shares_validators() {
+    let Some(db) = TestDb::create("crawl").await else {
+        return;
+    };
+    let server = overlapping_feeds().await;
+    let pg_dir = tempfile::tempdir().unwrap();
+    let url = with_password(db.url());
+    let pg_config = write_config(
+        pg_dir.path(),
+        &config_text(&server, &format!("url = \"{url}\"")),
+    );
+    let run = mentions(&pg_config, &["crawl"]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_no_password(&run);
+    assert_eq!(totals(&run), (35, 15), "{run:?}");
+    let files: Vec<_> = std::fs::read_dir(pg_dir.path()).unwrap().collect();
+    assert_eq!(files.len(), 1, "no SQLite file beside the config");
+
+    let sqlite_dir = tempfile::tempdir().unwrap();
+    let sqlite_config = write_config(sqlite_dir.path(), &config_text(&server, "path = \"m.db\""));
+    let run = mentions(&sqlite_config, &["crawl"]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(totals(&run), (35, 15), "{run:?}");
+
+    let db_file = sqlite_dir.path().join("m.db");
+    for sql in COUNTS {
+        let on_pg = pg_count(db.url(), sql).await;
+        assert_eq!(on_pg, sqlite_count(&db_file, sql), "{sql}");
+    }
+    assert_eq!(pg_count(db.url(), COUNTS[0]).await, 35);
+    assert_eq!(pg_count(db.url(), COUNTS[4]).await, 35);
+    assert_eq!(pg_count(db.url(), COUNTS[5]).await, 35);
+    assert_eq!(pg_count(db.url(), COUNTS[6]).await, 35);
+    // Every item a source listed is a sighting: 20 + 20 + 10.
+    assert_eq!(pg_count(db.url(), COUNTS[1]).await, 50);
+
+    // Each source records the node that ran it: this host and the crawl's pid.
+    let nodes: Vec<String> = pg(db.url())
+        .await
+        .query("SELECT DISTINCT node FROM source", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(nodes.len(), 1, "{nodes:?}");
+    assert!(
+        nodes[0]
+            .rsplit_once('-')
+            .is_some_and(|(host, pid)| !host.is_empty() && pid.parse::<u32>().is_ok()),
+        "{nodes:?}"
+    );
+
+    // `mentions sources` reads PostgreSQL too, naming the node; SQLite has none.
+    let run = mentions(&pg_config, &["sources", "--format", "json"]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_no_password(&run);
+    let listed = run.json();
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 3);
+    let mut stored = 0;
+    for (row, name) in listed.iter().zip(["a", "b", "c"]) {
+        assert_eq!(row["name"], name);
+        assert_eq!(row["node"], nodes[0].as_str(), "{row}");
+        assert_eq!(row["last_error"], serde_json::Value::Null, "{row}");
+        assert!(row["last_run"].is_string(), "{row}");
+        stored += row["mentions"].as_u64().unwrap();
+    }
+    assert_eq!(stored, 35);
+    let run = mentions(&sqlite_config, &["sources"]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let mut lines = run.stdout.lines();
+    assert!(
+        lines.next().unwrap().ends_with("\tlast_warning\tnode"),
+        "{run:?}"
+    );
+    assert!(lines.all(|l| l.ends_with("\t-")), "{run:?}");
+
+    // The validators are in the database: the next crawl (any node) asks
+    // conditionally and is answered 304.
+    server.clear_log();
+    let run = mentions(&pg_config, &["crawl"]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stdout, "a: not modified\nb: not modified\nc: not modified\n",
+        "{run:?}"
+    );
+    for name in ["a", "b", "c"] {
+        let asked = server.requests_to(&format!("/{name}.xml"));
+        assert_eq!(asked.len(), 1, "{asked:?}");
+        assert_eq!(asked[0].status, 304);
+        assert_eq!(
+            asked[0].headers["if-none-match"],
+            format!("\"{name}-1\"").as_str()
+        );
+    }
+    assert_eq!(pg_count(db.url(), COUNTS[0]).await, 35);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crawl_with_postgres_unreachable_exits_3_naming_the_host_not_the_password() {
+    let server = overlapping_feeds().await;
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &config_text(
+            &server,
+            &format!("url = \"postgres://app:N0t-Printed@127.0.0.1:{port}/news\""),
+        ),
+    );
+    let run = mentions(&config, &["crawl"]).await;
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(
+        run.stderr.contains(&format!(
+            "cannot connect to PostgreSQL at 127.0.0.1:{port}/news"
+        )),
+        "{run:?}"
+    );
+    assert_no_password(&run);
+    assert!(
+        server.log().is_empty(),
+        "nothing is fetched: {:?}",
+        server.log()
+    );
+}
+
+/// A feed server that counts, per feed, the requests in flight and the
+/// most ever in flight at once; every feed answer takes `DELAY`, longer
+/// than the sources' 2 s schedule, so a crawl is long enough to be caught
+/// running (and killed), and the next fire time, claimed by another node,
+/// comes while it runs: without leases, two nodes would fetch one feed at
+/// once.
+mod slow {
+    use axum::extract::{Request, State};
+    use axum::response::{IntoResponse, Response};
+    use std::collections::HashMap;
+    use std::net::SocketAddr;
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    pub const DELAY: Duration = Duration::from_millis(2500);
+
+    #[derive(Default, Clone, Debug)]
+    pub struct Stats {
+        pub in_flight: usize,
+        pub most: usize,
+        pub answered: usize,
+    }
+
+    #[derive(Default)]
+    struct Shared {
+        feeds: Mutex<HashMap<String, String>>,
+        stats: Mutex<HashMap<String, Stats>>,
+        /// Bodies POSTed to /hook (alert webhooks).
+        hooks: Mutex<Vec<serde_json::Value>>,
+    }
+
+    pub struct Server {
+        pub addr: SocketAddr,
+        shared: Arc<Shared>,
+    }
+
+    /// Counts a request out when its handler ends or is dropped.
+    struct InFlight(Arc<Shared>, String);
+
+    impl Drop for InFlight {
+        fn drop(&mut self) {
+            let mut stats = self.0.stats.lock().unwrap();
+            if let Some(s) = stats.get_mut(&self.1) {
+                s.in_flight -= 1;
+            }
+        }
+    }
+
+    impl Server {
+        pub async fn start() -> Server {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let shared = Arc::new(Shared::default());
+            let app = axum::Router::new()
+                .fallback(handle)
+                .with_state(Arc::clone(&shared));
+            tokio::spawn(async move {
+                let _ = axum::serve(listener, app).await;
+            });
+            Server { addr, shared }
+        }
+
+        pub fn url(&self, path: &str) -> String {
+            format!("http://{}{path}", self.addr)
+        }
+
+        pub fn feed(&self, path: &str, body: String) {
+            self.shared
+                .feeds
+                .lock()
+                .unwrap()
+                .insert(path.to_owned(), body);
+        }
+
+        pub fn hooks(&self) -> Vec<serde_json::Value> {
+            self.shared.hooks.lock().unwrap().clone()
+        }
+
+        pub fn stats(&self) -> HashMap<String, Stats> {
+            self.shared.stats.lock().unwrap().clone()
+        }
+    }
+
+    async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
+        let path = req.uri().path().to_owned();
+        if path == "/hook" {
+            let body = axum::body::to_bytes(req.into_body(), 1 << 20)
+                .await
+                .unwrap_or_default();
+            let value = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+            shared.hooks.lock().unwrap().push(value);
+            return axum::http::StatusCode::NO_CONTENT.into_response();
+        }
+        let Some(body) = shared.feeds.lock().unwrap().get(&path).cloned() else {
+            return (axum::http::StatusCode::NOT_FOUND, "not found").into_response();
+        };
+        {
+            let mut stats = shared.stats.lock().unwrap();
+            let s = stats.entry(path.clone()).or_default();
+            s.in_flight += 1;
+            s.most = s.most.max(s.in_flight);
+        }
+        let _guard = InFlight(Arc::clone(&shared), path.clone());
+        tokio::time::sleep(DELAY).await;
+        if let Some(s) = shared.stats.lock().unwrap().get_mut(&path) {
+            s.answered += 1;
+        }
+        ([("content-type", "application/rss+xml")], body).into_response()
+    }
+}
+
+/// The `mentions run` processes of a test, killed when it ends however it ends.
+struct Nodes(Vec<(String, std::process::Child)>);
+
+impl Drop for Nodes {
+    fn drop(&mut self) {
+        for (_, child) in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Polls `check` every 100 ms until it gives Some, for at most `secs`
+/// seconds (a bound on a hang, not a timing assertion).
+async fn wait_for<T, F, Fut>(what: &str, secs: u64, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "gave up after {secs} s waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// (source, node) of every lease.
+async fn leases(client: &tokio_postgres::Client) -> Vec<(String, String)> {
+    client
+        .query(
+            "SELECT s.name, l.node FROM source_lease l JOIN source s ON s.id = l.source_id ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
+}
+
+/// Three `mentions run` nodes on one database, six sources whose feeds
+/// overlap, each source due every 2 s: no source is ever fetched by two
+/// nodes at once, a node killed (SIGKILL) mid-crawl loses its sources to
+/// the others, SIGTERM releases every lease, and the counts are exact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_share_the_sources_and_take_over_from_a_killed_one() {
+    let Some(db) = TestDb::create("three nodes").await else {
+        return;
+    };
+    let server = slow::Server::start().await;
+    const SOURCES: usize = 6;
+    // Source i lists items 5i .. 5i+10: 35 items, 25 of them listed twice.
+    for i in 0..SOURCES {
+        let paths: Vec<String> = (5 * i..5 * i + 10).map(|n| format!("/news/{n}")).collect();
+        let items: Vec<(&str, i64)> = paths.iter().map(|p| (p.as_str(), 0)).collect();
+        let fake = TestServer::start().await;
+        // The item links name the slow server: the same URLs from every feed.
+        let body = feed(&fake, &items).replace(&fake.url(""), &server.url(""));
+        server.feed(&format!("/f{i}.xml"), body);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = format!(
+        "[database]\nurl = \"{}\"\n\n\
+         [crawler]\nuser_agent = \"mentions-test/1.0\"\nretries = 0\nconcurrency = 4\n\
+         schedule = \"*/2 * * * * *\"\n\n\
+         [[topic]]\nname = \"nk\"\nquery = \"nordkorea AND russland\"\n\n\
+         [[alert]]\ntopic = \"nk\"\nwindow = \"1h\"\nthreshold = 1\nwebhook = \"{}\"\n",
+        with_password(db.url()),
+        server.url("/hook")
+    );
+    for i in 0..SOURCES {
+        text.push_str(&format!(
+            "\n[[source]]\nname = \"s{i}\"\ntype = \"feed\"\nurl = \"{}\"\n",
+            server.url(&format!("/f{i}.xml"))
+        ));
+    }
+    let config = write_config(dir.path(), &text);
+    let mut nodes = Nodes(Vec::new());
+    for k in 1..=3 {
+        let name = format!("node-{k}");
+        let log = std::fs::File::create(dir.path().join(format!("{name}.log"))).unwrap();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_mentions"))
+            .arg("--config")
+            .arg(&config)
+            .arg("run")
+            .env("MENTIONS_NODE", &name)
+            .env("RUST_LOG", "mentions=info")
+            .env_remove("MENTIONS_CONFIG")
+            .env("NO_PROXY", "*")
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        nodes.0.push((name, child));
+    }
+    let client = pg(db.url()).await;
+    // The first node up migrates the database and registers the sources.
+    wait_for("the sources registered", 60, || async {
+        let n = client
+            .query_one("SELECT count(*) FROM source", &[])
+            .await
+            .ok()?;
+        (n.get::<_, i64>(0) == SOURCES as i64).then_some(())
+    })
+    .await;
+
+    // Catch a node mid-crawl: it holds a lease on a source whose feed is
+    // being fetched right now. Kill it there.
+    let (victim, caught) = wait_for("a node caught mid-crawl", 120, || async {
+        let stats = server.stats();
+        leases(&client)
+            .await
+            .into_iter()
+            .find(|(source, _)| {
+                let path = format!("/f{}.xml", &source[1..]);
+                stats.get(&path).is_some_and(|s| s.in_flight > 0)
+            })
+            .map(|(source, node)| (node, source))
+    })
+    .await;
+    let at = nodes.0.iter().position(|(n, _)| *n == victim).unwrap();
+    let (_, mut child) = nodes.0.remove(at);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let orphaned: Vec<String> = leases(&client)
+        .await
+        .into_iter()
+        .filter(|(_, node)| *node == victim)
+        .map(|(source, _)| source)
+        .collect();
+    assert!(orphaned.contains(&caught), "{orphaned:?} {caught}");
+    let killed_at: i64 = client
+        .query_one(
+            "SELECT floor(extract(epoch FROM clock_timestamp()))::bigint",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+
+    // The others take the dead node's sources over once its leases expire,
+    // and crawl them to the end.
+    wait_for("the dead node's sources taken over", 150, || async {
+        let rows = client
+            .query(
+                "SELECT s.name, s.node, s.last_run FROM source s WHERE s.name = ANY($1)",
+                &[&orphaned],
+            )
+            .await
+            .unwrap();
+        let still_dead = leases(&client).await.iter().any(|(_, n)| *n == victim);
+        let done = !still_dead
+            && rows.len() == orphaned.len()
+            && rows.iter().all(|r| {
+                let node: Option<String> = r.get(1);
+                let last_run: Option<i64> = r.get(2);
+                node.is_some_and(|n| n != victim) && last_run.is_some_and(|t| t > killed_at)
+            });
+        done.then_some(())
+    })
+    .await;
+
+    // `mentions sources` names the node that took each over.
+    let run = mentions(&config, &["sources", "--format", "json"]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    for row in run.json().as_array().unwrap() {
+        let node = row["node"].as_str().unwrap_or_default();
+        assert!(node.starts_with("node-"), "{row}");
+        if orphaned.iter().any(|o| row["name"] == o.as_str()) {
+            assert_ne!(node, victim, "{row}");
+        }
+    }
+
+    // SIGTERM: the two survivors stop and release every lease at once.
+    for (_, child) in &nodes.0 {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    for (name, child) in &mut nodes.0 {
+        let status = wait_for("a node to stop", 60, || {
+            let done = child.try_wait().unwrap();
+            async move { done }
+        })
+        .await;
+        let log = std::fs::read_to_string(dir.path().join(format!("{name}.log"))).unwrap();
+        assert_eq!(status.code(), Some(0), "{name}: {log}");
+        assert!(log.contains("released"), "{name}: {log}");
+        assert!(!log.contains("N0t-Printed"), "{name}: {log}");
+    }
+    nodes.0.clear();
+    assert_eq!(leases(&client).await, Vec::<(String, String)>::new());
+
+    // Never two fetches of one feed at once; every feed was fetched and answered.
+    let stats = server.stats();
+    for i in 0..SOURCES {
+        let s = &stats[&format!("/f{i}.xml")];
+        assert_eq!(s.most, 1, "s{i} was fetched by two nodes at once: {s:?}");
+        assert!(s.answered >= 1, "s{i}: {s:?}");
+    }
+
+    // Exact: 35 items once each, every listing a sighting, count tables equal a direct COUNT.
+    let count = |sql: &'static str| {
+        let client = &client;
+        async move { client.query_one(sql, &[]).await.unwrap().get::<_, i64>(0) }
+    };
+    // The alert fired once across the three nodes, for the one window
+    // the items fall in, with every mention counted.
+    let hooks = server.hooks();
+    assert_eq!(hooks.len(), 1, "{hooks:?}");
+    assert_eq!(hooks[0]["topic"], "nk");
+    assert!(hooks[0]["count"].as_u64().unwrap() >= 1, "{hooks:?}");
+    assert_eq!(count("SELECT count(*) FROM alert").await, 1);
+
+    assert_eq!(count(COUNTS[0]).await, 35);
+    assert_eq!(count(COUNTS[1]).await, 60);
+    assert_eq!(count(COUNTS[4]).await, 35);
+    assert_eq!(count(COUNTS[5]).await, 35);
+    assert_eq!(count(COUNTS[6]).await, 35);
+    assert_eq!(
+        count("SELECT count(*) FROM (SELECT topic_id, identity FROM mention GROUP BY 1, 2 HAVING count(*) > 1) d").await,
+        0
+    );
+}
