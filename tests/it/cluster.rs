@@ -542,3 +542,191 @@ async fn three_nodes_share_the_sources_and_take_over_from_a_killed_one() {
         0
     );
 }
+
+/// A TCP proxy to the PostgreSQL server that a test can cut (every
+/// connection closed, new ones refused) and restore: PostgreSQL going
+/// away and coming back, for one node only.
+struct Proxy {
+    port: u16,
+    open: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    links: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+impl Proxy {
+    async fn start(upstream: std::net::SocketAddr) -> Proxy {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let open = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let links: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>> =
+            Default::default();
+        let (accept_open, accept_links) = (open.clone(), links.clone());
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                if !accept_open.load(Ordering::SeqCst) {
+                    drop(client);
+                    continue;
+                }
+                let link = tokio::spawn(async move {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+                accept_links.lock().unwrap().push(link.abort_handle());
+            }
+        });
+        Proxy { port, open, links }
+    }
+
+    fn cut(&self) {
+        self.open.store(false, std::sync::atomic::Ordering::SeqCst);
+        for link in self.links.lock().unwrap().drain(..) {
+            link.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.open.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// The status of `GET /healthz`; None when nothing answers.
+async fn health(port: u16) -> Option<u16> {
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(std::time::Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let resp = client
+        .get(format!("http://127.0.0.1:{port}/healthz"))
+        .send()
+        .await
+        .ok()?;
+    Some(resp.status().as_u16())
+}
+
+/// PostgreSQL lost while a node runs: health goes bad, crawls fail with a
+/// message naming the server (not the password), and once it is back the
+/// node reconnects by itself, health is good again and crawls are stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_loses_postgres_goes_unhealthy_and_reconnects() {
+    let Some(db) = TestDb::create("reconnect").await else {
+        return;
+    };
+    let mut url = url::Url::parse(&with_password(db.url())).unwrap();
+    let upstream = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432));
+    let upstream = tokio::net::lookup_host(upstream)
+        .await
+        .unwrap()
+        .next()
+        .unwrap();
+    let proxy = Proxy::start(upstream).await;
+    url.set_host(Some("127.0.0.1")).unwrap();
+    url.set_port(Some(proxy.port)).unwrap();
+    let through = format!("127.0.0.1:{}/{}", proxy.port, db.name());
+
+    let site = overlapping_feeds().await;
+    let listen = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "[database]\nurl = \"{url}\"\n\n[server]\nlisten = \"127.0.0.1:{listen}\"\n\n\
+             [crawler]\nuser_agent = \"mentions-test/1.0\"\nretries = 0\n\
+             schedule = \"* * * * * *\"\n\n\
+             [[topic]]\nname = \"nk\"\nquery = \"nordkorea AND russland\"\n\n\
+             [[source]]\nname = \"a\"\ntype = \"feed\"\nurl = \"{}\"\n",
+            site.url("/a.xml")
+        ),
+    );
+    let log_path = dir.path().join("node.log");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_mentions"))
+        .arg("--config")
+        .arg(&config)
+        .arg("run")
+        .env("RUST_LOG", "mentions=info")
+        .env_remove("MENTIONS_CONFIG")
+        .env("NO_PROXY", "*")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let mut nodes = Nodes(vec![("node".into(), child)]);
+    let direct = pg(db.url()).await;
+    let last_run = || async {
+        direct
+            .query_opt("SELECT last_run FROM source WHERE name = 'a'", &[])
+            .await
+            .ok()
+            .flatten()
+            .and_then(|r| r.get::<_, Option<i64>>(0))
+    };
+
+    wait_for("a first crawl stored", 60, || async { last_run().await }).await;
+    assert_eq!(health(listen).await, Some(200));
+
+    proxy.cut();
+    wait_for("health to go bad", 60, || async {
+        (health(listen).await == Some(503)).then_some(())
+    })
+    .await;
+    let cut_at = wait_for("the node's clock", 5, || async {
+        let r = direct
+            .query_one(
+                "SELECT floor(extract(epoch FROM clock_timestamp()))::bigint",
+                &[],
+            )
+            .await
+            .ok()?;
+        Some(r.get::<_, i64>(0))
+    })
+    .await;
+    wait_for("a crawl failing for want of the database", 60, || async {
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        log.lines()
+            .any(|l| {
+                l.contains("cannot connect to PostgreSQL at")
+                    && l.contains(&through)
+                    && l.contains("source=a")
+            })
+            .then_some(())
+    })
+    .await;
+
+    proxy.restore();
+    wait_for("health to be good again", 90, || async {
+        (health(listen).await == Some(200)).then_some(())
+    })
+    .await;
+    wait_for("a crawl stored after the reconnection", 60, || async {
+        last_run().await.filter(|t| *t > cut_at)
+    })
+    .await;
+
+    let (_, child) = &mut nodes.0[0];
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let status = wait_for("the node to stop", 60, || {
+        let done = child.try_wait().unwrap();
+        async move { done }
+    })
+    .await;
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert_eq!(status.code(), Some(0), "{log}");
+    assert!(log.contains("answers again"), "{log}");
+    assert!(!log.contains("N0t-Printed"), "{log}");
+    nodes.0.clear();
+    // Nothing was counted twice through the outage.
+    let n: i64 = direct
+        .query_one("SELECT count(*) FROM mention", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 20);
+}
