@@ -210,6 +210,8 @@ pub async fn schedule_loop(
     let mut backoff: Option<Duration> = None;
     let mut renewed_at = Instant::now();
     let mut pruned_at: Option<Instant> = None;
+    // The caller registered the sources before starting.
+    let mut registered = true;
     let mut alert_tick = tokio::time::interval(daemon::ALERT_TICK);
     healthy.store(true, Ordering::SeqCst);
     daemon::notify(sd_notify::NotifyState::Ready);
@@ -225,6 +227,7 @@ pub async fn schedule_loop(
                     match daemon::reload(&live, &mut http) {
                         Ok(new) => {
                             if let Err(e) = register(&pg, &new).await {
+                                registered = false;
                                 tracing::error!("the reloaded sources are not registered yet (retried at the next upkeep): {e}");
                             }
                             next = daemon::plan(&new, &next, Utc::now());
@@ -261,7 +264,7 @@ pub async fn schedule_loop(
             }
             _ = tokio::time::sleep_until(upkeep_at) => {
                 let started = Instant::now();
-                match upkeep(&node, &settings, &mut pruned_at).await {
+                match upkeep(&node, &settings, &mut registered, &mut pruned_at).await {
                     Ok(taken) => {
                         renewed_at = started;
                         let was_down = backoff.take().is_some();
@@ -368,13 +371,16 @@ fn stop_leased(running: &RunningMap, held: Option<(&[String], Instant)>, why: &s
 }
 
 /// What a node does every `RENEW`: renews its leases (stopping crawls
-/// whose lease another node took), registers the sources, prunes old fire
+/// whose lease another node took), registers the sources if a reload's
+/// registration failed (not every time: the upsert locks the rows that
+/// claims skip), prunes old fire
 /// times hourly, and takes over the leases that expired unreleased.
 /// Returns the indices of the sources taken over, now in `running` and
 /// leased. Err when the database does not answer.
 async fn upkeep(
     node: &Node,
     settings: &Settings,
+    registered: &mut bool,
     pruned_at: &mut Option<Instant>,
 ) -> Result<Vec<usize>, PgError> {
     let started = Instant::now();
@@ -391,7 +397,10 @@ async fn upkeep(
         Some((&held, started)),
         "another node took its lease over",
     );
-    register(&node.pg, settings).await?;
+    if !*registered {
+        register(&node.pg, settings).await?;
+        *registered = true;
+    }
     if pruned_at.is_none_or(|t| t.elapsed() >= Duration::from_secs(3600)) {
         node.pg.prune_fires(now - FIRE_KEPT).await?;
         *pruned_at = Some(Instant::now());
