@@ -51,6 +51,8 @@ pub const LEASE: Duration = Duration::from_secs(30);
 /// How often a node renews its leases, checks that the database answers
 /// and takes over the expired leases of nodes that died.
 pub const RENEW: Duration = Duration::from_secs(10);
+/// The longest an upkeep may take before it counts as failed.
+const UPKEEP_LIMIT: Duration = Duration::from_secs(8);
 /// The longest pause between attempts to reach a lost database.
 const MOST_BACKOFF: Duration = Duration::from_secs(30);
 /// Claimed fire times are kept this long, then pruned.
@@ -264,7 +266,19 @@ pub async fn schedule_loop(
             }
             _ = tokio::time::sleep_until(upkeep_at) => {
                 let started = Instant::now();
-                match upkeep(&node, &settings, &mut registered, &mut pruned_at).await {
+                // Bounded, so a database that hangs cannot hold up signals and fire times.
+                let done = tokio::time::timeout(
+                    UPKEEP_LIMIT,
+                    upkeep(&node, &settings, &mut registered, &mut pruned_at),
+                )
+                .await
+                .unwrap_or_else(|_| {
+                    Err(PgError::Unreachable {
+                        target: pg.target().describe(),
+                        detail: format!("no answer within {} s", UPKEEP_LIMIT.as_secs()),
+                    })
+                });
+                match done {
                     Ok(taken) => {
                         renewed_at = started;
                         let was_down = backoff.take().is_some();
