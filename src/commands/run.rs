@@ -1,7 +1,9 @@
 //! `mentions run`: wires the service together — the database lock, the
 //! store, the HTTP client, the optional endpoint, signal handling — and
 //! hands control to the scheduler (`daemon`) until a stop signal. One daemon
-//! per database: a lock file beside it says who holds it.
+//! per SQLite database: a lock file beside it says who holds it. With
+//! `[database] url` the process is one node of several on PostgreSQL: no
+//! lock, and the scheduler is `cluster`'s.
 
 use super::{open_store, runtime, Failure};
 use crate::config::Settings;
