@@ -80,6 +80,18 @@ async fn crawl_on_postgres_counts_as_on_sqlite_and_shares_validators() {
         pg_dir.path(),
         &config_text(&server, &format!("url = \"{url}\"")),
     );
+    // `check` connects, migrates and names the server and schema.
+    let run = mentions(&pg_config, &["check"]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_no_password(&run);
+    assert!(
+        run.stdout.contains(&format!(
+            "\ndatabase: PostgreSQL at 127.0.0.1:5432/{} (schema version {})\n",
+            db.name(),
+            mentions::store::postgres::KNOWN_VERSION
+        )),
+        "{run:?}"
+    );
     let run = mentions(&pg_config, &["crawl"]).await;
     assert_eq!(run.code, 0, "{run:?}");
     assert_no_password(&run);
@@ -169,7 +181,7 @@ async fn crawl_on_postgres_counts_as_on_sqlite_and_shares_validators() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn crawl_with_postgres_unreachable_exits_3_naming_the_host_not_the_password() {
+async fn postgres_unreachable_at_start_exits_3_naming_the_host_not_the_password() {
     let server = overlapping_feeds().await;
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -183,6 +195,17 @@ async fn crawl_with_postgres_unreachable_exits_3_naming_the_host_not_the_passwor
             &format!("url = \"postgres://app:N0t-Printed@127.0.0.1:{port}/news\""),
         ),
     );
+    for command in ["check", "sources", "run"] {
+        let run = mentions(&config, &[command]).await;
+        assert_eq!(run.code, 3, "{command}: {run:?}");
+        assert!(
+            run.stderr.contains(&format!(
+                "cannot connect to PostgreSQL at 127.0.0.1:{port}/news"
+            )),
+            "{command}: {run:?}"
+        );
+        assert_no_password(&run);
+    }
     let run = mentions(&config, &["crawl"]).await;
     assert_eq!(run.code, 3, "{run:?}");
     assert!(
