@@ -759,3 +759,60 @@ async fn a_node_that_loses_postgres_goes_unhealthy_and_reconnects() {
         .get(0);
     assert_eq!(n, 20);
 }
+
+/// A node restarted under the same `MENTIONS_NODE` after a kill releases
+/// the leases its previous process left, instead of renewing them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_node_releases_the_leases_its_previous_process_left() {
+    let Some(db) = TestDb::create("restart").await else {
+        return;
+    };
+    let site = overlapping_feeds().await;
+    let dir = tempfile::tempdir().unwrap();
+    // Never due during the test: only the start-up is looked at.
+    let config = write_config(
+        dir.path(),
+        &config_text(&site, &format!("url = \"{}\"", db.url()))
+            .replace("retries = 0\n", "retries = 0\nschedule = \"0 0 0 1 1 *\"\n"),
+    );
+    let run = mentions(&config, &["crawl", "--source", "a"]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let client = pg(db.url()).await;
+    client
+        .execute(
+            "INSERT INTO source_lease (source_id, node, acquired_at, expires_at)
+             SELECT id, 'node-x', 0, 4102444800 FROM source WHERE name = 'a'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let log_path = dir.path().join("node.log");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_mentions"))
+        .arg("--config")
+        .arg(&config)
+        .arg("run")
+        .env("MENTIONS_NODE", "node-x")
+        .env("RUST_LOG", "mentions=info")
+        .env_remove("MENTIONS_CONFIG")
+        .env("NO_PROXY", "*")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let mut nodes = Nodes(vec![("node-x".into(), child)]);
+    wait_for("the node to start", 60, || async {
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        log.contains("scheduling 3 sources").then_some(())
+    })
+    .await;
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        log.contains("released 1 leases left by an earlier process of this node"),
+        "{log}"
+    );
+    assert_eq!(leases(&client).await, Vec::<(String, String)>::new());
+    let (_, child) = &mut nodes.0[0];
+    child.kill().unwrap();
+    child.wait().unwrap();
+    nodes.0.clear();
+}
