@@ -696,6 +696,36 @@ async fn a_node_that_loses_postgres_goes_unhealthy_and_reconnects() {
 
     wait_for("a first crawl stored", 60, || async { last_run().await }).await;
     assert_eq!(health(listen).await, Some(200));
+    // The reading endpoints say they do not read PostgreSQL yet; none reads SQLite.
+    for (path, status) in [
+        ("/metrics", 200),
+        ("/api/report", 503),
+        ("/api/mentions", 503),
+        ("/", 503),
+    ] {
+        let resp = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .unwrap()
+            .get(format!("http://127.0.0.1:{listen}{path}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), status, "{path}");
+        let body = resp.text().await.unwrap();
+        if status == 503 {
+            assert!(
+                body.contains("does not yet read PostgreSQL"),
+                "{path}: {body}"
+            );
+        } else {
+            assert!(body.contains("mentions_crawls_total"), "{path}: {body}");
+        }
+    }
+    assert!(
+        !dir.path().join("mentions.db").exists(),
+        "no SQLite file is made or read"
+    );
 
     proxy.cut();
     wait_for("health to go bad", 60, || async {
