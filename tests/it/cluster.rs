@@ -846,3 +846,84 @@ async fn a_restarted_node_releases_the_leases_its_previous_process_left() {
     child.wait().unwrap();
     nodes.0.clear();
 }
+
+/// SIGHUP on a node: a source added to the config is registered and
+/// crawled; a changed `url` is refused and the old config kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_registers_new_sources_and_refuses_another_database() {
+    let Some(db) = TestDb::create("reload").await else {
+        return;
+    };
+    let site = overlapping_feeds().await;
+    let dir = tempfile::tempdir().unwrap();
+    let every_second =
+        |text: String| text.replace("retries = 0\n", "retries = 0\nschedule = \"* * * * * *\"\n");
+    let full = every_second(config_text(&site, &format!("url = \"{}\"", db.url())));
+    // The first config has sources a and b only.
+    let cut = full.find("\n[[source]]\nname = \"c\"").unwrap();
+    let config = write_config(dir.path(), &full[..cut]);
+    let log_path = dir.path().join("node.log");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_mentions"))
+        .arg("--config")
+        .arg(&config)
+        .arg("run")
+        .env("RUST_LOG", "mentions=info")
+        .env_remove("MENTIONS_CONFIG")
+        .env("NO_PROXY", "*")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let mut nodes = Nodes(vec![("node".into(), child)]);
+    let client = pg(db.url()).await;
+    let crawled = |name: &'static str| {
+        let client = &client;
+        async move {
+            client
+                .query_opt("SELECT last_run FROM source WHERE name = $1", &[&name])
+                .await
+                .ok()
+                .flatten()
+                .and_then(|r| r.get::<_, Option<i64>>(0))
+        }
+    };
+    wait_for("a and b crawled", 60, || async {
+        Some((crawled("a").await?, crawled("b").await?))
+    })
+    .await;
+    assert_eq!(crawled("c").await, None);
+    let pid = nodes.0[0].1.id().to_string();
+    let hup = || {
+        let status = std::process::Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+
+    // Another database: refused, the node keeps running on this one.
+    std::fs::write(&config, full.replace(db.name(), "another_database")).unwrap();
+    hup();
+    wait_for("the changed url refused", 60, || async {
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        log.contains("[database] url changed from").then_some(())
+    })
+    .await;
+
+    // Source c added: registered and crawled.
+    std::fs::write(&config, &full).unwrap();
+    hup();
+    wait_for("c crawled after the reload", 60, || async {
+        crawled("c").await
+    })
+    .await;
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        log.contains("config reloaded; scheduling 3 sources"),
+        "{log}"
+    );
+    let (_, child) = &mut nodes.0[0];
+    child.kill().unwrap();
+    child.wait().unwrap();
+    nodes.0.clear();
+}
