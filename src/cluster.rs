@@ -51,6 +51,8 @@ pub const LEASE: Duration = Duration::from_secs(30);
 /// How often a node renews its leases, checks that the database answers
 /// and takes over the expired leases of nodes that died.
 pub const RENEW: Duration = Duration::from_secs(10);
+/// The longest an upkeep may take before it counts as failed.
+const UPKEEP_LIMIT: Duration = Duration::from_secs(8);
 /// The longest pause between attempts to reach a lost database.
 const MOST_BACKOFF: Duration = Duration::from_secs(30);
 /// Claimed fire times are kept this long, then pruned.
@@ -210,6 +212,8 @@ pub async fn schedule_loop(
     let mut backoff: Option<Duration> = None;
     let mut renewed_at = Instant::now();
     let mut pruned_at: Option<Instant> = None;
+    // The caller registered the sources before starting.
+    let mut registered = true;
     let mut alert_tick = tokio::time::interval(daemon::ALERT_TICK);
     healthy.store(true, Ordering::SeqCst);
     daemon::notify(sd_notify::NotifyState::Ready);
@@ -225,6 +229,7 @@ pub async fn schedule_loop(
                     match daemon::reload(&live, &mut http) {
                         Ok(new) => {
                             if let Err(e) = register(&pg, &new).await {
+                                registered = false;
                                 tracing::error!("the reloaded sources are not registered yet (retried at the next upkeep): {e}");
                             }
                             next = daemon::plan(&new, &next, Utc::now());
@@ -261,7 +266,19 @@ pub async fn schedule_loop(
             }
             _ = tokio::time::sleep_until(upkeep_at) => {
                 let started = Instant::now();
-                match upkeep(&node, &settings, &mut pruned_at).await {
+                // Bounded, so a database that hangs cannot hold up signals and fire times.
+                let done = tokio::time::timeout(
+                    UPKEEP_LIMIT,
+                    upkeep(&node, &settings, &mut registered, &mut pruned_at),
+                )
+                .await
+                .unwrap_or_else(|_| {
+                    Err(PgError::Unreachable {
+                        target: pg.target().describe(),
+                        detail: format!("no answer within {} s", UPKEEP_LIMIT.as_secs()),
+                    })
+                });
+                match done {
                     Ok(taken) => {
                         renewed_at = started;
                         let was_down = backoff.take().is_some();
@@ -368,13 +385,16 @@ fn stop_leased(running: &RunningMap, held: Option<(&[String], Instant)>, why: &s
 }
 
 /// What a node does every `RENEW`: renews its leases (stopping crawls
-/// whose lease another node took), registers the sources, prunes old fire
+/// whose lease another node took), registers the sources if a reload's
+/// registration failed (not every time: the upsert locks the rows that
+/// claims skip), prunes old fire
 /// times hourly, and takes over the leases that expired unreleased.
 /// Returns the indices of the sources taken over, now in `running` and
 /// leased. Err when the database does not answer.
 async fn upkeep(
     node: &Node,
     settings: &Settings,
+    registered: &mut bool,
     pruned_at: &mut Option<Instant>,
 ) -> Result<Vec<usize>, PgError> {
     let started = Instant::now();
@@ -391,7 +411,10 @@ async fn upkeep(
         Some((&held, started)),
         "another node took its lease over",
     );
-    register(&node.pg, settings).await?;
+    if !*registered {
+        register(&node.pg, settings).await?;
+        *registered = true;
+    }
     if pruned_at.is_none_or(|t| t.elapsed() >= Duration::from_secs(3600)) {
         node.pg.prune_fires(now - FIRE_KEPT).await?;
         *pruned_at = Some(Instant::now());

@@ -180,6 +180,7 @@ fn sqlite_only(command: &Command) -> Option<&'static str> {
         | Command::Discover { .. }
         | Command::Crawl { .. }
         | Command::Run
+        | Command::Check
         | Command::Sources { .. } => return None,
         Command::Report { .. } => "report",
         Command::List { .. } => "list",
@@ -187,7 +188,6 @@ fn sqlite_only(command: &Command) -> Option<&'static str> {
         Command::Exclude { .. } => "exclude",
         Command::Include { .. } => "include",
         Command::Exclusions { .. } => "exclusions",
-        Command::Check => "check",
         Command::Alerts { .. } => "alerts",
         Command::Prune => "prune",
         Command::Backup { .. } => "backup",

@@ -1,7 +1,9 @@
 //! `mentions run`: wires the service together — the database lock, the
 //! store, the HTTP client, the optional endpoint, signal handling — and
 //! hands control to the scheduler (`daemon`) until a stop signal. One daemon
-//! per database: a lock file beside it says who holds it.
+//! per SQLite database: a lock file beside it says who holds it. With
+//! `[database] url` the process is one node of several on PostgreSQL: no
+//! lock, and the scheduler is `cluster`'s.
 
 use super::{open_store, runtime, Failure};
 use crate::config::Settings;
@@ -63,7 +65,16 @@ fn run_on_postgres(settings: Settings) -> Result<ExitCode, Failure> {
         ))?
         .with_node(&node);
     runtime
-        .block_on(crate::cluster::register(&pg, &settings))
+        .block_on(async {
+            crate::cluster::register(&pg, &settings).await?;
+            // Leases a previous process of this name left (MENTIONS_NODE
+            // set, killed): it is not running those crawls any more.
+            let stale = pg.release_all(&node).await?;
+            if stale > 0 {
+                tracing::info!(node = %node, "released {stale} leases left by an earlier process of this node");
+            }
+            Ok::<_, crate::store::postgres::PgError>(())
+        })
         .map_err(|e| Failure::Storage(target.scrub(&e.to_string())))?;
     if settings.retention.is_some() {
         tracing::warn!(

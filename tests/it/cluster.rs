@@ -80,6 +80,18 @@ async fn crawl_on_postgres_counts_as_on_sqlite_and_shares_validators() {
         pg_dir.path(),
         &config_text(&server, &format!("url = \"{url}\"")),
     );
+    // `check` connects, migrates and names the server and schema.
+    let run = mentions(&pg_config, &["check"]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_no_password(&run);
+    assert!(
+        run.stdout.contains(&format!(
+            "\ndatabase: PostgreSQL at 127.0.0.1:5432/{} (schema version {})\n",
+            db.name(),
+            mentions::store::postgres::KNOWN_VERSION
+        )),
+        "{run:?}"
+    );
     let run = mentions(&pg_config, &["crawl"]).await;
     assert_eq!(run.code, 0, "{run:?}");
     assert_no_password(&run);
@@ -169,7 +181,7 @@ async fn crawl_on_postgres_counts_as_on_sqlite_and_shares_validators() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn crawl_with_postgres_unreachable_exits_3_naming_the_host_not_the_password() {
+async fn postgres_unreachable_at_start_exits_3_naming_the_host_not_the_password() {
     let server = overlapping_feeds().await;
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -183,6 +195,17 @@ async fn crawl_with_postgres_unreachable_exits_3_naming_the_host_not_the_passwor
             &format!("url = \"postgres://app:N0t-Printed@127.0.0.1:{port}/news\""),
         ),
     );
+    for command in ["check", "sources", "run"] {
+        let run = mentions(&config, &[command]).await;
+        assert_eq!(run.code, 3, "{command}: {run:?}");
+        assert!(
+            run.stderr.contains(&format!(
+                "cannot connect to PostgreSQL at 127.0.0.1:{port}/news"
+            )),
+            "{command}: {run:?}"
+        );
+        assert_no_password(&run);
+    }
     let run = mentions(&config, &["crawl"]).await;
     assert_eq!(run.code, 3, "{run:?}");
     assert!(
@@ -458,6 +481,7 @@ async fn three_nodes_share_the_sources_and_take_over_from_a_killed_one() {
 
     // The others take the dead node's sources over once its leases expire,
     // and crawl them to the end.
+    let killed = std::time::Instant::now();
     wait_for("the dead node's sources taken over", 150, || async {
         let rows = client
             .query(
@@ -477,6 +501,11 @@ async fn three_nodes_share_the_sources_and_take_over_from_a_killed_one() {
         done.then_some(())
     })
     .await;
+
+    eprintln!(
+        "the killed node's sources {orphaned:?} were taken over and crawled {:.1} s after the kill",
+        killed.elapsed().as_secs_f64()
+    );
 
     // `mentions sources` names the node that took each over.
     let run = mentions(&config, &["sources", "--format", "json"]).await;
@@ -541,4 +570,360 @@ async fn three_nodes_share_the_sources_and_take_over_from_a_killed_one() {
         count("SELECT count(*) FROM (SELECT topic_id, identity FROM mention GROUP BY 1, 2 HAVING count(*) > 1) d").await,
         0
     );
+}
+
+/// A TCP proxy to the PostgreSQL server that a test can cut (every
+/// connection closed, new ones refused) and restore: PostgreSQL going
+/// away and coming back, for one node only.
+struct Proxy {
+    port: u16,
+    open: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    links: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+impl Proxy {
+    async fn start(upstream: std::net::SocketAddr) -> Proxy {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let open = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let links: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>> =
+            Default::default();
+        let (accept_open, accept_links) = (open.clone(), links.clone());
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                if !accept_open.load(Ordering::SeqCst) {
+                    drop(client);
+                    continue;
+                }
+                let link = tokio::spawn(async move {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+                accept_links.lock().unwrap().push(link.abort_handle());
+            }
+        });
+        Proxy { port, open, links }
+    }
+
+    fn cut(&self) {
+        self.open.store(false, std::sync::atomic::Ordering::SeqCst);
+        for link in self.links.lock().unwrap().drain(..) {
+            link.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.open.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// The status of `GET /healthz`; None when nothing answers.
+async fn health(port: u16) -> Option<u16> {
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(std::time::Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let resp = client
+        .get(format!("http://127.0.0.1:{port}/healthz"))
+        .send()
+        .await
+        .ok()?;
+    Some(resp.status().as_u16())
+}
+
+/// PostgreSQL lost while a node runs: health goes bad, crawls fail with a
+/// message naming the server (not the password), and once it is back the
+/// node reconnects by itself, health is good again and crawls are stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_loses_postgres_goes_unhealthy_and_reconnects() {
+    let Some(db) = TestDb::create("reconnect").await else {
+        return;
+    };
+    let mut url = url::Url::parse(&with_password(db.url())).unwrap();
+    let upstream = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432));
+    let upstream = tokio::net::lookup_host(upstream)
+        .await
+        .unwrap()
+        .next()
+        .unwrap();
+    let proxy = Proxy::start(upstream).await;
+    url.set_host(Some("127.0.0.1")).unwrap();
+    url.set_port(Some(proxy.port)).unwrap();
+    let through = format!("127.0.0.1:{}/{}", proxy.port, db.name());
+
+    let site = overlapping_feeds().await;
+    let listen = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "[database]\nurl = \"{url}\"\n\n[server]\nlisten = \"127.0.0.1:{listen}\"\n\n\
+             [crawler]\nuser_agent = \"mentions-test/1.0\"\nretries = 0\n\
+             schedule = \"* * * * * *\"\n\n\
+             [[topic]]\nname = \"nk\"\nquery = \"nordkorea AND russland\"\n\n\
+             [[source]]\nname = \"a\"\ntype = \"feed\"\nurl = \"{}\"\n",
+            site.url("/a.xml")
+        ),
+    );
+    let log_path = dir.path().join("node.log");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_mentions"))
+        .arg("--config")
+        .arg(&config)
+        .arg("run")
+        .env("RUST_LOG", "mentions=info")
+        .env_remove("MENTIONS_CONFIG")
+        .env("NO_PROXY", "*")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let mut nodes = Nodes(vec![("node".into(), child)]);
+    let direct = pg(db.url()).await;
+    let last_run = || async {
+        direct
+            .query_opt("SELECT last_run FROM source WHERE name = 'a'", &[])
+            .await
+            .ok()
+            .flatten()
+            .and_then(|r| r.get::<_, Option<i64>>(0))
+    };
+
+    wait_for("a first crawl stored", 60, || async { last_run().await }).await;
+    assert_eq!(health(listen).await, Some(200));
+    // The reading endpoints say they do not read PostgreSQL yet; none reads SQLite.
+    for (path, status) in [
+        ("/metrics", 200),
+        ("/api/report", 503),
+        ("/api/mentions", 503),
+        ("/", 503),
+    ] {
+        let resp = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .unwrap()
+            .get(format!("http://127.0.0.1:{listen}{path}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), status, "{path}");
+        let body = resp.text().await.unwrap();
+        if status == 503 {
+            assert!(
+                body.contains("does not yet read PostgreSQL"),
+                "{path}: {body}"
+            );
+        } else {
+            assert!(body.contains("mentions_crawls_total"), "{path}: {body}");
+        }
+    }
+    assert!(
+        !dir.path().join("mentions.db").exists(),
+        "no SQLite file is made or read"
+    );
+
+    proxy.cut();
+    wait_for("health to go bad", 60, || async {
+        (health(listen).await == Some(503)).then_some(())
+    })
+    .await;
+    let cut_at = wait_for("the node's clock", 5, || async {
+        let r = direct
+            .query_one(
+                "SELECT floor(extract(epoch FROM clock_timestamp()))::bigint",
+                &[],
+            )
+            .await
+            .ok()?;
+        Some(r.get::<_, i64>(0))
+    })
+    .await;
+    wait_for("a crawl failing for want of the database", 60, || async {
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        log.lines()
+            .any(|l| {
+                l.contains("cannot connect to PostgreSQL at")
+                    && l.contains(&through)
+                    && l.contains("source=a")
+            })
+            .then_some(())
+    })
+    .await;
+
+    proxy.restore();
+    wait_for("health to be good again", 90, || async {
+        (health(listen).await == Some(200)).then_some(())
+    })
+    .await;
+    wait_for("a crawl stored after the reconnection", 60, || async {
+        last_run().await.filter(|t| *t > cut_at)
+    })
+    .await;
+
+    let (_, child) = &mut nodes.0[0];
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let status = wait_for("the node to stop", 60, || {
+        let done = child.try_wait().unwrap();
+        async move { done }
+    })
+    .await;
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert_eq!(status.code(), Some(0), "{log}");
+    assert!(log.contains("answers again"), "{log}");
+    assert!(!log.contains("N0t-Printed"), "{log}");
+    nodes.0.clear();
+    // Nothing was counted twice through the outage.
+    let n: i64 = direct
+        .query_one("SELECT count(*) FROM mention", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 20);
+}
+
+/// A node restarted under the same `MENTIONS_NODE` after a kill releases
+/// the leases its previous process left, instead of renewing them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_node_releases_the_leases_its_previous_process_left() {
+    let Some(db) = TestDb::create("restart").await else {
+        return;
+    };
+    let site = overlapping_feeds().await;
+    let dir = tempfile::tempdir().unwrap();
+    // Never due during the test: only the start-up is looked at.
+    let config = write_config(
+        dir.path(),
+        &config_text(&site, &format!("url = \"{}\"", db.url()))
+            .replace("retries = 0\n", "retries = 0\nschedule = \"0 0 0 1 1 *\"\n"),
+    );
+    let run = mentions(&config, &["crawl", "--source", "a"]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let client = pg(db.url()).await;
+    client
+        .execute(
+            "INSERT INTO source_lease (source_id, node, acquired_at, expires_at)
+             SELECT id, 'node-x', 0, 4102444800 FROM source WHERE name = 'a'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let log_path = dir.path().join("node.log");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_mentions"))
+        .arg("--config")
+        .arg(&config)
+        .arg("run")
+        .env("MENTIONS_NODE", "node-x")
+        .env("RUST_LOG", "mentions=info")
+        .env_remove("MENTIONS_CONFIG")
+        .env("NO_PROXY", "*")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let mut nodes = Nodes(vec![("node-x".into(), child)]);
+    wait_for("the node to start", 60, || async {
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        log.contains("scheduling 3 sources").then_some(())
+    })
+    .await;
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        log.contains("released 1 leases left by an earlier process of this node"),
+        "{log}"
+    );
+    assert_eq!(leases(&client).await, Vec::<(String, String)>::new());
+    let (_, child) = &mut nodes.0[0];
+    child.kill().unwrap();
+    child.wait().unwrap();
+    nodes.0.clear();
+}
+
+/// SIGHUP on a node: a source added to the config is registered and
+/// crawled; a changed `url` is refused and the old config kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_registers_new_sources_and_refuses_another_database() {
+    let Some(db) = TestDb::create("reload").await else {
+        return;
+    };
+    let site = overlapping_feeds().await;
+    let dir = tempfile::tempdir().unwrap();
+    let every_second =
+        |text: String| text.replace("retries = 0\n", "retries = 0\nschedule = \"* * * * * *\"\n");
+    let full = every_second(config_text(&site, &format!("url = \"{}\"", db.url())));
+    // The first config has sources a and b only.
+    let cut = full.find("\n[[source]]\nname = \"c\"").unwrap();
+    let config = write_config(dir.path(), &full[..cut]);
+    let log_path = dir.path().join("node.log");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_mentions"))
+        .arg("--config")
+        .arg(&config)
+        .arg("run")
+        .env("RUST_LOG", "mentions=info")
+        .env_remove("MENTIONS_CONFIG")
+        .env("NO_PROXY", "*")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let mut nodes = Nodes(vec![("node".into(), child)]);
+    let client = pg(db.url()).await;
+    let crawled = |name: &'static str| {
+        let client = &client;
+        async move {
+            client
+                .query_opt("SELECT last_run FROM source WHERE name = $1", &[&name])
+                .await
+                .ok()
+                .flatten()
+                .and_then(|r| r.get::<_, Option<i64>>(0))
+        }
+    };
+    wait_for("a and b crawled", 60, || async {
+        Some((crawled("a").await?, crawled("b").await?))
+    })
+    .await;
+    assert_eq!(crawled("c").await, None);
+    let pid = nodes.0[0].1.id().to_string();
+    let hup = || {
+        let status = std::process::Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+
+    // Another database: refused, the node keeps running on this one.
+    std::fs::write(&config, full.replace(db.name(), "another_database")).unwrap();
+    hup();
+    wait_for("the changed url refused", 60, || async {
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        log.contains("[database] url changed from").then_some(())
+    })
+    .await;
+
+    // Source c added: registered and crawled.
+    std::fs::write(&config, &full).unwrap();
+    hup();
+    wait_for("c crawled after the reload", 60, || async {
+        crawled("c").await
+    })
+    .await;
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        log.contains("config reloaded; scheduling 3 sources"),
+        "{log}"
+    );
+    let (_, child) = &mut nodes.0[0];
+    child.kill().unwrap();
+    child.wait().unwrap();
+    nodes.0.clear();
 }

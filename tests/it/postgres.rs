@@ -327,7 +327,6 @@ async fn commands_that_do_not_read_postgres_refuse_a_database_url() {
         &["exclude", "1"],
         &["include", "1"],
         &["exclusions"],
-        &["check"],
         &["alerts"],
         &["prune"],
         &["backup", "copy.db"],
