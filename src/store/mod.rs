@@ -11,6 +11,7 @@ mod listing;
 mod mentions;
 mod pool;
 pub mod postgres;
+mod reads;
 mod retention;
 mod rules;
 mod shared;
@@ -23,6 +24,7 @@ pub use exclusions::{domain_key, ExcludeTarget, Exclusion, ExclusionChange, Rule
 pub use listing::{Explained, ListFilter, Listed, Sighting};
 pub use mentions::{CommitStats, CrawlBatch, NewMention, Rule, SourceOutcome};
 pub use pool::ReadPool;
+pub use reads::{PgReader, Reads};
 pub use retention::{Cutoff, Pruned, RetentionPlan};
 pub use shared::{commit, shared, with_store, SharedStore, StoreCell};
 pub use stats::{Bucket, KindCounts, Reference, SeriesPoint, SourceHealth};
@@ -70,6 +72,9 @@ pub enum StoreError {
     Sql(#[from] rusqlite::Error),
     #[error("a database task ended abnormally: {0}")]
     Task(String),
+    /// A read of the PostgreSQL store failed (its message names the server, never the password).
+    #[error("{0}")]
+    Postgres(#[from] postgres::PgError),
 }
 
 /// One connection to the mentions database.

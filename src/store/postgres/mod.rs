@@ -16,9 +16,13 @@ mod commit;
 mod connect;
 mod copy;
 mod lease;
+mod listing;
 mod migrate;
 #[cfg(test)]
 pub(crate) mod parity;
+mod read;
+#[cfg(test)]
+mod read_tests;
 #[cfg(test)]
 pub(crate) mod testdb;
 
