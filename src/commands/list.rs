@@ -10,7 +10,7 @@ use crate::config::Settings;
 use crate::listing::{self, Selection};
 use crate::report::{self, Window};
 use crate::sources::Kind;
-use crate::store::{ListFilter, Listed, Store};
+use crate::store::{ListFilter, Listed, Reads};
 use std::process::ExitCode;
 
 /// The flags of `list`, the window already read.
@@ -71,7 +71,7 @@ pub(super) fn list(settings: &Settings, args: ListArgs) -> Result<ExitCode, Fail
 /// Writes the rows of `filter` as `render` makes them, until stdout closes;
 /// how many were written.
 fn each(
-    store: &Store,
+    store: &dyn Reads,
     filter: &ListFilter,
     limit: Option<usize>,
     out: &mut Output,
@@ -96,7 +96,7 @@ fn each(
 }
 
 fn text(
-    store: &Store,
+    store: &dyn Reads,
     selection: &Selection,
     limit: Option<usize>,
     out: &mut Output,
@@ -128,7 +128,7 @@ fn text(
 }
 
 fn machine(
-    store: &Store,
+    store: &dyn Reads,
     selection: &Selection,
     limit: Option<usize>,
     format: ListFormat,

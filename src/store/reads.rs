@@ -14,7 +14,7 @@
 
 use super::postgres::{PgError, Postgres};
 use super::{
-    Bucket, Exclusion, Explained, KindCounts, ListFilter, Listed, Reference, SeriesPoint,
+    Bucket, Exclusion, Explained, FiredAlert, KindCounts, ListFilter, Listed, Reference, SeriesPoint,
     SourceHealth, Store, StoreError,
 };
 use chrono::{DateTime, Utc};
@@ -77,6 +77,13 @@ pub trait Reads {
     fn exclusions(&self) -> Result<Vec<Exclusion>, StoreError>;
     /// One exclusion by id.
     fn exclusion(&self, id: i64) -> Result<Option<Exclusion>, StoreError>;
+    /// The alert crossings of `topic` whose window overlaps `[from, to)`.
+    fn alert_crossings(
+        &self,
+        topic: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<FiredAlert>, StoreError>;
 
     /// Distinct mentions of `topic` in `[from, to)`, per kind.
     fn counts(
@@ -165,6 +172,14 @@ impl Reads for Store {
     }
     fn exclusion(&self, id: i64) -> Result<Option<Exclusion>, StoreError> {
         Store::exclusion(self, id)
+    }
+    fn alert_crossings(
+        &self,
+        topic: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<FiredAlert>, StoreError> {
+        Store::alert_crossings(self, topic, from, to)
     }
     fn counts(
         &self,
@@ -304,5 +319,13 @@ impl Reads for PgReader {
     }
     fn exclusion(&self, id: i64) -> Result<Option<Exclusion>, StoreError> {
         self.block(self.pg.exclusion(id))
+    }
+    fn alert_crossings(
+        &self,
+        topic: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<FiredAlert>, StoreError> {
+        self.block(self.pg.alert_crossings(topic, from, to))
     }
 }

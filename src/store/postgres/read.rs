@@ -14,6 +14,7 @@
 use super::{PgError, Postgres};
 use crate::sources::Kind;
 use crate::store::exclusions::Exclusion;
+use crate::store::FiredAlert;
 use crate::store::stats::{
     rank_references, series_points, time, whole_bucket, Bucket, KindCounts, Reference, SeriesPoint,
     SourceHealth, Split,
@@ -300,6 +301,46 @@ impl Postgres {
                         .unwrap_or_default(),
                     mentions: self.get::<i64>(r, 8)? as u64,
                     mention: self.get(r, 9)?,
+                })
+            })
+            .collect()
+    }
+
+    /// The crossings of `topic` whose alert window overlaps `[from, to)`,
+    /// oldest window first (`Store::alert_crossings`).
+    pub async fn alert_crossings(
+        &self,
+        topic: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<FiredAlert>, PgError> {
+        let rows = self
+            .rows(
+                "SELECT id, key, topic, window_secs, trigger, window_start, fired_at, count, baseline,
+                        payload, attempts, delivered_at, last_error, next_attempt
+                 FROM alert WHERE topic = $1 AND window_start < $3 AND window_start + window_secs > $2
+                 ORDER BY window_start, id",
+                &[&topic, &from.timestamp(), &to.timestamp()],
+            )
+            .await?;
+        let at = |secs: i64| time(Some(secs)).unwrap_or_default();
+        rows.iter()
+            .map(|r| {
+                Ok(FiredAlert {
+                    id: self.get(r, 0)?,
+                    key: self.get(r, 1)?,
+                    topic: self.get(r, 2)?,
+                    window_secs: self.get::<i64>(r, 3)?.max(0) as u64,
+                    trigger: self.get(r, 4)?,
+                    window_start: at(self.get(r, 5)?),
+                    fired_at: at(self.get(r, 6)?),
+                    count: self.get::<i64>(r, 7)?.max(0) as u64,
+                    baseline: self.get(r, 8)?,
+                    payload: self.get(r, 9)?,
+                    attempts: u32::try_from(self.get::<i64>(r, 10)?).unwrap_or(u32::MAX),
+                    delivered_at: self.get::<Option<i64>>(r, 11)?.map(at),
+                    last_error: self.get(r, 12)?,
+                    next_attempt: self.get::<Option<i64>>(r, 13)?.map(at),
                 })
             })
             .collect()
