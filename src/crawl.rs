@@ -15,7 +15,7 @@ use crate::sources::{
     bluesky, discourse, fulltext, gdelt, googlenews, hackernews, lemmy, mastodon, reddit, telegram,
     web, Item,
 };
-use crate::store::{with_store, CommitStats, CrawlBatch, SourceOutcome, StoreError};
+use crate::store::{Backend, CommitStats, CrawlBatch, SourceOutcome, StoreError};
 use crate::text::quote;
 use chrono::Utc;
 use futures_util::StreamExt;
@@ -146,7 +146,7 @@ fn log_unread_dates(source: &str, items: &[Item], logged: &WarnedSources) -> boo
 pub async fn crawl_pass(
     settings: Arc<Settings>,
     http: HttpClient,
-    store: SharedStore,
+    store: Backend,
     sources: Vec<usize>,
     topics: Option<Vec<usize>>,
     on_done: &dyn Fn(&SourceReport),
@@ -160,7 +160,7 @@ pub async fn crawl_pass(
         let (task_settings, http, store, limit, topics) = (
             Arc::clone(&settings),
             http.clone(),
-            Arc::clone(&store),
+            store.clone(),
             Arc::clone(&limit),
             topics.clone(),
         );
@@ -205,7 +205,7 @@ pub async fn crawl_pass(
 pub async fn crawl_source(
     settings: &Settings,
     http: &HttpClient,
-    store: &SharedStore,
+    store: &Backend,
     index: usize,
     only_topics: Option<&[usize]>,
 ) -> SourceReport {
@@ -228,7 +228,8 @@ pub async fn crawl_source(
         let name = source_name.to_owned();
         Box::pin(async move {
             let n = keys.len();
-            with_store(store, move |s| s.seen(&name, &keys))
+            store
+                .seen(&name, keys)
                 .await
                 .unwrap_or_else(|_| vec![false; n])
         })
@@ -237,12 +238,10 @@ pub async fn crawl_source(
         move |url: String| -> Pin<Box<dyn Future<Output = Option<Validators>> + Send + '_>> {
             let name = source_name.to_owned();
             Box::pin(async move {
-                with_store(store, move |s| s.validators(&name, &url))
-                    .await
-                    .unwrap_or_else(|e| {
-                        tracing::warn!("cannot read stored validators: {e}");
-                        None
-                    })
+                store.validators(&name, url).await.unwrap_or_else(|e| {
+                    tracing::warn!("cannot read stored validators: {e}");
+                    None
+                })
             })
         };
     let mut ctx = Context::new(http, source_name, &known);
@@ -252,13 +251,10 @@ pub async fn crawl_source(
     ctx.validators = Some(&validators);
     if let SourceSpec::Platform(spec) = &source.spec {
         ctx.search_terms = search_terms(spec, &topics);
-        let name = source.name.clone();
-        ctx.cursor = with_store(store, move |s| s.cursor(&name))
-            .await
-            .unwrap_or_else(|e| {
-                tracing::warn!("cannot read the stored cursor: {e}");
-                None
-            });
+        ctx.cursor = store.cursor(&source.name).await.unwrap_or_else(|e| {
+            tracing::warn!("cannot read the stored cursor: {e}");
+            None
+        });
     }
 
     if let Some(search) = news_search(&source.spec, &topics) {
@@ -289,7 +285,7 @@ pub async fn crawl_source(
         batch.outcome = SourceOutcome::Failed(e);
     }
     let outcome = batch.outcome.clone();
-    let committed = crate::store::commit(store, batch).await;
+    let committed = store.commit(batch).await;
     match &committed {
         Ok(stats) => crate::telemetry::record_crawl(
             &source.name,
@@ -309,10 +305,14 @@ pub async fn crawl_source(
             store_failed: false,
         },
         Err(e) => {
-            let unstored = format!(
-                "could not store the crawl in {}: {e}",
-                settings.database.display()
-            );
+            let unstored = match store {
+                Backend::Sqlite(_) => format!(
+                    "could not store the crawl in {}: {e}",
+                    settings.database.display()
+                ),
+                // The error names the server (host:port/database).
+                Backend::Postgres(_) => format!("could not store the crawl: {e}"),
+            };
             tracing::error!(source = %source.name, "{unstored}");
             SourceReport {
                 name: source.name.clone(),
@@ -427,7 +427,7 @@ async fn evaluate(
     batch: &mut CrawlBatch,
     items: Vec<Item>,
     topics: &[&Topic],
-    store: &SharedStore,
+    store: &Backend,
 ) -> Result<(), StoreError> {
     if items.is_empty() {
         return Ok(());
@@ -447,10 +447,7 @@ async fn evaluate(
         return Ok(());
     }
     let keys: Vec<u64> = items.iter().map(item_key).collect();
-    let known = {
-        let (name, keys) = (source.name.clone(), keys.clone());
-        with_store(store, move |s| s.seen(&name, &keys)).await?
-    };
+    let known = store.seen(&source.name, keys.clone()).await?;
     // An item listed twice in one document is evaluated once.
     let mut this_crawl = HashSet::new();
     let fresh: Vec<(Item, u64)> = items

@@ -246,7 +246,8 @@ pub async fn schedule_loop(
             tasks.spawn(async move {
                 let report = {
                     let _permit = limit.acquire_owned().await;
-                    crawl::crawl_source(&settings, &http, &store, index, None).await
+                    let backend = crate::store::Backend::Sqlite(Arc::clone(&store));
+                    crawl::crawl_source(&settings, &http, &backend, index, None).await
                 };
                 tracing::info!("{report}");
                 running

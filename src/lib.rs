@@ -11,6 +11,7 @@ pub mod budget;
 pub mod canon;
 pub mod charset;
 pub mod cli;
+pub mod cluster;
 pub mod commands;
 pub mod config;
 pub mod crawl;

@@ -6,8 +6,8 @@ use super::{open_store, print, runtime, Failure};
 use crate::config::Settings;
 use crate::crawl;
 use crate::http::HttpClient;
-use crate::store::SharedStore;
-use crate::store::SourceOutcome;
+use crate::store::postgres::{PgTarget, Postgres};
+use crate::store::{Backend, SharedStore, SourceOutcome};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -58,7 +58,18 @@ pub(super) fn crawl(
         }
         Some(topics)
     };
-    let store: SharedStore = crate::store::shared(open_store(&settings)?);
+    let runtime = runtime()?;
+    let (backend, store) = match &settings.postgres {
+        Some(target) => {
+            let pg = runtime.block_on(connect_postgres(target, settings.http.concurrency))?;
+            let pg = pg.with_node(&crate::cluster::node_name());
+            (Backend::Postgres(Box::new(pg)), None)
+        }
+        None => {
+            let store: SharedStore = crate::store::shared(open_store(&settings)?);
+            (Backend::Sqlite(Arc::clone(&store)), Some(store))
+        }
+    };
     let http = HttpClient::new(settings.http.clone()).map_err(|e| Failure::Usage(e.to_string()))?;
     let settings = Arc::new(settings);
     // A progress bar for people at a terminal; plain lines for logs and pipes.
@@ -83,14 +94,12 @@ pub(super) fn crawl(
         }
         None => tracing::info!("{r}"),
     };
-    let database = settings.database.clone();
-    let reports = runtime()?.block_on(crawl::crawl_pass(
-        settings,
-        http,
-        Arc::clone(&store),
-        sources,
-        topics,
-        &on_done,
+    let database = match &settings.postgres {
+        Some(target) => format!("PostgreSQL at {target}"),
+        None => settings.database.display().to_string(),
+    };
+    let reports = runtime.block_on(crawl::crawl_pass(
+        settings, http, backend, sources, topics, &on_done,
     ));
     if let Some(bar) = &bar {
         bar.finish_and_clear();
@@ -104,17 +113,25 @@ pub(super) fn crawl(
     let unstored = reports.iter().filter(|r| r.store_failed).count();
     if unstored > 0 {
         // One more try: what no transaction took is lost when the process ends.
-        let mut store = store.lock().unwrap_or_else(|p| p.into_inner());
-        let lost = match store.flush_unsaved() {
-            Ok(()) => String::new(),
-            Err(e) => format!(
+        let lost = match store.as_ref().map(|store| {
+            store
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .flush_unsaved()
+        }) {
+            Some(Err(e)) => format!(
                 "; their failures could not be recorded either ({e}), so `mentions sources` does not show them"
             ),
+            _ => String::new(),
+        };
+        let fix = if store.is_some() {
+            "Free space or fix the database's folder, then crawl again"
+        } else {
+            "Check that the PostgreSQL server is up and has space, then crawl again"
         };
         return Err(Failure::Storage(format!(
-            "the crawl of {unstored} of {} sources could not be stored in {}{lost}. Free space or fix the database's folder, then crawl again",
+            "the crawl of {unstored} of {} sources could not be stored in {database}{lost}. {fix}",
             reports.len(),
-            database.display()
         )));
     }
     let failed = reports
@@ -129,4 +146,17 @@ pub(super) fn crawl(
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Connects to the PostgreSQL database of `[database] url` and applies
+/// its migrations: unreachable, or a schema it cannot use, is a storage
+/// failure (exit 3) naming `host:port/database`, never the password.
+pub(super) async fn connect_postgres(
+    target: &PgTarget,
+    concurrency: usize,
+) -> Result<Postgres, Failure> {
+    // A connection per crawl in flight, and one for the rest.
+    Postgres::connect(target, concurrency.max(1) + 1)
+        .await
+        .map_err(|e| Failure::Storage(target.scrub(&e.to_string())))
 }

@@ -66,6 +66,11 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("config.toml"));
     let settings = Settings::load(&config_path).map_err(|e| Failure::Usage(e.to_string()))?;
+    if settings.postgres.is_some() {
+        if let Some(name) = sqlite_only(&cli.command) {
+            return Err(not_on_postgres(&settings, name));
+        }
+    }
     match cli.command {
         Command::Check => check::check(&settings),
         Command::Crawl { sources, topics } => crawl::crawl(settings, &sources, &topics),
@@ -167,6 +172,51 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
     }
 }
 
+/// The name of a command that cannot yet run on PostgreSQL, None for one
+/// that can (or that needs no database: `import`, `discover`).
+fn sqlite_only(command: &Command) -> Option<&'static str> {
+    Some(match command {
+        Command::Import { .. } | Command::Discover { .. } | Command::Crawl { .. } => return None,
+        Command::Run => "run",
+        Command::Report { .. } => "report",
+        Command::List { .. } => "list",
+        Command::Explain { .. } => "explain",
+        Command::Exclude { .. } => "exclude",
+        Command::Include { .. } => "include",
+        Command::Exclusions { .. } => "exclusions",
+        Command::Check => "check",
+        Command::Sources { .. } => "sources",
+        Command::Alerts { .. } => "alerts",
+        Command::Prune => "prune",
+        Command::Backup { .. } => "backup",
+        Command::Migrate { .. } => "migrate",
+    })
+}
+
+/// A command asked to use `[database] url` that speaks only SQLite: exit 2,
+/// never a silent fall back to an SQLite file.
+fn not_on_postgres(settings: &Settings, command: &str) -> Failure {
+    let target = settings
+        .postgres
+        .as_ref()
+        .map(|t| t.describe())
+        .unwrap_or_default();
+    let why = match command {
+        "migrate" => "it copies an SQLite file into PostgreSQL: run it with a config whose \
+                      [database] path names that file"
+            .to_owned(),
+        "backup" => "it copies an SQLite file; back PostgreSQL up with its own tools \
+                     (pg_dump)"
+            .to_owned(),
+        _ => "use a config with [database] path (SQLite) for this command".to_owned(),
+    };
+    Failure::Usage(format!(
+        "`mentions {command}` does not yet read PostgreSQL ({} sets [database] url, \
+         PostgreSQL at {target}); {why}",
+        settings.path.display()
+    ))
+}
+
 /// Writes to stdout, `${VAR}` values masked; a closed pipe (`| head`) ends quietly.
 pub(crate) fn print(text: &str) -> Result<(), Failure> {
     let text = crate::secrets::mask(text);
@@ -228,6 +278,7 @@ impl Output {
 /// Opens (creating if needed) the database, for the commands that write:
 /// `run`, `crawl` and `check`.
 pub(crate) fn open_store(settings: &Settings) -> Result<Store, Failure> {
+    sqlite(settings)?;
     Store::open(&settings.database).map_err(|e| storage(settings, e))
 }
 
@@ -235,13 +286,27 @@ pub(crate) fn open_store(settings: &Settings) -> Result<Store, Failure> {
 /// `sources`, `alerts`, `backup`): read-only, so they work in a read-only
 /// folder and never write (see `Store::open_reader`).
 pub(crate) fn open_existing_store(settings: &Settings) -> Result<Store, Failure> {
+    sqlite(settings)?;
     Store::open_reader(&settings.database).map_err(|e| storage(settings, e))
 }
 
 /// Opens the existing database for a command that changes it without
 /// creating it (`prune`).
 pub(crate) fn open_existing_for_writing(settings: &Settings) -> Result<Store, Failure> {
+    sqlite(settings)?;
     Store::open_existing(&settings.database).map_err(|e| storage(settings, e))
+}
+
+/// The SQLite file is opened only when the config names no PostgreSQL
+/// database (a backstop behind the check in `run`).
+fn sqlite(settings: &Settings) -> Result<(), Failure> {
+    match &settings.postgres {
+        Some(target) => Err(Failure::Usage(format!(
+            "{} sets [database] url (PostgreSQL at {target}), and this command reads only SQLite",
+            settings.path.display()
+        ))),
+        None => Ok(()),
+    }
 }
 
 fn storage(settings: &Settings, e: StoreError) -> Failure {

@@ -48,7 +48,11 @@ pub struct Settings {
     /// The config file these settings came from.
     pub path: PathBuf,
     /// Absolute, or relative to the working directory: resolved against the config's folder.
+    /// The SQLite file; unused when `postgres` is set.
     pub database: PathBuf,
+    /// `[database] url`: the PostgreSQL database several nodes share, instead
+    /// of the SQLite file. Exactly one of `path` and `url` is written.
+    pub postgres: Option<crate::store::postgres::PgTarget>,
     /// `[database] retention`: mentions older than this are deleted; None keeps them all.
     pub retention: Option<Duration>,
     pub http: HttpSettings,
@@ -62,7 +66,8 @@ pub struct Settings {
     pub server: Option<ServerSettings>,
     /// `[[alert]]` entries.
     pub alerts: Vec<AlertConfig>,
-    /// The values `${VAR}` expanded to, which output must show as `***`.
+    /// The values `${VAR}` expanded to, which output must show as `***`
+    /// (and the password of `[database] url`, however it was written).
     pub secrets: Secrets,
 }
 
@@ -273,7 +278,16 @@ impl Settings {
         let raw = RawConfig::deserialize(toml::de::Deserializer::from(root))
             .map_err(|e| hide(cx.serde_err(&e, &index)))?;
         let mut settings = cx.validate(raw, path).map_err(hide)?;
-        settings.secrets = secrets;
+        let password = settings.postgres.as_ref().map(|t| t.passwords());
+        settings.secrets = match password {
+            Some(p) if !p.is_empty() => Secrets::new(
+                values
+                    .iter()
+                    .map(String::as_str)
+                    .chain(p.iter().map(String::as_str)),
+            ),
+            _ => secrets,
+        };
         Ok(settings)
     }
 }

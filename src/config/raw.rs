@@ -28,6 +28,7 @@ pub(super) struct RawConfig {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawDatabase {
     pub(super) path: Option<Spanned<String>>,
+    pub(super) url: Option<Spanned<String>>,
     pub(super) retention: Option<Spanned<String>>,
 }
 

@@ -12,6 +12,7 @@ use crate::http::HttpSettings;
 use crate::query::Query;
 use crate::schedule::Schedule;
 use crate::sources::platform::Secret;
+use crate::store::postgres::PgTarget;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -24,6 +25,7 @@ impl Cx<'_> {
     /// Checks every section and builds the settings.
     pub(super) fn validate(&self, raw: RawConfig, path: &Path) -> Result<Settings, ConfigError> {
         let database = self.database(&raw.database, path)?;
+        let postgres = self.postgres(&raw.database)?;
         let retention = match &raw.database.retention {
             Some(r) => Some(self.positive_duration(r, None, "database.retention")?),
             None => None,
@@ -74,6 +76,7 @@ impl Cx<'_> {
         Ok(Settings {
             path: path.to_path_buf(),
             database,
+            postgres,
             retention,
             http,
             schedule,
@@ -104,6 +107,34 @@ impl Cx<'_> {
             Some(folder) if written.is_relative() => folder.join(written),
             _ => written,
         })
+    }
+
+    /// `[database] url`: a PostgreSQL URL instead of `path`, never both.
+    /// Messages never repeat the URL (it holds the password).
+    fn postgres(&self, raw: &RawDatabase) -> Result<Option<PgTarget>, ConfigError> {
+        let Some(url) = &raw.url else {
+            return Ok(None);
+        };
+        if raw.path.is_some() {
+            return Err(self.at(
+                url.span(),
+                None,
+                "database.url",
+                "set either path (an SQLite file) or url (a PostgreSQL database), not both",
+            ));
+        }
+        let target = PgTarget::parse(url.get_ref()).map_err(|e| {
+            self.at(
+                url.span(),
+                None,
+                "database.url",
+                format!(
+                    "{e}; write e.g. \"postgres://USER:PASSWORD@HOST:5432/DATABASE\", \
+                     usually through ${{DATABASE_URL}}"
+                ),
+            )
+        })?;
+        Ok(Some(target))
     }
 
     fn crawler(
@@ -364,6 +395,59 @@ mod tests {
         let s = Settings::parse_with_env(text, Path::new("/srv/mentions/config.toml"), &env)
             .expect("valid");
         assert_eq!(s.database, Path::new("/var/lib/mentions/m.db"));
+    }
+
+    #[test]
+    fn database_url_instead_of_path() {
+        let env = |name: &str| match name {
+            "DATABASE_URL" => Some("postgres://mentions:Pa55-w0rd@db.example:6543/news".to_owned()),
+            other => env(other),
+        };
+        let text = "[database]\nurl = \"${DATABASE_URL}\"\nretention = \"30d\"\n";
+        let s =
+            Settings::parse_with_env(text, Path::new("/srv/m/config.toml"), &env).expect("valid");
+        let target = s.postgres.as_ref().expect("a PostgreSQL target");
+        assert_eq!(target.describe(), "db.example:6543/news");
+        assert_eq!(s.secrets.mask("login Pa55-w0rd"), "login ***");
+        assert_eq!(
+            s.retention,
+            Some(std::time::Duration::from_secs(30 * 86_400))
+        );
+        // Written into the file, the password is masked all the same.
+        let text = "[database]\nurl = \"postgres://app:hunter22@127.0.0.1/m\"\n";
+        let s = Settings::parse_with_env(text, Path::new("config.toml"), &env).expect("valid");
+        assert_eq!(s.postgres.expect("target").describe(), "127.0.0.1:5432/m");
+        assert_eq!(s.secrets.mask("x hunter22 y"), "x *** y");
+        // Without url the SQLite file is used.
+        let s = Settings::parse_with_env("", Path::new("config.toml"), &env).expect("valid");
+        assert!(s.postgres.is_none());
+    }
+
+    #[test]
+    fn database_url_errors_never_echo_the_password() {
+        assert_eq!(
+            error("[database]\npath = \"m.db\"\nurl = \"postgres://u:hunter22@h/db\"\n"),
+            "config.toml:3:7: database.url: set either path (an SQLite file) or url \
+             (a PostgreSQL database), not both"
+        );
+        assert_eq!(
+            error("[database]\nurl = \"mysql://u:hunter22@h/db\"\n"),
+            "config.toml:2:7: database.url: a PostgreSQL URL starts with postgres:// or \
+             postgresql://; write e.g. \"postgres://USER:PASSWORD@HOST:5432/DATABASE\", \
+             usually through ${DATABASE_URL}"
+        );
+        let e = error("[database]\nurl = \"postgres://u:hunter22@h:port/db\"\n");
+        assert!(
+            e.starts_with("config.toml:2:7: database.url: the PostgreSQL URL cannot be read: "),
+            "{e}"
+        );
+        assert!(!e.contains("hunter22"), "{e}");
+        let e = error("[database]\nurl = \"${MENTIONS_TEST_UNSET}\"\n");
+        assert_eq!(
+            e,
+            "config.toml:2:7: database.url: environment variable MENTIONS_TEST_UNSET is not set; \
+             set it or replace ${MENTIONS_TEST_UNSET}"
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! — its new mentions and its state — in one transaction.
 
 mod alerts;
+mod backend;
 mod backup;
 mod counts;
 mod exclusions;
@@ -19,6 +20,7 @@ mod stats;
 mod unsaved;
 
 pub use alerts::{FiredAlert, NewAlert, PendingDelivery};
+pub use backend::Backend;
 pub use backup::BackupCopy;
 pub use exclusions::{domain_key, ExcludeTarget, Exclusion, ExclusionChange, RuleError};
 pub use listing::{Explained, ListFilter, Listed, Sighting};
@@ -72,7 +74,7 @@ pub enum StoreError {
     Sql(#[from] rusqlite::Error),
     #[error("a database task ended abnormally: {0}")]
     Task(String),
-    /// A read of the PostgreSQL store failed (its message names the server, never the password).
+    /// PostgreSQL (`[database] url`); the message names `host:port/database`.
     #[error("{0}")]
     Postgres(#[from] postgres::PgError),
 }

@@ -6,6 +6,7 @@
 mod alerts;
 mod bluesky_hn;
 mod check;
+mod cluster;
 mod daemon;
 mod dashboard;
 mod fediverse;

@@ -5,7 +5,7 @@
 //! target holding other data is refused, and the password never shows.
 
 #[path = "../../src/store/postgres/testdb.rs"]
-mod testdb;
+pub(crate) mod testdb;
 
 use crate::server::{Route, TestServer};
 use crate::{mentions, write_config, Run};
@@ -16,7 +16,7 @@ use std::path::Path;
 use testdb::TestDb;
 
 /// A feed of matching items, `(path, days ago)` each.
-fn feed(server: &TestServer, items: &[(&str, i64)]) -> String {
+pub(crate) fn feed(server: &TestServer, items: &[(&str, i64)]) -> String {
     let items: String = items
         .iter()
         .map(|(path, days)| {
@@ -90,12 +90,12 @@ async fn stocked() -> (TestServer, tempfile::TempDir, std::path::PathBuf) {
     (server, dir, config)
 }
 
-fn sqlite_count(db: &Path, sql: &str) -> i64 {
+pub(crate) fn sqlite_count(db: &Path, sql: &str) -> i64 {
     let conn = rusqlite::Connection::open(db).unwrap();
     conn.query_row(sql, [], |r| r.get(0)).unwrap()
 }
 
-async fn pg(url: &str) -> tokio_postgres::Client {
+pub(crate) async fn pg(url: &str) -> tokio_postgres::Client {
     let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
         .await
         .unwrap();
@@ -117,13 +117,13 @@ async fn both_counts(db: &Path, url: &str) -> Vec<(&'static str, i64, i64)> {
 
 /// The URL with a password: trust authentication ignores it, so it stands
 /// for a real one that must never be printed.
-fn with_password(url: &str) -> String {
+pub(crate) fn with_password(url: &str) -> String {
     let mut u = url::Url::parse(url).unwrap();
     u.set_password(Some("N0t-Printed")).unwrap();
     u.to_string()
 }
 
-fn assert_no_password(run: &Run) {
+pub(crate) fn assert_no_password(run: &Run) {
     assert!(!run.stdout.contains("N0t-Printed"), "{run:?}");
     assert!(!run.stderr.contains("N0t-Printed"), "{run:?}");
 }
@@ -306,4 +306,49 @@ async fn migrate_refuses_extra_rows_and_names_an_unreachable_host_without_the_pa
     let run = mentions(&config, &["migrate", "--to", "mysql://u:N0t-Printed@h/db"]).await;
     assert_eq!(run.code, 2, "{run:?}");
     assert_no_password(&run);
+}
+
+/// Every command that does not yet read PostgreSQL refuses a config with
+/// `[database] url` (exit 2, naming the command), never falls back to an
+/// SQLite file, and never prints the password. No server is needed: the
+/// refusal comes before any connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_that_do_not_read_postgres_refuse_a_database_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        "[database]\nurl = \"postgres://app:N0t-Printed@127.0.0.1:1/news\"\n\n\
+         [[topic]]\nname = \"nk\"\nquery = \"nordkorea AND russland\"\n",
+    );
+    let commands: &[&[&str]] = &[
+        &["report"],
+        &["list"],
+        &["explain", "1"],
+        &["exclude", "1"],
+        &["include", "1"],
+        &["exclusions"],
+        &["check"],
+        &["sources"],
+        &["alerts"],
+        &["prune"],
+        &["backup", "copy.db"],
+        &["migrate", "--to", "postgres://u@127.0.0.1:1/other"],
+    ];
+    for args in commands {
+        let run = mentions(&config, args).await;
+        assert_eq!(run.code, 2, "{args:?}: {run:?}");
+        let expected = format!(
+            "mentions: `mentions {}` does not yet read PostgreSQL ({} sets [database] url, \
+             PostgreSQL at 127.0.0.1:1/news); ",
+            args[0],
+            config.display()
+        );
+        assert!(run.stderr.starts_with(&expected), "{args:?}: {run:?}");
+        assert_no_password(&run);
+    }
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(left, ["config.toml"], "no SQLite file is made");
 }

@@ -90,7 +90,7 @@ impl Postgres {
         let mut client = self.client().await?;
         let mut attempt = 1;
         loop {
-            match write(&mut client, &batch).await {
+            match write(&mut client, &batch, self.node()).await {
                 Ok(stats) => return Ok(stats),
                 Err(e) if attempt < ATTEMPTS && retryable(&e) => {
                     tracing::debug!(
@@ -279,6 +279,7 @@ enum Named {
 async fn write(
     client: &mut deadpool_postgres::Object,
     batch: &CrawlBatch,
+    node: Option<&str>,
 ) -> Result<CommitStats, tokio_postgres::Error> {
     let tx = client.transaction().await?;
     // Rules 3 and 4 look at what is committed: lock first, in sorted order.
@@ -470,7 +471,8 @@ async fn write(
            last_error = $4::text,
            consecutive_failures = CASE WHEN $4::text IS NULL THEN 0 ELSE consecutive_failures + 1 END,
            cursor = coalesce($5, cursor),
-           last_warning = CASE WHEN $7 THEN last_warning ELSE $6 END
+           last_warning = CASE WHEN $7 THEN last_warning ELSE $6 END,
+           node = coalesce($8::text, node)
          WHERE id = $1",
         &[
             &source_id,
@@ -480,6 +482,7 @@ async fn write(
             &batch.cursor,
             &state.warning,
             &batch.not_modified,
+            &node,
         ],
     )
     .await?;

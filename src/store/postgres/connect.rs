@@ -131,6 +131,12 @@ impl PgTarget {
             .unwrap_or("postgres")
     }
 
+    /// The password as written in the URL and as decoded (empty without
+    /// one), for the config to mask it wherever text leaves the process.
+    pub fn passwords(&self) -> &[String] {
+        &self.secrets
+    }
+
     /// `text` with the password replaced, for any message that may quote it.
     pub fn scrub(&self, text: &str) -> String {
         scrub(text, &self.secrets)
@@ -181,6 +187,9 @@ fn scrub(text: &str, secrets: &[String]) -> String {
 pub struct Postgres {
     pool: Pool,
     target: PgTarget,
+    /// The node this process is (`with_node`): each crawl it commits
+    /// records it as the source's `node`.
+    node: Option<std::sync::Arc<str>>,
 }
 
 impl Postgres {
@@ -224,6 +233,7 @@ impl Postgres {
         let pg = Postgres {
             pool,
             target: target.clone(),
+            node: None,
         };
         // Open one connection now: an unreachable server is a start-up error.
         drop(pg.client().await?);
@@ -249,6 +259,18 @@ impl Postgres {
 
     pub fn target(&self) -> &PgTarget {
         &self.target
+    }
+
+    /// The same pool, committing crawls as `node` (which `mentions
+    /// sources` shows as the node that last ran the source).
+    pub fn with_node(mut self, node: &str) -> Postgres {
+        self.node = Some(node.into());
+        self
+    }
+
+    /// The node crawls are committed as, if named.
+    pub fn node(&self) -> Option<&str> {
+        self.node.as_deref()
     }
 
     /// A driver error on this database as a `PgError`.

@@ -23,6 +23,7 @@ pub(crate) mod parity;
 mod read;
 #[cfg(test)]
 mod read_tests;
+mod state;
 #[cfg(test)]
 pub(crate) mod testdb;
 
