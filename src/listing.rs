@@ -740,7 +740,11 @@ pub struct NotAMention {
 }
 
 /// Explains `url`: the mentions it is, or what is known of it.
-pub fn explain_url(store: &dyn Reads, settings: &Settings, url: &str) -> Result<UrlFacts, StoreError> {
+pub fn explain_url(
+    store: &dyn Reads,
+    settings: &Settings,
+    url: &str,
+) -> Result<UrlFacts, StoreError> {
     let ids = store.mentions_at(url)?;
     if !ids.is_empty() {
         let mut out = Vec::with_capacity(ids.len());

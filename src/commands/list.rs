@@ -4,7 +4,7 @@
 //! formats stream every row; text shows 50 per topic unless `--limit` says
 //! otherwise, and how many more there are.
 
-use super::{open_existing_store, Failure, Output};
+use super::{open_reads, Failure, Output};
 use crate::cli::ListFormat;
 use crate::config::Settings;
 use crate::listing::{self, Selection};
@@ -51,8 +51,9 @@ pub(super) fn list(settings: &Settings, args: ListArgs) -> Result<ExitCode, Fail
         search,
         excluded: args.excluded,
     };
-    let store = open_existing_store(settings)?;
-    if let Some(name) = listing::unknown_source(&store, settings, &selection.sources)? {
+    let store = open_reads(settings)?;
+    let store = store.as_ref();
+    if let Some(name) = listing::unknown_source(store, settings, &selection.sources)? {
         return Err(Failure::Usage(format!(
             "no source named {name:?} in {} or the database",
             settings.path.display()
@@ -61,8 +62,8 @@ pub(super) fn list(settings: &Settings, args: ListArgs) -> Result<ExitCode, Fail
     let limit = args.limit.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
     let mut out = Output::new();
     match args.format {
-        ListFormat::Text => text(&store, &selection, limit, &mut out)?,
-        format => machine(&store, &selection, limit, format, &mut out)?,
+        ListFormat::Text => text(store, &selection, limit, &mut out)?,
+        format => machine(store, &selection, limit, format, &mut out)?,
     }
     out.finish()?;
     Ok(ExitCode::SUCCESS)

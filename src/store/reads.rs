@@ -14,8 +14,8 @@
 
 use super::postgres::{PgError, Postgres};
 use super::{
-    Bucket, Exclusion, Explained, FiredAlert, KindCounts, ListFilter, Listed, Reference, SeriesPoint,
-    SourceHealth, Store, StoreError,
+    Bucket, Exclusion, Explained, FiredAlert, KindCounts, ListFilter, Listed, Reference,
+    SeriesPoint, SourceHealth, Store, StoreError,
 };
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;

@@ -14,11 +14,11 @@
 use super::{PgError, Postgres};
 use crate::sources::Kind;
 use crate::store::exclusions::Exclusion;
-use crate::store::FiredAlert;
 use crate::store::stats::{
     rank_references, series_points, time, whole_bucket, Bucket, KindCounts, Reference, SeriesPoint,
     SourceHealth, Split,
 };
+use crate::store::FiredAlert;
 use chrono::{DateTime, TimeZone, Utc};
 use std::collections::HashMap;
 use std::fmt::Write as _;
