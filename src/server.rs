@@ -116,20 +116,32 @@ pub async fn spawn(
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr} ([server] listen): {e}"))?;
-    let local = listener.local_addr().unwrap_or(addr);
-    let database = handle.settings.current().database.clone();
+    Ok(serve_on(listener, handle, shutdown))
+}
+
+/// Serves on `listener` until `shutdown` (`spawn` after binding; tests
+/// bind port 0 and learn the address first).
+pub fn serve_on(
+    listener: tokio::net::TcpListener,
+    handle: Handle,
+    shutdown: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    let local = listener.local_addr().ok();
+    let pool = ReadPool::for_settings(&handle.settings.current(), READ_CONNECTIONS);
     let state = AppState {
         settings: handle.settings,
         healthy: handle.healthy,
         metrics: crate::telemetry::install(),
-        pool: ReadPool::new(&database, READ_CONNECTIONS),
+        pool,
         errors: Arc::default(),
         token: handle.token,
     };
     let errors = Arc::clone(&state.errors);
     let app = router(state);
-    tracing::info!("HTTP endpoint listening on http://{local}");
-    Ok(tokio::spawn(serve(listener, app, errors, shutdown)))
+    if let Some(local) = local {
+        tracing::info!("HTTP endpoint listening on http://{local}");
+    }
+    tokio::spawn(serve(listener, app, errors, shutdown))
 }
 
 /// Accepts connections while a slot is free and serves each with hyper's

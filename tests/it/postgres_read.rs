@@ -359,3 +359,132 @@ async fn reading_commands_print_the_same_on_postgres_as_on_sqlite() {
     let (a, b) = run_both(&sqlite, &pg, &["exclusions"]).await;
     assert_eq!(a.stdout, b.stdout);
 }
+
+/// A server of `config`'s settings on a port of its own, in this process.
+async fn serve(config: &Path, shutdown: &tokio_util::sync::CancellationToken) -> String {
+    let settings = mentions::config::Settings::load(config).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    mentions::server::serve_on(
+        listener,
+        mentions::server::Handle {
+            settings: mentions::live::LiveSettings::new(settings),
+            healthy: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true)),
+            token: None,
+        },
+        shutdown.clone(),
+    );
+    base
+}
+
+async fn get(client: &reqwest::Client, url: &str) -> (u16, String) {
+    let resp = client.get(url).send().await.unwrap();
+    (resp.status().as_u16(), resp.text().await.unwrap())
+}
+
+/// Every page of `/api/mentions` from `base`: the rows, ids aside.
+async fn api_pages(client: &reqwest::Client, base: &str, query: &str) -> Vec<Value> {
+    let mut rows = Vec::new();
+    let mut next: Option<String> = None;
+    loop {
+        let url = match &next {
+            None => format!("{base}/api/mentions?{query}"),
+            Some(c) => format!("{base}/api/mentions?{query}&cursor={c}"),
+        };
+        let (status, body) = get(client, &url).await;
+        assert_eq!(status, 200, "{url}: {body}");
+        let page: Value = serde_json::from_str(&body).unwrap();
+        let got = page["mentions"].as_array().unwrap().clone();
+        assert!(got.len() <= 4, "{url}");
+        rows.extend(got.into_iter().map(without_ids));
+        match page["next"].as_str() {
+            Some(c) => next = Some(c.to_owned()),
+            None => return rows,
+        }
+    }
+}
+
+/// The server's reads (API and dashboard) go through the PostgreSQL pool
+/// when the config sets `[database] url`, and answer as on SQLite.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_and_dashboard_read_postgres_as_sqlite() {
+    let Some(db) = TestDb::create("it read server").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (sqlite, pg) = both(dir.path(), &db).await;
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let (a, b) = (serve(&sqlite, &shutdown).await, serve(&pg, &shutdown).await);
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let window = "from=2026-11-17T17:30:00Z&to=2026-11-18T16:10:00Z";
+
+    let report = |base: String| {
+        let client = client.clone();
+        async move {
+            let (status, body) =
+                get(&client, &format!("{base}/api/report?topic=nk&{window}")).await;
+            assert_eq!(status, 200, "{body}");
+            serde_json::from_str::<Value>(&body).unwrap()
+        }
+    };
+    let (ra, rb) = (report(a.clone()).await, report(b.clone()).await);
+    assert_eq!(ra, rb);
+    assert_eq!(rb["counts"]["web"], 21, "{rb}");
+    assert_eq!(rb["counts"]["social"], 6, "{rb}");
+
+    for query in [
+        format!("topic=nk&{window}&limit=4"),
+        format!("topic=nk&{window}&limit=4&kind=social"),
+        format!("topic=nk&{window}&limit=4&domain=zeit.example&q=truppen"),
+    ] {
+        let (pa, pb) = (
+            api_pages(&client, &a, &query).await,
+            api_pages(&client, &b, &query).await,
+        );
+        assert_eq!(pa, pb, "{query}");
+        assert!(!pb.is_empty(), "{query}");
+    }
+    let all = api_pages(&client, &b, &format!("topic=nk&{window}&limit=4")).await;
+    assert_eq!(all.len(), 27);
+
+    // One mention explained by each backend's id: the one at the same place in the list.
+    let first_id = |base: String| {
+        let client = client.clone();
+        async move {
+            let (_, body) = get(
+                &client,
+                &format!("{base}/api/mentions?topic=nk&{window}&limit=1"),
+            )
+            .await;
+            serde_json::from_str::<Value>(&body).unwrap()["mentions"][0]["id"]
+                .as_i64()
+                .unwrap()
+        }
+    };
+    let (ia, ib) = (first_id(a.clone()).await, first_id(b.clone()).await);
+    let (sa, xa) = get(&client, &format!("{a}/api/mentions/{ia}")).await;
+    let (sb, xb) = get(&client, &format!("{b}/api/mentions/{ib}")).await;
+    assert_eq!((sa, sb), (200, 200), "{xb}");
+    assert_eq!(
+        without_ids(serde_json::from_str(&xa).unwrap()),
+        without_ids(serde_json::from_str(&xb).unwrap())
+    );
+    let (status, _) = get(&client, &format!("{b}/api/mentions/987654321")).await;
+    assert_eq!(status, 404);
+
+    // The dashboard's page and its download.
+    let (status, page) = get(&client, &format!("{b}/?topic=nk&{window}")).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("www.zeit.example"), "{page}");
+    let (status, csv) = get(&client, &format!("{b}/mentions.csv?topic=nk&{window}")).await;
+    assert_eq!(status, 200, "{csv}");
+    assert_eq!(csv.lines().count(), 28, "{csv}");
+    let (_, csv_a) = get(&client, &format!("{a}/mentions.csv?topic=nk&{window}")).await;
+    let tail = |s: &str| -> Vec<String> {
+        s.lines()
+            .map(|l| l.split_once(',').map_or(l, |x| x.1).to_owned())
+            .collect()
+    };
+    assert_eq!(tail(&csv_a), tail(&csv));
+    shutdown.cancel();
+}
