@@ -5,12 +5,11 @@
 //! nodes share the sources (`lease.rs`), the copy of an SQLite database into
 //! PostgreSQL (`copy.rs`, `mentions migrate`) and the write path of a crawl
 //! (`commit.rs`: `Postgres::commit`, the same as `Store::commit` and exact
-//! while several nodes commit at once). What does not: `Store` still
-//! speaks only SQLite and nothing calls `Postgres::commit`; there is no
-//! `[database]` setting for a URL, the daemon takes no leases, and the
-//! reading side (listing, stats, exclusions, retention, alerts) has no
-//! PostgreSQL twin — so no daemon or command but `mentions migrate` reads
-//! or writes PostgreSQL yet.
+//! while several nodes commit at once), and the reads behind `report`,
+//! `list`, `explain`, `exclusions` and the server (`read.rs`, `listing.rs`,
+//! behind `store::Reads` through `PgReader`). What does not: the daemon
+//! takes no leases, and exclude/include, retention and alerts have no
+//! PostgreSQL twin.
 
 mod commit;
 mod connect;
