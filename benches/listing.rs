@@ -78,10 +78,14 @@ fn main() {
     let sql_count = |sql: &str, topic: &str, from: i64, to: i64| -> u64 {
         match &postgres {
             Some((_, client)) => runtime
-                .block_on(client.query_one(
-                    &sql.replace("?1", "$1").replace("?2", "$2").replace("?3", "$3"),
-                    &[&topic, &from, &to],
-                ))
+                .block_on(
+                    client.query_one(
+                        &sql.replace("?1", "$1")
+                            .replace("?2", "$2")
+                            .replace("?3", "$3"),
+                        &[&topic, &from, &to],
+                    ),
+                )
                 .expect("count")
                 .get::<_, i64>(0) as u64,
             None => conn
@@ -100,7 +104,10 @@ fn main() {
     };
     let reads: &dyn Reads = match &postgres {
         Some((reader, _)) => {
-            println!("reads on PostgreSQL {}", reader.postgres().target().describe());
+            println!(
+                "reads on PostgreSQL {}",
+                reader.postgres().target().describe()
+            );
             reader
         }
         None => &store,

@@ -278,6 +278,11 @@ fn assert_window(sqlite: &dyn Reads, pg: &dyn Reads, topic: &str, from: i64, to:
             );
         }
     }
+    assert_eq!(
+        sqlite.alert_crossings(topic, f, t).unwrap(),
+        pg.alert_crossings(topic, f, t).unwrap(),
+        "alert crossings {what}"
+    );
     let base = window(topic, from, to);
     let filters = [
         base.clone(),
@@ -470,6 +475,48 @@ fn both(rt: &tokio::runtime::Runtime, db: &TestDb) -> (Store, PgReader) {
         assert_eq!(a, p);
     }
     rt.block_on(assert_same_contents(&store, &pg));
+    // Alerts fired (the daemon's alert path has no PostgreSQL twin yet: the
+    // same rows are written to both).
+    let client = rt.block_on(pg.client()).unwrap();
+    for (i, (topic, start, secs)) in [
+        ("nk", T0 - 3600, 3600),
+        ("nk", T0 + 86_400, 86_400),
+        ("other", T0, 3600),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let alert = crate::store::NewAlert {
+            key: format!("{topic}-{secs}"),
+            topic: topic.into(),
+            window_secs: secs as u64,
+            trigger: "threshold 5".into(),
+            window_start: time(start),
+            fired_at: time(start + secs),
+            count: 7 + i as u64,
+            baseline: (i == 1).then_some(1.5),
+            payload: "{}".into(),
+        };
+        store.record_alert(&alert).unwrap().unwrap();
+        rt.block_on(client.execute(
+            "INSERT INTO alert (key, topic, window_secs, trigger, window_start, fired_at,
+                                count, baseline, payload, next_attempt)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $6)",
+            &[
+                &alert.key,
+                &alert.topic,
+                &secs,
+                &alert.trigger,
+                &start,
+                &(start + secs),
+                &(alert.count as i64),
+                &alert.baseline,
+                &alert.payload,
+            ],
+        ))
+        .unwrap();
+    }
+    drop(client);
     (store, PgReader::on(pg, rt.handle().clone()))
 }
 
@@ -565,6 +612,13 @@ fn every_read_answers_the_same_on_both_backends() {
         assert!(rules[0].1 > 5 && rules[1].1 > 5, "{rules:?}");
         assert_eq!(rules[0].0, "domain");
         assert_eq!(rules[1].0, "author");
+        let crossed: Vec<(String, u64)> = store
+            .alert_crossings("nk", time(T0 - 1800), time(T0 + 86_400 + 1))
+            .unwrap()
+            .into_iter()
+            .map(|a| (a.key, a.count))
+            .collect();
+        assert_eq!(crossed, [("nk-3600".into(), 7), ("nk-86400".into(), 8)]);
     }
 
     // Then everything, both ways.
