@@ -3,11 +3,12 @@
 //! a URL, who saw an identity, and `explain` — the same answers as the
 //! SQLite store's (store/listing.rs) for the same rows.
 //!
-//! A listing reads inside one REPEATABLE READ, READ ONLY transaction, so it
-//! sees one state of the database however many chunks it reads while other
-//! nodes commit; rows come through a portal a thousand at a time, so a
-//! listing of millions of rows is streamed and one that stops early (a
-//! closed pipe, a page full) reads no further.
+//! A page (a limit of up to 10,000 rows, no search) is one statement, which
+//! sees one state of the database by itself. Any other listing reads inside
+//! one REPEATABLE READ, READ ONLY transaction, so it sees one state however
+//! many chunks it reads while other nodes commit; rows come through a
+//! portal a thousand at a time, so a listing of millions of rows is
+//! streamed and one that stops early (a closed pipe) reads no further.
 
 use super::{PgError, Postgres};
 use crate::sources::Kind;
@@ -15,7 +16,6 @@ use crate::store::listing::{sightings_of, time, url_forms, SightingRow, COLUMNS}
 use crate::store::rules::domain_key;
 use crate::store::{Explained, ListFilter, Listed};
 use chrono::{DateTime, Utc};
-use deadpool_postgres::Transaction;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{IsolationLevel, Row};
 
@@ -23,6 +23,8 @@ use tokio_postgres::{IsolationLevel, Row};
 const CHUNK: usize = 500;
 /// Rows fetched from the portal per round trip.
 const FETCH: i32 = 1000;
+/// A listing of at most this many rows without a search is one statement.
+const PAGE_MAX: usize = 10_000;
 
 /// Statement parameters, numbered as they are pushed.
 #[derive(Default)]
@@ -45,10 +47,14 @@ impl Params {
 
 /// The rows to read from (`m`) and the WHERE clause over them, as
 /// `ListFilter::sql` makes them for SQLite; `to` is the window's end (or
-/// the cursor's bound).
-fn filter_sql(filter: &ListFilter, topic_id: i64, to: i64, p: &mut Params) -> (String, String) {
+/// the cursor's bound). The topic is a subquery on its name (an unknown
+/// topic selects nothing), which saves a round trip.
+fn filter_sql(filter: &ListFilter, to: i64, p: &mut Params) -> (String, String) {
     let mut clauses = vec![
-        format!("m.topic_id = {}", p.push(topic_id)),
+        format!(
+            "m.topic_id = (SELECT id FROM topic WHERE name = {})",
+            p.push(filter.topic.clone())
+        ),
         format!("m.at >= {}", p.push(filter.from)),
         format!("m.at < {}", p.push(to)),
         if filter.excluded {
@@ -97,6 +103,35 @@ fn found(filter: &ListFilter, m: &Listed) -> bool {
     q.matches(&tokens)
 }
 
+/// The listing statement: at most `chunk` rows of `filter` after `cursor`,
+/// newest first, ids read first from an index and the listed fields for
+/// those only.
+fn list_sql(filter: &ListFilter, cursor: Option<(i64, i64)>, chunk: usize) -> (String, Params) {
+    let mut p = Params::default();
+    // The cursor's time bounds the index range (as in SQLite).
+    let to = match cursor {
+        Some((at, _)) => at.saturating_add(1).min(filter.to),
+        None => filter.to,
+    };
+    let (from, clause) = filter_sql(filter, to, &mut p);
+    let after = match cursor {
+        Some((at, id)) => format!(" AND (m.at, m.id) < ({}, {})", p.push(at), p.push(id)),
+        None => String::new(),
+    };
+    let limit = p.push(i64::try_from(chunk).unwrap_or(i64::MAX));
+    let sql = format!(
+        "SELECT {COLUMNS} FROM (
+             SELECT m.id FROM {from}
+             WHERE {clause}{after}
+             ORDER BY m.at DESC, m.id DESC LIMIT {limit}
+         ) k
+         JOIN mention m ON m.id = k.id
+         JOIN topic t ON t.id = m.topic_id JOIN source s ON s.id = m.source_id
+         ORDER BY m.at DESC, m.id DESC"
+    );
+    (sql, p)
+}
+
 impl Postgres {
     fn listed(&self, r: &Row) -> Result<Listed, PgError> {
         let link: String = self.get(r, 8)?;
@@ -125,14 +160,6 @@ impl Postgres {
         })
     }
 
-    async fn topic_id(&self, tx: &Transaction<'_>, topic: &str) -> Result<Option<i64>, PgError> {
-        let row = tx
-            .query_opt("SELECT id FROM topic WHERE name = $1", &[&topic])
-            .await
-            .map_err(|e| self.query_error(e))?;
-        row.map(|r| self.get(&r, 0)).transpose()
-    }
-
     /// Calls `each` with the mentions `filter` selects, newest first (ties:
     /// highest id first), at most `limit`; `each` returns false to stop
     /// (`Store::list`). One snapshot: rows committed meanwhile are not seen.
@@ -143,6 +170,19 @@ impl Postgres {
         mut each: F,
     ) -> Result<(), PgError> {
         let q = |e| self.query_error(e);
+        // A page without a search is one statement, which sees one state
+        // of the database by itself: no transaction, two round trips.
+        if let (None, Some(limit)) = (&filter.search, limit.filter(|&n| n <= PAGE_MAX)) {
+            let (sql, p) = list_sql(filter, filter.after, limit);
+            let client = self.client().await?;
+            let stmt = client.prepare_cached(&sql).await.map_err(q)?;
+            for row in client.query(&stmt, &p.refs()).await.map_err(q)? {
+                if !each(self.listed(&row)?) {
+                    break;
+                }
+            }
+            return Ok(());
+        }
         let mut client = self.client().await?;
         let tx = client
             .build_transaction()
@@ -151,9 +191,6 @@ impl Postgres {
             .start()
             .await
             .map_err(q)?;
-        let Some(topic_id) = self.topic_id(&tx, &filter.topic).await? else {
-            return Ok(());
-        };
         let mut cursor = filter.after;
         let mut left = limit.unwrap_or(usize::MAX);
         // Without a search every row read is listed: one query does.
@@ -163,29 +200,7 @@ impl Postgres {
             left.min(i64::MAX as usize)
         };
         while left > 0 {
-            let mut p = Params::default();
-            // The cursor's time bounds the index range (as in SQLite).
-            let to = match cursor {
-                Some((at, _)) => at.saturating_add(1).min(filter.to),
-                None => filter.to,
-            };
-            let (from, clause) = filter_sql(filter, topic_id, to, &mut p);
-            let after = match cursor {
-                Some((at, id)) => format!(" AND (m.at, m.id) < ({}, {})", p.push(at), p.push(id)),
-                None => String::new(),
-            };
-            let limit = p.push(chunk as i64);
-            // Ids first (from an index), the listed fields for those only.
-            let sql = format!(
-                "SELECT {COLUMNS} FROM (
-                     SELECT m.id FROM {from}
-                     WHERE {clause}{after}
-                     ORDER BY m.at DESC, m.id DESC LIMIT {limit}
-                 ) k
-                 JOIN mention m ON m.id = k.id
-                 JOIN topic t ON t.id = m.topic_id JOIN source s ON s.id = m.source_id
-                 ORDER BY m.at DESC, m.id DESC"
-            );
+            let (sql, p) = list_sql(filter, cursor, chunk);
             let stmt = tx.prepare_cached(&sql).await.map_err(q)?;
             let portal = tx.bind(&stmt, &p.refs()).await.map_err(q)?;
             let mut read = 0usize;
@@ -236,17 +251,14 @@ impl Postgres {
             .await?;
             return Ok(n);
         }
-        let q = |e| self.query_error(e);
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(q)?;
-        let Some(topic_id) = self.topic_id(&tx, &filter.topic).await? else {
-            return Ok(0);
-        };
         let mut p = Params::default();
-        let (from, clause) = filter_sql(filter, topic_id, filter.to, &mut p);
+        let (from, clause) = filter_sql(filter, filter.to, &mut p);
         let sql = format!("SELECT count(*) FROM {from} WHERE {clause}");
-        let row = tx.query_one(&sql, &p.refs()).await.map_err(q)?;
-        Ok(self.get::<i64>(&row, 0)? as u64)
+        let rows = self.rows(&sql, &p.refs()).await?;
+        match rows.first() {
+            Some(row) => Ok(self.get::<i64>(row, 0)? as u64),
+            None => Ok(0),
+        }
     }
 
     /// One mention by id (`Store::mention`).
