@@ -711,3 +711,126 @@ fn a_copied_database_reads_the_same_with_exclusions_by_id() {
     assert_window(sqlite, pg, "nk", T0 - 4 * 86_400, T0 + 86_400);
     assert_window(sqlite, pg, "nk", T0 - 86_400 + 1234, T0 + 3599);
 }
+
+/// A listing longer than a portal fetch streams in fetches of a thousand
+/// rows, answers as SQLite does, stops when told, and sees one snapshot:
+/// rows another node commits while it streams — older than its cursor, so
+/// a later chunk would reach them — are not in it (at READ COMMITTED the
+/// search round fails).
+#[test]
+fn long_listings_stream_one_snapshot_and_stop_when_told() {
+    let rt = runtime();
+    let Some(db) = rt.block_on(TestDb::create("read streaming")) else {
+        return;
+    };
+    let target = PgTarget::parse(db.url()).unwrap();
+    let pg = rt.block_on(Postgres::connect(&target, 2)).unwrap();
+    let mut store = Store::open_in_memory().unwrap();
+    let many = |from: i64, n: i64| -> CrawlBatch {
+        let items = (0..n)
+            .map(|i| {
+                web(
+                    "nk",
+                    "h1.example",
+                    &format!("/many/{from}/{i}"),
+                    Some(T0 - from - i * 37),
+                    xxhash_rust::xxh3::xxh3_64(&(from * 100_000 + i).to_le_bytes()),
+                )
+            })
+            .collect();
+        batch("feed-a", "feed", Kind::Web, T0 + 60, items)
+    };
+    for b in [many(0, 1300), many(100_000, 1200)] {
+        store.commit(&b).unwrap();
+        rt.block_on(pg.commit(b)).unwrap();
+    }
+    let reader = PgReader::on(pg, rt.handle().clone());
+    let filter = window("nk", T0 - 400_000, T0 + 1);
+    for limit in [None, Some(2_400), Some(12_000)] {
+        let a: Vec<Listed> = all(&store, &filter, limit).into_iter().map(norm).collect();
+        let b: Vec<Listed> = all(&reader, &filter, limit).into_iter().map(norm).collect();
+        assert_eq!(a.len(), limit.unwrap_or(2_500).min(2_500));
+        assert_eq!(a, b, "limit {limit:?}");
+    }
+    // Told to stop after 1,234 rows: no more come.
+    let mut n = 0;
+    reader
+        .list(&filter, None, &mut |_| {
+            n += 1;
+            n < 1_234
+        })
+        .unwrap();
+    assert_eq!(n, 1_234);
+    // Another node commits newer and older rows while the listing streams:
+    // through one portal, and (with a search) over chunks of 500 rows,
+    // each its own statement in the listing's transaction.
+    let mut stored = 2_500;
+    for (round, search) in [None, Some(Query::parse("truppen OR kursk").unwrap())]
+        .into_iter()
+        .enumerate()
+    {
+        let streamed = ListFilter {
+            search,
+            ..filter.clone()
+        };
+        let mut seen = Vec::new();
+        let mut committed = false;
+        reader
+            .list(&streamed, None, &mut |m| {
+                seen.push(m.identity);
+                if seen.len() == 1_500 && !committed {
+                    committed = true;
+                    let target = target.clone();
+                    let late = NewMention {
+                        published: Some(time(T0 - 300_000)),
+                        ..web(
+                            "nk",
+                            "h2.example",
+                            &format!("/late/{round}/1"),
+                            None,
+                            0x5555_0000_1234_0077 ^ (round as u64 * 0x0f0f_0f0f_0f0f_0f0f),
+                        )
+                    };
+                    let newer = NewMention {
+                        published: Some(time(T0 - 1)),
+                        ..web(
+                            "nk",
+                            "h3.example",
+                            &format!("/late/{round}/2"),
+                            None,
+                            0xaaaa_ffff_0000_7800 ^ (round as u64 * 0x0f0f_0f0f_0f0f_0f0f),
+                        )
+                    };
+                    std::thread::spawn(move || {
+                        let rt = tokio::runtime::Builder::new_current_thread()
+                            .enable_all()
+                            .build()
+                            .unwrap();
+                        rt.block_on(async {
+                            let other = Postgres::connect(&target, 1).await.unwrap();
+                            other
+                                .commit(batch(
+                                    "feed-b",
+                                    "feed",
+                                    Kind::Web,
+                                    T0 + 120,
+                                    vec![late, newer],
+                                ))
+                                .await
+                                .unwrap()
+                        })
+                    })
+                    .join()
+                    .unwrap();
+                }
+                true
+            })
+            .unwrap();
+        assert!(committed);
+        assert_eq!(seen.len(), stored, "round {round}");
+        assert!(seen.iter().filter(|i| i.contains("/late/")).count() == 2 * round);
+        stored += 2;
+    }
+    // The next listing sees them.
+    assert_eq!(all(&reader, &filter, None).len(), 2_504);
+}
