@@ -22,6 +22,9 @@ use std::process::Command;
 use std::time::Instant;
 use store10m::*;
 
+/// Counts a window's mentions straight from the rows: (topic or all, from, to).
+type DirectCount = dyn Fn(Option<&str>, i64, i64) -> u64;
+
 fn direct_total(conn: &rusqlite::Connection, topic: Option<&str>, from: i64, to: i64) -> u64 {
     match topic {
         Some(t) => conn.query_row(
@@ -73,7 +76,7 @@ fn main() {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let postgres = postgres_arg();
     let store: Box<dyn Reads>;
-    let direct: Box<dyn Fn(Option<&str>, i64, i64) -> u64>;
+    let direct: Box<DirectCount>;
     let backend;
     let mut cli_config = config_path.clone();
     match &postgres {
