@@ -486,5 +486,28 @@ async fn the_api_and_dashboard_read_postgres_as_sqlite() {
             .collect()
     };
     assert_eq!(tail(&csv_a), tail(&csv));
+
+    // /metrics: the database gauges, from PostgreSQL's count tables.
+    let gauges = |base: String| {
+        let client = client.clone();
+        async move {
+            let (status, body) = get(&client, &format!("{base}/metrics")).await;
+            assert_eq!(status, 200, "{body}");
+            body.lines()
+                .filter(|l| {
+                    l.starts_with("mentions_stored{")
+                        || l.starts_with("mentions_last_success_timestamp_seconds{")
+                })
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        }
+    };
+    let (ga, gb) = (gauges(a.clone()).await, gauges(b.clone()).await);
+    assert_eq!(ga, gb);
+    assert!(
+        gb.contains(&"mentions_stored{topic=\"nk\",kind=\"web\"} 21".to_owned()),
+        "{gb:?}"
+    );
+    assert_eq!(gb.len(), 5, "{gb:?}");
     shutdown.cancel();
 }
