@@ -304,4 +304,36 @@ mod tests {
             .unwrap();
         assert!(refused.is_err());
     }
+
+    /// A pool on a PostgreSQL server that is not there: each read fails
+    /// (the server answers 503) naming host:port/database, never the
+    /// password, and a later read tries to connect again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_postgres_pool_that_cannot_connect_fails_each_read_and_tries_again() {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let target =
+            PgTarget::parse(&format!("postgres://app:S3cret-pw@127.0.0.1:{port}/shared")).unwrap();
+        let pool = ReadPool::postgres(&target, 2);
+        for _ in 0..2 {
+            let err = pool.read(|r| r.source_health()).await.unwrap_err();
+            let text = err.to_string();
+            assert!(
+                matches!(&err, StoreError::Postgres(e) if e.is_unreachable()),
+                "{text}"
+            );
+            assert!(text.contains(&format!("127.0.0.1:{port}/shared")), "{text}");
+            assert!(!text.contains("S3cret-pw"), "{text}");
+        }
+        assert!(pool
+            .inner
+            .postgres
+            .as_ref()
+            .unwrap()
+            .connected
+            .get()
+            .is_none());
+    }
 }
