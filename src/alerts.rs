@@ -12,9 +12,14 @@
 
 use crate::config::{AlertConfig, AlertTrigger, Settings};
 use crate::http::{HttpClient, HttpSettings, Request};
-use crate::store::{with_store, FiredAlert, NewAlert, SharedStore, Store, StoreError};
+use crate::store::postgres::Postgres;
+use crate::store::{
+    with_store, Backend, FiredAlert, KindCounts, NewAlert, Reference, SharedStore, Store,
+    StoreError,
+};
 use chrono::{DateTime, SecondsFormat, Utc};
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
 
@@ -172,8 +177,53 @@ fn evaluate(
     if !crossed(watch.trigger, count, baseline) {
         return Ok(None);
     }
-    let references: Vec<serde_json::Value> = store
-        .references(&watch.topic, start, end, top)?
+    let references = store.references(&watch.topic, start, end, top)?;
+    let alert = new_alert(watch, (start, end), now, counts, baseline, references);
+    Ok(store.record_alert(&alert)?.map(|_| alert))
+}
+
+/// `evaluate` on PostgreSQL: the crossing is recorded under the UNIQUE
+/// (alert, window) key, so of several nodes that see it, one records it.
+async fn evaluate_postgres(
+    pg: &Postgres,
+    watch: &Watch,
+    start: DateTime<Utc>,
+    now: DateTime<Utc>,
+    top: usize,
+) -> Result<Option<NewAlert>, StoreError> {
+    if pg.alert_fired(&watch.key, start).await? {
+        return Ok(None);
+    }
+    let end = add(start, Duration::from_secs(window_secs(watch.window)));
+    let counts = pg.window_counts(&watch.topic, start, end).await?;
+    let baseline = match watch.trigger {
+        AlertTrigger::Threshold(_) => None,
+        AlertTrigger::Factor(_) => {
+            let before = pg
+                .window_counts(&watch.topic, sub(start, BASELINE_SPAN), start)
+                .await?;
+            Some(baseline(before.total(), watch.window))
+        }
+    };
+    if !crossed(watch.trigger, counts.total(), baseline) {
+        return Ok(None);
+    }
+    let references = pg.references(&watch.topic, start, end, top).await?;
+    let alert = new_alert(watch, (start, end), now, counts, baseline, references);
+    Ok(pg.record_alert(&alert).await?.map(|_| alert))
+}
+
+/// The record and webhook body of a window that crossed its trigger.
+fn new_alert(
+    watch: &Watch,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
+    now: DateTime<Utc>,
+    counts: KindCounts,
+    baseline: Option<f64>,
+    references: Vec<Reference>,
+) -> NewAlert {
+    let count = counts.total();
+    let references: Vec<serde_json::Value> = references
         .into_iter()
         .map(|r| serde_json::json!({"domain": r.domain, "mentions": r.mentions}))
         .collect();
@@ -186,7 +236,7 @@ fn evaluate(
         "baseline": baseline,
         "top_references": references,
     });
-    let alert = NewAlert {
+    NewAlert {
         key: watch.key.clone(),
         topic: watch.topic.clone(),
         window_secs: window_secs(watch.window),
@@ -196,8 +246,7 @@ fn evaluate(
         count,
         baseline,
         payload: payload.to_string(),
-    };
-    Ok(store.record_alert(&alert)?.map(|_| alert))
+    }
 }
 
 /// Evaluates every configured alert at `now`; fires and records those that crossed.
@@ -207,13 +256,61 @@ pub async fn check(
     http: &HttpClient,
     now: DateTime<Utc>,
 ) {
+    check_backend(settings, &Backend::Sqlite(Arc::clone(store)), http, now).await;
+}
+
+/// `check` on either store. On PostgreSQL every node checks; each window
+/// is recorded once across the nodes and each delivery claimed by one.
+pub async fn check_backend(
+    settings: &Settings,
+    backend: &Backend,
+    http: &HttpClient,
+    now: DateTime<Utc>,
+) {
     let watches = watches(settings);
     if watches.is_empty() {
         return;
     }
     let top = settings.report.top_references;
-    let evaluated = watches.clone();
-    let fired = with_store(store, move |store| {
+    let fired = match backend {
+        Backend::Sqlite(store) => evaluate_sqlite(store, &watches, now, top).await,
+        Backend::Postgres(pg) => {
+            let mut fired = Vec::new();
+            for watch in &watches {
+                let current = window_start(now, watch.window);
+                let previous = sub(current, Duration::from_secs(window_secs(watch.window)));
+                for start in [previous, current] {
+                    match evaluate_postgres(pg, watch, start, now, top).await {
+                        Ok(Some(alert)) => fired.push(alert),
+                        Ok(None) => {}
+                        Err(e) => tracing::warn!(topic = %watch.topic, "alert not evaluated: {e}"),
+                    }
+                }
+            }
+            fired
+        }
+    };
+    for alert in &fired {
+        tracing::info!(
+            topic = %alert.topic,
+            window_start = %rfc3339(alert.window_start),
+            count = alert.count,
+            trigger = %alert.trigger,
+            "alert fired"
+        );
+    }
+    deliver_due(&watches, backend, http, now).await;
+}
+
+/// Evaluates the current and the previous window of every alert on the SQLite store.
+async fn evaluate_sqlite(
+    store: &SharedStore,
+    watches: &[Watch],
+    now: DateTime<Utc>,
+    top: usize,
+) -> Vec<NewAlert> {
+    let evaluated = watches.to_vec();
+    with_store(store, move |store| {
         let mut fired = Vec::new();
         for watch in &evaluated {
             let current = window_start(now, watch.window);
@@ -232,37 +329,30 @@ pub async fn check(
     .unwrap_or_else(|e| {
         tracing::warn!("alerts not evaluated: {e}");
         Vec::new()
-    });
-    for alert in &fired {
-        tracing::info!(
-            topic = %alert.topic,
-            window_start = %rfc3339(alert.window_start),
-            count = alert.count,
-            trigger = %alert.trigger,
-            "alert fired"
-        );
-    }
-    deliver_due(&watches, store, http, now).await;
+    })
 }
 
 /// Claims the undelivered alerts that are due and POSTs each to its webhook.
-async fn deliver_due(
-    watches: &[Watch],
-    store: &SharedStore,
-    http: &HttpClient,
-    now: DateTime<Utc>,
-) {
+async fn deliver_due(watches: &[Watch], store: &Backend, http: &HttpClient, now: DateTime<Utc>) {
     let webhooks: HashMap<String, Url> = watches
         .iter()
         .map(|w| (w.key.clone(), w.webhook.clone()))
         .collect();
     let keys: Vec<String> = webhooks.keys().cloned().collect();
     let until = add(now, lease(http.settings()));
-    let claimed = match with_store(store, move |s| {
-        s.claim_alert_deliveries(&keys, now, until, MAX_ATTEMPTS)
-    })
-    .await
-    {
+    let claimed = match store {
+        Backend::Sqlite(store) => {
+            with_store(store, move |s| {
+                s.claim_alert_deliveries(&keys, now, until, MAX_ATTEMPTS)
+            })
+            .await
+        }
+        Backend::Postgres(pg) => pg
+            .claim_alert_deliveries(&keys, now, until, MAX_ATTEMPTS)
+            .await
+            .map_err(StoreError::from),
+    };
+    let claimed = match claimed {
         Ok(claimed) => claimed,
         Err(e) => {
             tracing::warn!("alerts not delivered: {e}");
@@ -301,11 +391,19 @@ async fn deliver_due(
             Err(e) => tracing::error!(attempts = failures, "alert not delivered, giving up: {e}"),
         }
         let id = pending.id;
-        if let Err(e) = with_store(store, move |s| {
-            s.finish_alert_delivery(id, finished, outcome, retry_at)
-        })
-        .await
-        {
+        let written = match store {
+            Backend::Sqlite(store) => {
+                with_store(store, move |s| {
+                    s.finish_alert_delivery(id, finished, outcome, retry_at)
+                })
+                .await
+            }
+            Backend::Postgres(pg) => pg
+                .finish_alert_delivery(id, finished, outcome, retry_at)
+                .await
+                .map_err(StoreError::from),
+        };
+        if let Err(e) = written {
             tracing::warn!("the outcome of an alert delivery was not recorded: {e}");
         }
     }
@@ -524,6 +622,15 @@ query = "schweiz"
     /// Stores `n` mentions of `topic` at time `at`, web items on `host`
     /// (one social post in every fourth), each a distinct item.
     fn store_mentions(store: &SharedStore, topic: &str, host: &str, n: usize, at: i64) {
+        store
+            .lock()
+            .unwrap()
+            .commit(&mentions_batch(topic, host, n, at))
+            .unwrap();
+    }
+
+    /// The crawl that `store_mentions` commits.
+    fn mentions_batch(topic: &str, host: &str, n: usize, at: i64) -> CrawlBatch {
         let mut batch = CrawlBatch::new("s", "feed", Kind::Web, t(at));
         for i in 0..n {
             let social = i % 4 == 3;
@@ -543,7 +650,110 @@ query = "schweiz"
                 seen: None,
             });
         }
-        store.lock().unwrap().commit(&batch).unwrap();
+        batch
+    }
+
+    /// Three nodes on one PostgreSQL database check the same alerts at the
+    /// same moment: each crossing is recorded and POSTed once, with the
+    /// body the SQLite store gives for the same mentions.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 3)]
+    async fn on_postgres_three_nodes_fire_each_window_once_as_sqlite_does() {
+        use crate::store::postgres::testdb::TestDb;
+        use crate::store::postgres::PgTarget;
+        let Some(db) = TestDb::create("alerts").await else {
+            return;
+        };
+        let (rx, addr) = Receiver::start().await;
+        let (sqlite_rx, sqlite_addr) = Receiver::start().await;
+        let alerts = |addr: std::net::SocketAddr| {
+            format!(
+                r#"
+[[alert]]
+topic = "nk"
+window = "1h"
+threshold = 3
+webhook = "http://{addr}/hook"
+
+[[alert]]
+topic = "nk"
+window = "1h"
+factor = 2.0
+webhook = "http://{addr}/hook"
+
+[[alert]]
+topic = "quiet"
+window = "1h"
+threshold = 3
+webhook = "http://{addr}/hook"
+"#
+            )
+        };
+        let sqlite_settings = settings(&alerts(sqlite_addr));
+        let settings = settings(&alerts(addr));
+        let http = HttpClient::build(settings.http.clone(), false).unwrap();
+        let target = PgTarget::parse(db.url()).unwrap();
+        let mut nodes = Vec::new();
+        for _ in 0..3 {
+            nodes.push(Backend::Postgres(Box::new(
+                Postgres::connect(&target, 2).await.unwrap(),
+            )));
+        }
+        let sqlite = Backend::Sqlite(crate::store::shared(Store::open_in_memory().unwrap()));
+        // A day before: history for the factor's baseline (7 d, 168 windows).
+        let batches = [
+            mentions_batch("nk", "www.merkur.de", 84, HOUR_16 - 86_400),
+            mentions_batch("nk", "www.merkur.de", 2, HOUR_16 + 60),
+            mentions_batch("nk", "www.sueddeutsche.de", 4, HOUR_16 + 120),
+            mentions_batch("quiet", "nzz.ch", 1, HOUR_16 + 60),
+        ];
+        for batch in batches {
+            nodes[0].commit(batch.clone()).await.unwrap();
+            sqlite.commit(batch).await.unwrap();
+        }
+        let now = t(HOUR_16 + 1800);
+        tokio::join!(
+            check_backend(&settings, &nodes[0], &http, now),
+            check_backend(&settings, &nodes[1], &http, now),
+            check_backend(&settings, &nodes[2], &http, now),
+        );
+        check_backend(&sqlite_settings, &sqlite, &http, now).await;
+        // Threshold 3 and factor 2 (6 >= 2 x 0.5) crossed; "quiet" did not.
+        let mut bodies = rx.bodies();
+        assert_eq!(bodies.len(), 2, "{bodies:?}");
+        let mut expected = sqlite_rx.bodies();
+        let by_text = |v: &serde_json::Value| v.to_string();
+        bodies.sort_by_key(by_text);
+        expected.sort_by_key(by_text);
+        assert_eq!(bodies, expected);
+        assert_eq!(bodies[0]["count"], 6);
+        assert_eq!(
+            bodies.iter().filter(|b| b["baseline"] == 0.5).count(),
+            1,
+            "{bodies:?}"
+        );
+        // Checked again by every node: nothing more fires or is sent.
+        for node in &nodes {
+            check_backend(&settings, node, &http, t(HOUR_16 + 3599)).await;
+        }
+        assert_eq!(rx.bodies().len(), 2);
+        let Backend::Postgres(pg) = &nodes[2] else {
+            unreachable!()
+        };
+        let client = pg.client().await.unwrap();
+        let rows = client
+            .query(
+                "SELECT topic, count, attempts, delivered_at FROM alert ORDER BY key",
+                &[],
+            )
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 2);
+        for r in rows {
+            assert_eq!(r.get::<_, String>(0), "nk");
+            assert_eq!(r.get::<_, i64>(1), 6);
+            assert_eq!(r.get::<_, i64>(2), 1, "delivered by one node, once");
+            assert_eq!(r.get::<_, Option<i64>>(3), Some(HOUR_16 + 1800));
+        }
     }
 
     fn fired(store: &SharedStore) -> Vec<FiredAlert> {

@@ -21,9 +21,9 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use tokio_util::sync::CancellationToken;
 
 /// How long running crawls may take to finish after a stop signal.
-const GRACE: Duration = Duration::from_secs(8);
+pub(crate) const GRACE: Duration = Duration::from_secs(8);
 /// How often alerts are evaluated besides after each crawl.
-const ALERT_TICK: Duration = Duration::from_secs(60);
+pub(crate) const ALERT_TICK: Duration = Duration::from_secs(60);
 /// How often the database file is checked to be still there.
 const DATABASE_TICK: Duration = Duration::from_secs(5);
 /// How often retention is applied (first at start).
@@ -52,7 +52,7 @@ pub enum Signal {
 }
 
 /// Tells systemd (when `NOTIFY_SOCKET` is set) how the service is doing.
-fn notify(state: sd_notify::NotifyState<'_>) {
+pub(crate) fn notify(state: sd_notify::NotifyState<'_>) {
     if std::env::var_os("NOTIFY_SOCKET").is_some() {
         if let Err(e) = sd_notify::notify(&[state]) {
             tracing::warn!("cannot notify systemd: {e}");
@@ -62,7 +62,7 @@ fn notify(state: sd_notify::NotifyState<'_>) {
 
 /// Next fire time per source name, carried over a reload for sources whose
 /// schedule did not change.
-fn plan(
+pub(crate) fn plan(
     settings: &Settings,
     old: &HashMap<String, (String, Option<DateTime<Utc>>)>,
     now: DateTime<Utc>,
@@ -82,10 +82,18 @@ fn plan(
 }
 
 /// Re-reads the config file; Err says why the old one stays.
-fn reload(live: &LiveSettings, http: &mut HttpClient) -> Result<Arc<Settings>, String> {
+pub(crate) fn reload(live: &LiveSettings, http: &mut HttpClient) -> Result<Arc<Settings>, String> {
     let old = live.current();
     let new = Settings::load(&old.path).map_err(|e| e.to_string())?;
-    if new.database != old.database {
+    let url = |s: &Settings| s.postgres.as_ref().map(|t| t.describe());
+    if url(&new) != url(&old) {
+        return Err(format!(
+            "[database] url changed from {} to {}; that takes a restart",
+            url(&old).unwrap_or_else(|| "none".into()),
+            url(&new).unwrap_or_else(|| "none".into())
+        ));
+    }
+    if new.database != old.database && new.postgres.is_none() {
         return Err(format!(
             "[database] path changed from {} to {}; that takes a restart",
             old.database.display(),

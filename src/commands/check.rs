@@ -1,23 +1,38 @@
 //! `mentions check`: validates the config (loading it already did), opens
-//! the database and prints a summary of topics and sources.
+//! the database and prints a summary of topics and sources. On PostgreSQL
+//! (`[database] url`) it connects and applies the migrations instead
+//! (unreachable exits 3); the server checks its own pages.
 
 use super::{open_store, print, Failure};
 use crate::config::Settings;
 use std::process::ExitCode;
 
 pub(super) fn check(settings: &Settings) -> Result<ExitCode, Failure> {
-    let store = open_store(settings)?;
-    let version = store.schema_version()?;
-    if let Err(problem) = store.quick_check()? {
-        return Err(Failure::Storage(format!(
-            "the database {} is damaged: {problem}; restore it from a backup",
-            settings.database.display()
-        )));
-    }
+    let (database, version) = match &settings.postgres {
+        Some(target) => {
+            let version = super::runtime()?.block_on(async {
+                let pg = super::crawl::connect_postgres(target, 1).await?;
+                crate::store::postgres::schema_version(&pg)
+                    .await
+                    .map_err(|e| Failure::Storage(target.scrub(&e.to_string())))
+            })?;
+            (format!("PostgreSQL at {target}"), version)
+        }
+        None => {
+            let store = open_store(settings)?;
+            let version = store.schema_version()?;
+            if let Err(problem) = store.quick_check()? {
+                return Err(Failure::Storage(format!(
+                    "the database {} is damaged: {problem}; restore it from a backup",
+                    settings.database.display()
+                )));
+            }
+            (settings.database.display().to_string(), version)
+        }
+    };
     let mut out = format!(
-        "{}: OK\ndatabase: {} (schema version {version})\ntopics: {}\n",
+        "{}: OK\ndatabase: {database} (schema version {version})\ntopics: {}\n",
         settings.path.display(),
-        settings.database.display(),
         settings.topics.len()
     );
     for t in &settings.topics {

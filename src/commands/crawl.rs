@@ -1,6 +1,7 @@
 //! `mentions crawl`: one pass over all (or the named) sources now; one line
 //! per source, exit 1 when any failed, exit 3 when the crawl of any source
-//! could not be stored (a full disk, a read-only database).
+//! could not be stored (a full disk, a read-only database, PostgreSQL
+//! gone). On PostgreSQL (`[database] url`), unreachable at start exits 3.
 
 use super::{open_store, print, runtime, Failure};
 use crate::config::Settings;

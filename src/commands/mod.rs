@@ -179,15 +179,15 @@ fn sqlite_only(command: &Command) -> Option<&'static str> {
         Command::Import { .. }
         | Command::Discover { .. }
         | Command::Crawl { .. }
+        | Command::Run
+        | Command::Check
+        | Command::Sources { .. }
         | Command::Report { .. }
         | Command::List { .. }
         | Command::Explain { .. }
         | Command::Exclusions { .. } => return None,
-        Command::Run => "run",
         Command::Exclude { .. } => "exclude",
         Command::Include { .. } => "include",
-        Command::Check => "check",
-        Command::Sources { .. } => "sources",
         Command::Alerts { .. } => "alerts",
         Command::Prune => "prune",
         Command::Backup { .. } => "backup",

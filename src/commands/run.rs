@@ -1,7 +1,9 @@
 //! `mentions run`: wires the service together — the database lock, the
 //! store, the HTTP client, the optional endpoint, signal handling — and
 //! hands control to the scheduler (`daemon`) until a stop signal. One daemon
-//! per database: a lock file beside it says who holds it.
+//! per SQLite database: a lock file beside it says who holds it. With
+//! `[database] url` the process is one node of several on PostgreSQL: no
+//! lock, and the scheduler is `cluster`'s.
 
 use super::{open_store, runtime, Failure};
 use crate::config::Settings;
@@ -21,9 +23,84 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 pub(super) fn run(settings: Settings) -> Result<ExitCode, Failure> {
+    if settings.postgres.is_some() {
+        return run_on_postgres(settings);
+    }
     let _lock = InstanceLock::acquire(&settings.database)?;
     let store: SharedStore = crate::store::shared(open_store(&settings)?);
     let http = HttpClient::new(settings.http.clone()).map_err(|e| Failure::Usage(e.to_string()))?;
+    check_server(&settings)?;
+    let server_settings = settings.server.clone();
+    let live = LiveSettings::new(settings);
+    runtime()?.block_on(async move {
+        let (tx, signals) = tokio::sync::mpsc::unbounded_channel();
+        listen_for_signals(tx);
+        let healthy = Arc::new(AtomicBool::new(false));
+        let shutdown = CancellationToken::new();
+        let server = start_server(server_settings, &live, &healthy, &shutdown).await?;
+        daemon::schedule_loop(live, http, store, healthy, signals, shutdown).await;
+        if let Some(server) = server {
+            let _ = tokio::time::timeout(Duration::from_secs(1), server).await;
+        }
+        Ok::<_, Failure>(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `mentions run` on PostgreSQL (`[database] url`): one node of several
+/// sharing the database. No lock file: the nodes share the sources through
+/// leases (see `cluster`). Unreachable at start exits 3 naming the host.
+fn run_on_postgres(settings: Settings) -> Result<ExitCode, Failure> {
+    let Some(target) = settings.postgres.clone() else {
+        return Err(Failure::Usage("no [database] url".into()));
+    };
+    let http = HttpClient::new(settings.http.clone()).map_err(|e| Failure::Usage(e.to_string()))?;
+    check_server(&settings)?;
+    let runtime = runtime()?;
+    let node = crate::cluster::node_name();
+    let pg = runtime
+        .block_on(super::crawl::connect_postgres(
+            &target,
+            settings.http.concurrency + 2,
+        ))?
+        .with_node(&node);
+    runtime
+        .block_on(async {
+            crate::cluster::register(&pg, &settings).await?;
+            // Leases a previous process of this name left (MENTIONS_NODE
+            // set, killed): it is not running those crawls any more.
+            let stale = pg.release_all(&node).await?;
+            if stale > 0 {
+                tracing::info!(node = %node, "released {stale} leases left by an earlier process of this node");
+            }
+            Ok::<_, crate::store::postgres::PgError>(())
+        })
+        .map_err(|e| Failure::Storage(target.scrub(&e.to_string())))?;
+    if settings.retention.is_some() {
+        tracing::warn!(
+            "[database] retention is not applied on PostgreSQL yet: mentions are kept whatever their age"
+        );
+    }
+    tracing::info!(node = %node, "running as node {node} on PostgreSQL at {target}");
+    let server_settings = settings.server.clone();
+    let live = LiveSettings::new(settings);
+    runtime.block_on(async move {
+        let (tx, signals) = tokio::sync::mpsc::unbounded_channel();
+        listen_for_signals(tx);
+        let healthy = Arc::new(AtomicBool::new(false));
+        let shutdown = CancellationToken::new();
+        let server = start_server(server_settings, &live, &healthy, &shutdown).await?;
+        crate::cluster::schedule_loop(live, http, pg, healthy, signals, shutdown).await;
+        if let Some(server) = server {
+            let _ = tokio::time::timeout(Duration::from_secs(1), server).await;
+        }
+        Ok::<_, Failure>(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// An endpoint other machines can reach needs a token.
+fn check_server(settings: &Settings) -> Result<(), Failure> {
     if let Some(server) = &settings.server {
         if !server.listen.ip().is_loopback() && server.token.is_none() {
             return Err(Failure::Usage(format!(
@@ -33,35 +110,29 @@ pub(super) fn run(settings: Settings) -> Result<ExitCode, Failure> {
             )));
         }
     }
-    let server_settings = settings.server.clone();
-    let live = LiveSettings::new(settings);
-    runtime()?.block_on(async move {
-        let (tx, signals) = tokio::sync::mpsc::unbounded_channel();
-        listen_for_signals(tx);
-        let healthy = Arc::new(AtomicBool::new(false));
-        let shutdown = CancellationToken::new();
-        let server = match server_settings {
-            Some(config) => {
-                let handle = server::Handle {
-                    settings: live.clone(),
-                    healthy: Arc::clone(&healthy),
-                    token: config.token,
-                };
-                Some(
-                    server::spawn(config.listen, handle, shutdown.clone())
-                        .await
-                        .map_err(Failure::Usage)?,
-                )
-            }
-            None => None,
-        };
-        daemon::schedule_loop(live, http, store, healthy, signals, shutdown).await;
-        if let Some(server) = server {
-            let _ = tokio::time::timeout(Duration::from_secs(1), server).await;
-        }
-        Ok::<_, Failure>(())
-    })?;
-    Ok(ExitCode::SUCCESS)
+    Ok(())
+}
+
+/// Starts the endpoint of `[server]`, if set.
+async fn start_server(
+    config: Option<crate::config::ServerSettings>,
+    live: &LiveSettings,
+    healthy: &Arc<AtomicBool>,
+    shutdown: &CancellationToken,
+) -> Result<Option<tokio::task::JoinHandle<()>>, Failure> {
+    let Some(config) = config else {
+        return Ok(None);
+    };
+    let handle = server::Handle {
+        settings: live.clone(),
+        healthy: Arc::clone(healthy),
+        token: config.token,
+    };
+    Ok(Some(
+        server::spawn(config.listen, handle, shutdown.clone())
+            .await
+            .map_err(Failure::Usage)?,
+    ))
 }
 
 /// Forwards SIGTERM/SIGINT and SIGHUP to the scheduler. The handlers are

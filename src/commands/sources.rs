@@ -15,7 +15,7 @@ use serde_json::Value;
 use std::process::ExitCode;
 
 /// The columns of the table and CSV, in order; the JSON objects' fields.
-const COLUMNS: [&str; 12] = [
+const COLUMNS: [&str; 13] = [
     "name",
     "type",
     "kind",
@@ -28,6 +28,7 @@ const COLUMNS: [&str; 12] = [
     "consecutive_failures",
     "mentions",
     "last_warning",
+    "node",
 ];
 
 pub(super) fn sources(settings: &Settings, format: SourcesFormat) -> Result<ExitCode, Failure> {
@@ -41,8 +42,15 @@ pub(super) fn sources(settings: &Settings, format: SourcesFormat) -> Result<Exit
             return Ok(ExitCode::SUCCESS);
         }
     };
-    let store = open_existing_store(settings)?;
-    let health = store.source_health()?;
+    let health = match &settings.postgres {
+        Some(target) => super::runtime()?.block_on(async {
+            let pg = super::crawl::connect_postgres(target, 1).await?;
+            pg.source_health()
+                .await
+                .map_err(|e| Failure::Storage(target.scrub(&e.to_string())))
+        })?,
+        None => open_existing_store(settings)?.source_health()?,
+    };
     print(&render(&rows(settings, &health, Utc::now()), format))?;
     Ok(ExitCode::SUCCESS)
 }
@@ -70,6 +78,7 @@ fn rows(settings: &Settings, health: &[SourceHealth], now: DateTime<Utc>) -> Vec
                 "consecutive_failures": h.map_or(0, |h| h.consecutive_failures),
                 "mentions": h.map_or(0, |h| h.mentions),
                 "last_warning": h.and_then(|h| h.last_warning.as_deref()).map(|w| secrets::mask(w).into_owned()),
+                "node": h.and_then(|h| h.node.as_deref()),
             })
         })
         .collect()

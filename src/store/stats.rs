@@ -80,6 +80,9 @@ pub struct SourceHealth {
     pub mentions: u64,
     /// What the last crawl read less of than the source holds.
     pub last_warning: Option<String>,
+    /// The node that last ran the source (PostgreSQL, several nodes);
+    /// None on SQLite, where one process runs every source.
+    pub node: Option<String>,
 }
 
 /// A window `[from, to)` cut into what the count tables hold whole (hours
@@ -425,6 +428,7 @@ impl Store {
                 consecutive_failures: r.get::<_, i64>(6)? as u64,
                 mentions: r.get::<_, i64>(7)? as u64,
                 last_warning: r.get(8)?,
+                node: None,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

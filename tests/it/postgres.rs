@@ -324,8 +324,6 @@ async fn commands_that_do_not_read_postgres_refuse_a_database_url() {
     let commands: &[&[&str]] = &[
         &["exclude", "1"],
         &["include", "1"],
-        &["check"],
-        &["sources"],
         &["alerts"],
         &["prune"],
         &["backup", "copy.db"],

@@ -201,7 +201,7 @@ async fn a_document_read_short_is_a_warning_on_the_crawl_line_and_in_sources() {
     let table = run(&config, &["sources"]);
     let header_line = table.stdout.lines().next().unwrap();
     assert!(
-        header_line.ends_with("\tmentions\tlast_warning"),
+        header_line.ends_with("\tmentions\tlast_warning\tnode"),
         "{header_line}"
     );
 

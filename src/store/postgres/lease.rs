@@ -10,7 +10,7 @@
 //! passes the database's clock (`Postgres::server_now`) so that nodes need
 //! not agree on theirs, and tests pass fixed times.
 //!
-//! Not wired yet: the daemon still schedules from its own SQLite store.
+//! `cluster.rs` runs the daemon on these.
 
 use super::{PgError, Postgres};
 use crate::sources::Kind;
@@ -143,6 +143,48 @@ impl Postgres {
             .collect())
     }
 
+    /// Takes over, for `node`, the leases among `sources` that expired
+    /// without being released: the crawls a node started and never
+    /// finished (it died, or lost the database for longer than a lease).
+    /// Each is given to exactly one of the nodes that ask at once (the
+    /// update re-checks the expiry of the row as committed). Returns what
+    /// `node` took; it becomes each source's `node`.
+    pub async fn take_over_expired(
+        &self,
+        node: &str,
+        sources: &[&str],
+        ttl_secs: i64,
+        now: i64,
+    ) -> Result<Vec<Claimed>, PgError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "WITH taken AS (
+                     UPDATE source_lease l
+                     SET node = $1::text, acquired_at = $3::bigint, expires_at = $3::bigint + $4::bigint
+                     FROM source s
+                     WHERE s.id = l.source_id AND s.name = ANY($2::text[])
+                       AND l.expires_at <= $3::bigint
+                     RETURNING l.source_id, l.expires_at
+                 ), marked AS (
+                     UPDATE source SET node = $1::text FROM taken
+                     WHERE source.id = taken.source_id
+                     RETURNING source.name, taken.expires_at
+                 )
+                 SELECT name, expires_at FROM marked ORDER BY name",
+                &[&node, &sources, &now, &ttl_secs],
+            )
+            .await
+            .map_err(|e| self.query_error(e))?;
+        Ok(rows
+            .iter()
+            .map(|r| Claimed {
+                source: r.get(0),
+                expires_at: r.get(1),
+            })
+            .collect())
+    }
+
     /// Gives up one source's lease (its run ended). True when `node` held it.
     pub async fn release(&self, node: &str, source: &str) -> Result<bool, PgError> {
         let client = self.client().await?;
@@ -254,6 +296,75 @@ mod tests {
             .iter()
             .map(|r| (r.get(0), r.get(1)))
             .collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 3)]
+    async fn expired_unreleased_leases_are_taken_over_once() {
+        let Some(db) = TestDb::create("lease takeover").await else {
+            return;
+        };
+        let (pools, all) = cluster(&db, 3, 12).await;
+        let all: Vec<&str> = all.iter().map(String::as_str).collect();
+        // node-dead holds s00..s05 until 1030 and dies; node-a holds s06 and s07
+        // and renews; s08 was released after its run; s09..s11 never ran.
+        assert_eq!(
+            pools[0]
+                .claim_due("node-dead", &all[..6], 30, 1000)
+                .await
+                .unwrap()
+                .len(),
+            6
+        );
+        assert_eq!(
+            pools[1]
+                .claim_due("node-a", &all[6..9], 30, 1000)
+                .await
+                .unwrap()
+                .len(),
+            3
+        );
+        assert!(pools[1].release("node-a", "s08").await.unwrap());
+        // Before expiry nothing is taken over.
+        assert!(pools[1]
+            .take_over_expired("node-a", &all, 30, 1029)
+            .await
+            .unwrap()
+            .is_empty());
+        pools[1].renew("node-a", 30, 1020).await.unwrap();
+        // At expiry, two nodes ask at once for everything: each dead lease goes to one.
+        let (a, b) = tokio::join!(
+            pools[1].take_over_expired("node-a", &all, 30, 1030),
+            pools[2].take_over_expired("node-b", &all, 30, 1030),
+        );
+        let (a, b) = (a.unwrap(), b.unwrap());
+        let mut taken: Vec<&str> = names(&a).into_iter().chain(names(&b)).collect();
+        taken.sort_unstable();
+        assert_eq!(
+            taken,
+            &all[..6],
+            "the dead node's six, once each: {a:?} {b:?}"
+        );
+        assert!(a.iter().chain(&b).all(|c| c.expires_at == 1060));
+        let rows = leases(&pools[0]).await;
+        assert_eq!(rows.len(), 8, "{rows:?}");
+        assert!(rows.iter().all(|(_, node)| node != "node-dead"), "{rows:?}");
+        assert!(rows.contains(&("s06".into(), "node-a".into())), "{rows:?}");
+        // The source rows name the node that took them.
+        let client = pools[0].client().await.unwrap();
+        for c in a.iter() {
+            let node: String = client
+                .query_one("SELECT node FROM source WHERE name = $1", &[&c.source])
+                .await
+                .unwrap()
+                .get(0);
+            assert_eq!(node, "node-a");
+        }
+        // Taken over once: asking again gives nothing.
+        assert!(pools[2]
+            .take_over_expired("node-b", &all, 30, 1031)
+            .await
+            .unwrap()
+            .is_empty());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 3)]

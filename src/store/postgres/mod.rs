@@ -1,16 +1,18 @@
-//! PostgreSQL as the store several daemons share (in progress). What exists:
+//! PostgreSQL as the store several daemons share (`[database] url`):
 //! the connection (`connect.rs`: a `postgres://` URL and a pool, messages
-//! that never show the password), the schema (`migrations/postgres/`, applied
-//! by `migrate.rs` under an advisory lock), the leases that let several
-//! nodes share the sources (`lease.rs`), the copy of an SQLite database into
-//! PostgreSQL (`copy.rs`, `mentions migrate`) and the write path of a crawl
-//! (`commit.rs`: `Postgres::commit`, the same as `Store::commit` and exact
-//! while several nodes commit at once), and the reads behind `report`,
-//! `list`, `explain`, `exclusions` and the server (`read.rs`, `listing.rs`,
-//! behind `store::Reads` through `PgReader`). What does not: the daemon
-//! takes no leases, and exclude/include, retention and alerts have no
-//! PostgreSQL twin.
+//! that never show the password), the schema (`migrations/postgres/`,
+//! applied by `migrate.rs` under an advisory lock), the leases that let
+//! several nodes share the sources (`lease.rs`), the copy of an SQLite
+//! database into PostgreSQL (`copy.rs`, `mentions migrate`), the write
+//! path of a crawl (`commit.rs`: `Postgres::commit`, the same as
+//! `Store::commit` and exact while several nodes commit at once) and what
+//! a crawl reads before it (`state.rs`), alerts (`alerts.rs`), and the
+//! reads behind `report`, `list`, `explain`, `exclusions`, `sources` and
+//! the server (`read.rs`, `listing.rs`, behind `store::Reads` through
+//! `PgReader`). `mentions crawl`, `run`, `check` and those commands use
+//! it; exclude/include and retention have no PostgreSQL twin yet.
 
+mod alerts;
 mod commit;
 mod connect;
 mod copy;

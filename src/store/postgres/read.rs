@@ -228,12 +228,13 @@ impl Postgres {
         Ok(points)
     }
 
-    /// Every source the database knows, by name (`Store::source_health`).
+    /// Every source the database knows, by name (`Store::source_health`),
+    /// and the node that last took it to run (`mentions sources`).
     pub async fn source_health(&self) -> Result<Vec<SourceHealth>, PgError> {
         let rows = self
             .rows(
                 "SELECT name, type, kind, last_run, last_success, last_error, consecutive_failures,
-                        mentions, last_warning
+                        mentions, last_warning, node
                  FROM source ORDER BY name COLLATE \"C\"",
                 &[],
             )
@@ -250,6 +251,7 @@ impl Postgres {
                     consecutive_failures: self.get::<i64>(r, 6)? as u64,
                     mentions: self.get::<i64>(r, 7)? as u64,
                     last_warning: self.get(r, 8)?,
+                    node: self.get(r, 9)?,
                 })
             })
             .collect()
