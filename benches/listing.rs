@@ -5,18 +5,25 @@
 //! sightings add to the database's size. Counts are checked against a
 //! direct COUNT after the exclusion and after the include.
 //!
-//! `cargo bench --bench listing -- [--mentions N] [--runs N] [--only exclude]`
+//! `cargo bench --bench listing -- [--mentions N] [--runs N] [--only exclude] [--postgres URL]`
 //!
 //! The exclusion is timed `runs` times: each run excludes the domain and
 //! then drops the rule (which lets every mention count again), so every run
-//! starts from the same rows and counts. `--only exclude` skips the rest.
+//! starts from the same rows and counts. `--only exclude` skips the reads.
+//!
+//! With `--postgres URL` the same corpus is copied into a PostgreSQL
+//! database on that server (once, then reused; see store10m.rs) and the
+//! reads — the list pages, the count, `explain` — are timed there through
+//! `PgReader`, checked against a COUNT over PostgreSQL's rows; `exclude`
+//! has no PostgreSQL path yet, so that part and the SQLite file sizes are
+//! SQLite's only (PostgreSQL's relation sizes are printed instead).
 
 mod common;
 #[path = "common/store10m.rs"]
 mod store10m;
 
 use common::*;
-use mentions::store::{ExcludeTarget, ListFilter, Store};
+use mentions::store::{ExcludeTarget, ListFilter, PgReader, Reads, Store};
 use std::time::Instant;
 use store10m::*;
 
@@ -57,6 +64,7 @@ fn main() {
             "--mentions" => mentions = it.next().and_then(|v| v.parse().ok()).unwrap_or(mentions),
             "--runs" => runs = it.next().and_then(|v| v.parse().ok()).unwrap_or(runs),
             "--only" => only_exclude = it.next().as_deref() == Some("exclude"),
+            "--postgres" => drop(it.next()),
             _ => {}
         }
     }
@@ -67,7 +75,53 @@ fn main() {
     let mut failed = false;
 
     if !only_exclude {
-        let page = |store: &Store, filter: &ListFilter| {
+
+        // The reads ask SQLite, or with --postgres the same corpus in PostgreSQL.
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        let postgres = postgres_arg().map(|url| {
+            let pg = postgres_database(&url, &db, mentions, end, &runtime);
+            let client = runtime.block_on(pg.client()).expect("client");
+            (PgReader::on(pg, runtime.handle().clone()), client)
+        });
+        let sql_count = |sql: &str, topic: &str, from: i64, to: i64| -> u64 {
+            match &postgres {
+                Some((_, client)) => runtime
+                    .block_on(
+                        client.query_one(
+                            &sql.replace("?1", "$1")
+                                .replace("?2", "$2")
+                                .replace("?3", "$3"),
+                            &[&topic, &from, &to],
+                        ),
+                    )
+                    .expect("count")
+                    .get::<_, i64>(0) as u64,
+                None => conn
+                    .query_row(sql, (topic, from, to), |r| r.get::<_, i64>(0))
+                    .expect("count") as u64,
+            }
+        };
+        let direct_here = |topic: &str, from: i64, to: i64| {
+            sql_count(
+                "SELECT count(*) FROM mention JOIN topic ON topic.id = topic_id
+                 WHERE topic.name = ?1 AND at >= ?2 AND at < ?3 AND excluded_by IS NULL",
+                topic,
+                from,
+                to,
+            )
+        };
+        let reads: &dyn Reads = match &postgres {
+            Some((reader, _)) => {
+                println!(
+                    "reads on PostgreSQL {}",
+                    reader.postgres().target().describe()
+                );
+                reader
+            }
+            None => &store,
+        };
+
+        let page = |store: &dyn Reads, filter: &ListFilter| {
             let mut rows = Vec::new();
             store
                 .list(filter, Some(50), &mut |m| {
@@ -83,15 +137,15 @@ fn main() {
             to: end,
             ..ListFilter::default()
         };
-        let (ms, rows) = timed(runs, || page(&store, &day));
+        let (ms, rows) = timed(runs, || page(reads, &day));
         println!(
             "list, 24 h, first page of 50:             {ms:7.2} ms ({} rows)",
             rows.len()
         );
         failed |= rows.len() != 50;
-        let (ms, n) = timed(runs.min(5), || store.count_listed(&day).expect("count"));
+        let (ms, n) = timed(runs.min(5), || reads.count_listed(&day).expect("count"));
         println!("list, 24 h, rows in the window:           {ms:7.2} ms ({n} rows)");
-        failed |= n != direct(&conn, "topic-3", end - 86_400, end);
+        failed |= n != direct_here("topic-3", end - 86_400, end);
 
         let quarter = ListFilter {
             topic: "topic-3".into(),
@@ -100,7 +154,7 @@ fn main() {
             domains: vec!["site07.example".into()],
             ..ListFilter::default()
         };
-        let (ms, rows) = timed(runs, || page(&store, &quarter));
+        let (ms, rows) = timed(runs, || page(reads, &quarter));
         println!(
             "list, 90 d, one domain, first page of 50: {ms:7.2} ms ({} rows)",
             rows.len()
@@ -114,7 +168,7 @@ fn main() {
             domains: vec!["rare.example".into()],
             ..quarter.clone()
         };
-        let (ms, rows) = timed(runs, || page(&store, &rare));
+        let (ms, rows) = timed(runs, || page(reads, &rare));
         println!(
             "list, 90 d, a domain with no mentions:    {ms:7.2} ms ({} rows)",
             rows.len()
@@ -122,21 +176,48 @@ fn main() {
         failed |= !rows.is_empty();
 
         // A mention seen twice: its first row and a merge by URL.
-        let merged: i64 = conn
-            .query_row(
-                "SELECT mention_id FROM sighting WHERE rule = 1 ORDER BY mention_id LIMIT 1 OFFSET 1000",
-                [],
-                |r| r.get(0),
-            )
-            .expect("a merged mention");
+        let merged_sql =
+            "SELECT mention_id FROM sighting WHERE rule = 1 ORDER BY mention_id LIMIT 1 OFFSET 1000";
+        let merged: i64 = match &postgres {
+            Some((_, client)) => runtime
+                .block_on(client.query_one(merged_sql, &[]))
+                .expect("a merged mention")
+                .get(0),
+            None => conn
+                .query_row(merged_sql, [], |r| r.get(0))
+                .expect("a merged mention"),
+        };
         let (ms, x) = timed(runs, || {
-            store.explain(merged).expect("explain").expect("found")
+            reads.explain(merged).expect("explain").expect("found")
         });
         println!(
             "explain of a merged mention:              {ms:7.2} ms ({} sightings)",
             x.sightings.len()
         );
         failed |= x.sightings.len() < 2;
+
+        if let Some((_, client)) = &postgres {
+            let size = |sql: &str| -> u64 {
+                runtime
+                    .block_on(client.query_one(sql, &[]))
+                    .expect("size")
+                    .get::<_, i64>(0) as u64
+            };
+            let sightings = size("SELECT pg_total_relation_size('sighting')");
+            let total = size("SELECT pg_database_size(current_database())");
+            println!(
+                "sightings: {:.0} MiB of {:.0} MiB ({:.1} % added to the rest); exclude: no PostgreSQL path yet",
+                mib(sightings),
+                mib(total),
+                100.0 * sightings as f64 / (total - sightings).max(1) as f64
+            );
+            if failed {
+                eprintln!("a check failed");
+                std::process::exit(2);
+            }
+            return;
+        }
+        drop(postgres);
     }
 
     let counted = |store: &Store| {

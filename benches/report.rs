@@ -3,8 +3,12 @@
 //! the count tables are the ones crawls maintain). Each window's figures are
 //! checked against a plain COUNT over the mention rows.
 //!
-//! `cargo bench --bench report -- [--mentions N] [--runs N]`; the database is
-//! built once into bench-out/ and reused.
+//! `cargo bench --bench report -- [--mentions N] [--runs N] [--postgres URL]`;
+//! the database is built once into bench-out/ and reused. With `--postgres
+//! URL` the same corpus is copied into a PostgreSQL database on that server
+//! (once, then reused) and the same reports are timed there: the library
+//! through `PgReader`, the CLI with `[database] url`, each window checked
+//! against a COUNT over PostgreSQL's rows.
 
 mod common;
 #[path = "common/store10m.rs"]
@@ -12,11 +16,14 @@ mod store10m;
 
 use chrono::{DateTime, Utc};
 use common::*;
-use mentions::store::Store;
+use mentions::store::{PgReader, Reads, Store};
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 use store10m::*;
+
+/// Counts a window's mentions straight from the rows: (topic or all, from, to).
+type DirectCount = dyn Fn(Option<&str>, i64, i64) -> u64;
 
 fn direct_total(conn: &rusqlite::Connection, topic: Option<&str>, from: i64, to: i64) -> u64 {
     match topic {
@@ -36,6 +43,7 @@ fn main() {
         match a.as_str() {
             "--mentions" => mentions = it.next().and_then(|v| v.parse().ok()).unwrap_or(mentions),
             "--runs" => runs = it.next().and_then(|v| v.parse().ok()).unwrap_or(runs),
+            "--postgres" => drop(it.next()),
             _ => {}
         }
     }
@@ -63,10 +71,56 @@ fn main() {
     let settings = mentions::config::Settings::load(&config_path).expect("config loads");
     let binary = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/mentions");
 
-    let store = Store::open(&db).expect("open");
-    let conn = rusqlite::Connection::open(&db).expect("open");
-    let total = direct_total(&conn, None, i64::MIN, i64::MAX);
-    println!("report: {total} mentions, {TOPICS_N} topics, {SOURCES_N} sources, {DAYS} days; database {:.0} MiB ({:.0} bytes per mention)",
+    // SQLite, or with --postgres the same corpus in PostgreSQL: what the
+    // library reads, how a window is counted directly, the CLI's config.
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let postgres = postgres_arg();
+    let store: Box<dyn Reads>;
+    let direct: Box<DirectCount>;
+    let backend;
+    let mut cli_config = config_path.clone();
+    match &postgres {
+        None => {
+            store = Box::new(Store::open(&db).expect("open"));
+            let conn = rusqlite::Connection::open(&db).expect("open");
+            direct = Box::new(move |t, from, to| direct_total(&conn, t, from, to));
+            backend = "SQLite".to_owned();
+        }
+        Some(url) => {
+            let pg = postgres_database(url, &db, mentions, end, &runtime);
+            backend = format!("PostgreSQL {}", pg.target().describe());
+            let mut url = url::Url::parse(url).expect("a URL");
+            url.set_path(&format!("/{}", pg.target().database()));
+            let text = std::fs::read_to_string(&config_path).expect("read config");
+            let pg_config = text.replacen(
+                &format!("path = {:?}", db.display().to_string()),
+                &format!("url = {:?}", url.to_string()),
+                1,
+            );
+            cli_config = dir.join("report-config-postgres.toml");
+            std::fs::write(&cli_config, pg_config).expect("write config");
+            let client = runtime.block_on(pg.client()).expect("client");
+            let handle = runtime.handle().clone();
+            direct = Box::new(move |t, from, to| {
+                let row = match t {
+                    Some(t) => handle.block_on(client.query_one(
+                        "SELECT count(*) FROM mention JOIN topic ON topic.id = topic_id
+                         WHERE topic.name = $1 AND at >= $2 AND at < $3",
+                        &[&t, &from, &to],
+                    )),
+                    None => handle.block_on(client.query_one(
+                        "SELECT count(*) FROM mention WHERE at >= $1 AND at < $2",
+                        &[&from, &to],
+                    )),
+                };
+                row.expect("count").get::<_, i64>(0) as u64
+            });
+            store = Box::new(PgReader::on(pg, runtime.handle().clone()));
+        }
+    }
+    let store = store.as_ref();
+    let total = direct(None, i64::MIN, i64::MAX);
+    println!("report on {backend}: {total} mentions, {TOPICS_N} topics, {SOURCES_N} sources, {DAYS} days; SQLite file {:.0} MiB ({:.0} bytes per mention)",
         mib(db_bytes), db_bytes as f64 / total.max(1) as f64);
     assert_eq!(total, mentions, "the database holds what was generated");
     let fmt = |t: i64| {
@@ -102,15 +156,15 @@ fn main() {
             for _ in 0..runs {
                 let t0 = Instant::now();
                 reports =
-                    mentions::report::build(&store, &settings, &names, window, 3).expect("report");
+                    mentions::report::build(store, &settings, &names, window, 3).expect("report");
                 lib.push(t0.elapsed().as_secs_f64());
             }
             let got: u64 = reports.iter().map(|r| r.total).sum();
-            let want = direct_total(&conn, one.then_some("topic-3"), from, to);
+            let want = direct(one.then_some("topic-3"), from, to);
             let mut cli = Vec::new();
             for _ in 0..runs.min(10) {
                 let mut cmd = Command::new(&binary);
-                cmd.arg("--config").arg(&config_path).args([
+                cmd.arg("--config").arg(&cli_config).args([
                     "report",
                     "--format",
                     "json",

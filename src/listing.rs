@@ -9,7 +9,7 @@ use crate::config::Settings;
 use crate::query::Query;
 use crate::report::{csv_field, Window};
 use crate::sources::Kind;
-use crate::store::{Exclusion, Explained, ListFilter, Listed, Store, StoreError};
+use crate::store::{Exclusion, Explained, ListFilter, Listed, Reads, StoreError};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use serde_json::Value;
@@ -282,7 +282,7 @@ pub fn parse_kind(text: &str) -> Result<Kind, String> {
 /// The first of `names` that is neither a configured source nor one the
 /// database knows: a mistyped name must not list nothing silently.
 pub fn unknown_source(
-    store: &Store,
+    store: &dyn Reads,
     settings: &Settings,
     names: &[String],
 ) -> Result<Option<String>, StoreError> {
@@ -347,7 +347,7 @@ impl Cursor {
 /// cursor of the next page when there are more. `cursor` must name one of
 /// the filters' topics.
 pub fn page(
-    store: &Store,
+    store: &dyn Reads,
     filters: &[ListFilter],
     cursor: Option<&Cursor>,
     limit: usize,
@@ -516,7 +516,7 @@ pub struct Explanation {
 
 /// Explains the mention `id`; None when there is none.
 pub fn explain_mention(
-    store: &Store,
+    store: &dyn Reads,
     settings: &Settings,
     id: i64,
 ) -> Result<Option<Explanation>, StoreError> {
@@ -740,7 +740,11 @@ pub struct NotAMention {
 }
 
 /// Explains `url`: the mentions it is, or what is known of it.
-pub fn explain_url(store: &Store, settings: &Settings, url: &str) -> Result<UrlFacts, StoreError> {
+pub fn explain_url(
+    store: &dyn Reads,
+    settings: &Settings,
+    url: &str,
+) -> Result<UrlFacts, StoreError> {
     let ids = store.mentions_at(url)?;
     if !ids.is_empty() {
         let mut out = Vec::with_capacity(ids.len());

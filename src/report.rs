@@ -3,7 +3,7 @@
 
 use crate::config::{Lang, Settings};
 use crate::sources::Kind;
-use crate::store::{KindCounts, Reference, Store, StoreError};
+use crate::store::{KindCounts, Reads, Reference, StoreError};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -143,7 +143,7 @@ pub fn select_topics<'a>(
 
 /// Builds the reports of `topics` (names from the config) for `window`.
 pub fn build(
-    store: &Store,
+    store: &dyn Reads,
     settings: &Settings,
     topics: &[&str],
     window: Window,

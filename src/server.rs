@@ -116,20 +116,32 @@ pub async fn spawn(
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr} ([server] listen): {e}"))?;
-    let local = listener.local_addr().unwrap_or(addr);
-    let database = handle.settings.current().database.clone();
+    Ok(serve_on(listener, handle, shutdown))
+}
+
+/// Serves on `listener` until `shutdown` (`spawn` after binding; tests
+/// bind port 0 and learn the address first).
+pub fn serve_on(
+    listener: tokio::net::TcpListener,
+    handle: Handle,
+    shutdown: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    let local = listener.local_addr().ok();
+    let pool = ReadPool::for_settings(&handle.settings.current(), READ_CONNECTIONS);
     let state = AppState {
         settings: handle.settings,
         healthy: handle.healthy,
         metrics: crate::telemetry::install(),
-        pool: ReadPool::new(&database, READ_CONNECTIONS),
+        pool,
         errors: Arc::default(),
         token: handle.token,
     };
     let errors = Arc::clone(&state.errors);
     let app = router(state);
-    tracing::info!("HTTP endpoint listening on http://{local}");
-    Ok(tokio::spawn(serve(listener, app, errors, shutdown)))
+    if let Some(local) = local {
+        tracing::info!("HTTP endpoint listening on http://{local}");
+    }
+    tokio::spawn(serve(listener, app, errors, shutdown))
 }
 
 /// Accepts connections while a slot is free and serves each with hyper's
@@ -181,9 +193,6 @@ async fn serve(
 }
 
 fn router(state: AppState) -> Router {
-    if state.settings.current().postgres.is_some() {
-        return postgres_router(state);
-    }
     let guarded = Router::new()
         .route("/metrics", get(metrics))
         .route("/api/report", get(api_report))
@@ -203,30 +212,6 @@ fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .merge(guarded)
         .merge(dashboard)
-        .with_state(state)
-}
-
-/// The endpoint of a node on PostgreSQL (`[database] url`): `/healthz`
-/// (bad while the database does not answer) and `/metrics` (the process's
-/// counters, without the database gauges); the reports, listings and the
-/// dashboard do not yet read PostgreSQL and say so (503), never reading an
-/// SQLite file instead.
-fn postgres_router(state: AppState) -> Router {
-    let guarded = Router::new()
-        .route("/metrics", get(metrics))
-        .fallback(|| async {
-            error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "this endpoint does not yet read PostgreSQL ([database] url); /healthz and /metrics work",
-            )
-        })
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            require_token,
-        ));
-    Router::new()
-        .route("/healthz", get(healthz))
-        .merge(guarded)
         .with_state(state)
 }
 
@@ -281,15 +266,6 @@ async fn healthz(State(state): State<AppState>) -> Response {
 
 async fn metrics(State(state): State<AppState>) -> Response {
     let settings = state.settings.current();
-    if settings.postgres.is_some() {
-        let body = crate::telemetry::render(state.metrics, "");
-        return (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, PROMETHEUS_TEXT)],
-            body,
-        )
-            .into_response();
-    }
     let gauges = state
         .pool
         .read(move |store| {

@@ -6,7 +6,7 @@
 //! recorder (plain `mentions crawl`) the recording calls do nothing.
 
 use crate::http::{FetchError, Fetched};
-use crate::store::{Store, StoreError};
+use crate::store::{Reads, StoreError};
 use chrono::{DateTime, Utc};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::fmt::Write as _;
@@ -117,7 +117,7 @@ pub fn label_value(value: &str) -> String {
 /// kind for the configured `topics`, and the last successful crawl of each
 /// configured source in `sources` that has had one.
 pub fn database_gauges(
-    store: &Store,
+    store: &dyn Reads,
     topics: &[&str],
     sources: &[&str],
 ) -> Result<String, StoreError> {
@@ -179,7 +179,7 @@ pub fn render(handle: Option<&PrometheusHandle>, gauges: &str) -> String {
 mod tests {
     use super::*;
     use crate::sources::Kind;
-    use crate::store::{CrawlBatch, NewMention};
+    use crate::store::{CrawlBatch, NewMention, Store};
     use url::Url;
 
     fn fetched(status: u16) -> Fetched {

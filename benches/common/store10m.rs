@@ -143,3 +143,87 @@ pub fn database(mentions: u64, end: i64) -> std::path::PathBuf {
     }
     db
 }
+
+/// `--postgres URL`: the same corpus in a PostgreSQL database on the server
+/// `URL` names (its database is used to create another), copied from the
+/// SQLite one by `mentions migrate`'s copy (batched multi-row inserts, the
+/// count tables and sightings as crawls wrote them), then ANALYZEd. Built
+/// once as `mentions_bench_<mentions>_<end>` and reused; a copy that did not
+/// finish is dropped and made again.
+#[allow(dead_code)]
+pub fn postgres_database(
+    admin_url: &str,
+    sqlite: &Path,
+    mentions: u64,
+    end: i64,
+    runtime: &tokio::runtime::Runtime,
+) -> mentions::store::postgres::Postgres {
+    use mentions::store::postgres::{copy_from_sqlite, PgTarget, Postgres};
+    let name = format!("mentions_bench_{mentions}_{end}");
+    let admin = PgTarget::parse(admin_url).expect("--postgres is a postgres:// URL");
+    let target = admin.with_database(&name);
+    runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(admin_url, tokio_postgres::NoTls)
+            .await
+            .expect("PostgreSQL reachable at --postgres");
+        tokio::spawn(connection);
+        let exists = client
+            .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
+            .await
+            .expect("list databases")
+            .is_some();
+        if exists {
+            let pg = Postgres::connect(&target, 4).await.expect("connect");
+            let done = pg
+                .client()
+                .await
+                .expect("client")
+                .query_one("SELECT to_regclass('bench_complete') IS NOT NULL", &[])
+                .await
+                .expect("query")
+                .get::<_, bool>(0);
+            if done {
+                return pg;
+            }
+            drop(pg);
+            client
+                .batch_execute(&format!("DROP DATABASE \"{name}\" WITH (FORCE)"))
+                .await
+                .expect("drop the unfinished copy");
+        }
+        client
+            .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+            .await
+            .expect("create the benchmark database");
+        let started = Instant::now();
+        let pg = Postgres::connect(&target, 4).await.expect("connect");
+        let store = Store::open(sqlite).expect("open the SQLite database");
+        copy_from_sqlite(&store, &pg, 5_000, &mut |c| {
+            eprintln!("  {:<14} {:>10} rows copied", c.table, c.copied);
+        })
+        .await
+        .expect("copy into PostgreSQL");
+        let c = pg.client().await.expect("client");
+        c.batch_execute("ANALYZE; CREATE TABLE bench_complete ()")
+            .await
+            .expect("analyze");
+        eprintln!(
+            "copied into PostgreSQL {} in {:.0} s",
+            target.describe(),
+            started.elapsed().as_secs_f64()
+        );
+        pg
+    })
+}
+
+/// The `--postgres URL` argument, if given.
+#[allow(dead_code)]
+pub fn postgres_arg() -> Option<String> {
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        if a == "--postgres" {
+            return it.next();
+        }
+    }
+    None
+}

@@ -7,7 +7,7 @@
 //! Exit status: 0 when it is a mention (excluded or not); 1 when the id or
 //! URL is no mention (what is known is still printed for a URL).
 
-use super::{open_existing_store, print, Failure};
+use super::{open_reads, print, Failure};
 use crate::cli::TextOrJson;
 use crate::config::Settings;
 use crate::listing::{self, Explanation, UrlFacts};
@@ -29,12 +29,13 @@ pub(super) fn explain(
             "explain needs a mention's id (as list shows it) or a URL".into(),
         ));
     }
-    let store = open_existing_store(settings)?;
+    let store = open_reads(settings)?;
+    let store = store.as_ref();
     if !target.is_empty() && target.bytes().all(|b| b.is_ascii_digit()) {
         let id: i64 = target
             .parse()
             .map_err(|_| Failure::Usage(format!("{target} is too large to be a mention's id")))?;
-        let Some(x) = listing::explain_mention(&store, settings, id)? else {
+        let Some(x) = listing::explain_mention(store, settings, id)? else {
             return Err(Failure::Runtime(format!(
                 "no mention has id {id} (mentions list shows the ids)"
             )));
@@ -48,7 +49,7 @@ pub(super) fn explain(
         print(&render(&[x], format))?;
         return Ok(ExitCode::SUCCESS);
     }
-    match listing::explain_url(&store, settings, target)? {
+    match listing::explain_url(store, settings, target)? {
         UrlFacts::Mentions(all) => {
             let topics: Vec<String> = all
                 .iter()

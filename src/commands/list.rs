@@ -4,13 +4,13 @@
 //! formats stream every row; text shows 50 per topic unless `--limit` says
 //! otherwise, and how many more there are.
 
-use super::{open_existing_store, Failure, Output};
+use super::{open_reads, Failure, Output};
 use crate::cli::ListFormat;
 use crate::config::Settings;
 use crate::listing::{self, Selection};
 use crate::report::{self, Window};
 use crate::sources::Kind;
-use crate::store::{ListFilter, Listed, Store};
+use crate::store::{ListFilter, Listed, Reads};
 use std::process::ExitCode;
 
 /// The flags of `list`, the window already read.
@@ -51,8 +51,9 @@ pub(super) fn list(settings: &Settings, args: ListArgs) -> Result<ExitCode, Fail
         search,
         excluded: args.excluded,
     };
-    let store = open_existing_store(settings)?;
-    if let Some(name) = listing::unknown_source(&store, settings, &selection.sources)? {
+    let store = open_reads(settings)?;
+    let store = store.as_ref();
+    if let Some(name) = listing::unknown_source(store, settings, &selection.sources)? {
         return Err(Failure::Usage(format!(
             "no source named {name:?} in {} or the database",
             settings.path.display()
@@ -61,8 +62,8 @@ pub(super) fn list(settings: &Settings, args: ListArgs) -> Result<ExitCode, Fail
     let limit = args.limit.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
     let mut out = Output::new();
     match args.format {
-        ListFormat::Text => text(&store, &selection, limit, &mut out)?,
-        format => machine(&store, &selection, limit, format, &mut out)?,
+        ListFormat::Text => text(store, &selection, limit, &mut out)?,
+        format => machine(store, &selection, limit, format, &mut out)?,
     }
     out.finish()?;
     Ok(ExitCode::SUCCESS)
@@ -71,7 +72,7 @@ pub(super) fn list(settings: &Settings, args: ListArgs) -> Result<ExitCode, Fail
 /// Writes the rows of `filter` as `render` makes them, until stdout closes;
 /// how many were written.
 fn each(
-    store: &Store,
+    store: &dyn Reads,
     filter: &ListFilter,
     limit: Option<usize>,
     out: &mut Output,
@@ -96,7 +97,7 @@ fn each(
 }
 
 fn text(
-    store: &Store,
+    store: &dyn Reads,
     selection: &Selection,
     limit: Option<usize>,
     out: &mut Output,
@@ -128,7 +129,7 @@ fn text(
 }
 
 fn machine(
-    store: &Store,
+    store: &dyn Reads,
     selection: &Selection,
     limit: Option<usize>,
     format: ListFormat,

@@ -22,7 +22,7 @@ mod sources;
 use crate::cli::{Cli, Command, LangArg};
 use crate::config::{Lang, Settings};
 use crate::report::Window;
-use crate::store::{Store, StoreError};
+use crate::store::{PgReader, Reads, Store, StoreError};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -181,13 +181,13 @@ fn sqlite_only(command: &Command) -> Option<&'static str> {
         | Command::Crawl { .. }
         | Command::Run
         | Command::Check
-        | Command::Sources { .. } => return None,
-        Command::Report { .. } => "report",
-        Command::List { .. } => "list",
-        Command::Explain { .. } => "explain",
+        | Command::Sources { .. }
+        | Command::Report { .. }
+        | Command::List { .. }
+        | Command::Explain { .. }
+        | Command::Exclusions { .. } => return None,
         Command::Exclude { .. } => "exclude",
         Command::Include { .. } => "include",
-        Command::Exclusions { .. } => "exclusions",
         Command::Alerts { .. } => "alerts",
         Command::Prune => "prune",
         Command::Backup { .. } => "backup",
@@ -290,6 +290,19 @@ pub(crate) fn open_store(settings: &Settings) -> Result<Store, Failure> {
 pub(crate) fn open_existing_store(settings: &Settings) -> Result<Store, Failure> {
     sqlite(settings)?;
     Store::open_reader(&settings.database).map_err(|e| storage(settings, e))
+}
+
+/// Opens the database a reading command (`report`, `list`, `explain`,
+/// `exclusions`) reads: PostgreSQL when the config sets `[database] url`
+/// (unreachable exits 3 naming `host:port/database`, never the password),
+/// else the SQLite file read-only (`open_existing_store`).
+pub(crate) fn open_reads(settings: &Settings) -> Result<Box<dyn Reads>, Failure> {
+    match &settings.postgres {
+        Some(target) => PgReader::connect(target)
+            .map(|r| Box::new(r) as Box<dyn Reads>)
+            .map_err(|e| Failure::Storage(target.scrub(&e.to_string()))),
+        None => Ok(Box::new(open_existing_store(settings)?)),
+    }
 }
 
 /// Opens the existing database for a command that changes it without

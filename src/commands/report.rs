@@ -1,7 +1,7 @@
 //! `mentions report`: counts per kind for a window, as text, JSON or CSV,
 //! or the chart of mentions over time as an SVG document.
 
-use super::{open_existing_store, print, Failure};
+use super::{open_reads, print, Failure};
 use crate::cli::Format;
 use crate::config::{Lang, Settings};
 use crate::dashboard::chart;
@@ -17,8 +17,9 @@ pub(super) fn report(
     top: usize,
 ) -> Result<ExitCode, Failure> {
     let topics = report::select_topics(settings, topic).map_err(Failure::Usage)?;
-    let store = open_existing_store(settings)?;
-    let reports = report::build(&store, settings, &topics, window, top)?;
+    let store = open_reads(settings)?;
+    let store = store.as_ref();
+    let reports = report::build(store, settings, &topics, window, top)?;
     let text = match format {
         Format::Text => report::render_text(&reports, lang),
         Format::Json => report::render_json(&reports, topic.is_some()),
@@ -27,7 +28,7 @@ pub(super) fn report(
             chart::drawable(window).map_err(Failure::Usage)?;
             let charts = topics
                 .iter()
-                .map(|t| chart::load(&store, t, window))
+                .map(|t| chart::load(store, t, window))
                 .collect::<Result<Vec<_>, _>>()?;
             chart::document(&charts, lang)
         }

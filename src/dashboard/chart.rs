@@ -15,7 +15,7 @@ use super::words::{number, words};
 use crate::config::Lang;
 use crate::report::{kind_label, Window};
 use crate::sources::Kind;
-use crate::store::{Bucket, SeriesPoint, Store, StoreError};
+use crate::store::{Bucket, Reads, SeriesPoint, StoreError};
 use chrono::{DateTime, SecondsFormat, Timelike, Utc};
 use maud::{html, Markup};
 
@@ -84,7 +84,7 @@ pub fn drawable(window: Window) -> Result<(), String> {
 
 /// Reads the chart of `topic` for `window` (which must be `drawable`):
 /// the same counts `report` gives, bucket by bucket.
-pub fn load(store: &Store, topic: &str, window: Window) -> Result<Chart, StoreError> {
+pub fn load(store: &dyn Reads, topic: &str, window: Window) -> Result<Chart, StoreError> {
     let bucket = bucket_for(window);
     let points = store.series(topic, window.from, window.to, bucket)?;
     let alerts = store

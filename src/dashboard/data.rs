@@ -9,7 +9,7 @@ use super::params::View;
 use crate::config::Settings;
 use crate::report::{self, SourceLine, TopicReport, Window};
 use crate::sources::Kind;
-use crate::store::{Explained, KindCounts, Listed, Store, StoreError};
+use crate::store::{Explained, KindCounts, Listed, Reads, StoreError};
 
 /// Mentions per page of the list.
 pub const PAGE_SIZE: usize = 50;
@@ -42,7 +42,7 @@ pub struct PageData {
 }
 
 /// Reads the figures of `view`.
-pub fn load(store: &Store, settings: &Settings, view: &View) -> Result<PageData, StoreError> {
+pub fn load(store: &dyn Reads, settings: &Settings, view: &View) -> Result<PageData, StoreError> {
     let top = TOP.max(settings.report.top_references);
     let report = report::build(store, settings, &[view.topic.as_str()], view.window, top)?
         .pop()
@@ -147,7 +147,7 @@ pub struct Explanation {
 
 /// Reads mention `id` with its sightings; None when there is no such mention.
 pub fn explain(
-    store: &Store,
+    store: &dyn Reads,
     settings: &Settings,
     id: i64,
 ) -> Result<Option<Explanation>, StoreError> {

@@ -6,7 +6,7 @@
 
 use super::mentions::Rule;
 use super::rules::domain_key;
-use super::{Store, StoreError};
+use super::{KindCounts, Store, StoreError};
 use crate::query::Query;
 use crate::sources::Kind;
 use chrono::{DateTime, TimeZone, Utc};
@@ -85,16 +85,17 @@ pub struct Explained {
 }
 
 /// A sighting as read: source, seen at, URL as seen, rule, detail.
-type SightingRow = (String, i64, Option<String>, i64, Option<i64>);
+pub(super) type SightingRow = (String, i64, Option<String>, i64, Option<i64>);
 
 /// Rows read per query while a search filter drops some.
 const CHUNK: usize = 500;
 
-const COLUMNS: &str = "m.id, t.name, m.kind, m.at, s.name, coalesce(m.host, m.instance), m.author,
+pub(super) const COLUMNS: &str =
+    "m.id, t.name, m.kind, m.at, s.name, coalesce(m.host, m.instance), m.author,
     m.title, coalesce(m.url, m.identity), m.excerpt, m.lang, m.sightings, m.published_at IS NULL,
     m.excluded_by, m.identity";
 
-fn time(secs: i64) -> DateTime<Utc> {
+pub(super) fn time(secs: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(secs, 0).single().unwrap_or_default()
 }
 
@@ -125,7 +126,112 @@ fn listed(r: &rusqlite::Row<'_>) -> rusqlite::Result<Listed> {
     })
 }
 
+/// The sightings `explain` shows for `mention`, from its stored sighting
+/// rows (oldest first), and how many retention pruned. `first_seen` is
+/// asked only when no row records the first sighting.
+pub(super) fn sightings_of<E>(
+    mention: &Listed,
+    rows: Vec<SightingRow>,
+    first_seen: impl FnOnce() -> Result<i64, E>,
+) -> Result<(Vec<Sighting>, u64), E> {
+    let mut sightings: Vec<Sighting> = rows
+        .into_iter()
+        .filter_map(|(source, at, url, rule, detail)| {
+            let rule = Rule::from_code(rule)?;
+            let seen = url.unwrap_or_else(|| mention.identity.clone());
+            let detail = match rule {
+                Rule::First => None,
+                Rule::Url => Some(format!("canonical URL {}", mention.identity)),
+                Rule::Identity => Some(format!("platform identity {}", mention.identity)),
+                Rule::Text => Some(format!(
+                    "same text on {}: Hamming distance {}",
+                    mention.domain.as_deref().unwrap_or("the same site"),
+                    detail.unwrap_or(0)
+                )),
+                Rule::Headline => Some(format!(
+                    "same headline from {}",
+                    mention.domain.as_deref().unwrap_or("the publisher")
+                )),
+            };
+            Some(Sighting {
+                source,
+                seen_at: time(at),
+                url: seen,
+                rule,
+                detail,
+            })
+        })
+        .collect();
+    // The first sighting is the mention itself; retention may have
+    // deleted its row, and mentions stored before sightings have none.
+    if !sightings.iter().any(|s| s.rule == Rule::First) {
+        let first_seen = first_seen()?;
+        sightings.insert(
+            0,
+            Sighting {
+                source: mention.source.clone(),
+                seen_at: time(first_seen),
+                url: if mention.url.is_empty() {
+                    mention.identity.clone()
+                } else {
+                    mention.url.clone()
+                },
+                rule: Rule::First,
+                detail: None,
+            },
+        );
+    }
+    let pruned = mention
+        .sightings
+        .map_or(0, |n| n.saturating_sub(sightings.len() as u64));
+    Ok((sightings, pruned))
+}
+
+/// The forms of `url` (trimmed) a mention's identity may have — its
+/// canonical form first, then as written — and the instance (lowercase
+/// host) a platform link on it names.
+pub(super) fn url_forms(url: &str) -> (Vec<String>, Option<String>) {
+    let mut forms = vec![url.to_owned()];
+    if let Some(c) = crate::canon::canonical_str(url, None) {
+        forms.insert(0, c.to_string());
+    }
+    let instance = url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_lowercase));
+    (forms, instance)
+}
+
 impl ListFilter {
+    /// The window, when the filter is by topic, window and kind only: the
+    /// count tables answer how many it selects.
+    pub(super) fn plain_window(&self) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        let plain = self.search.is_none()
+            && self.sources.is_empty()
+            && self.domains.is_empty()
+            && !self.excluded;
+        if !plain {
+            return None;
+        }
+        DateTime::from_timestamp(self.from, 0).zip(DateTime::from_timestamp(self.to, 0))
+    }
+
+    /// Of a window's counts, those of the filter's kinds (every kind when none).
+    pub(super) fn of_kinds(&self, c: &KindCounts) -> u64 {
+        let of = |k: Kind| match k {
+            Kind::Web => c.web,
+            Kind::Social => c.social,
+            Kind::Forum => c.forum,
+        };
+        let mut kinds = self.kinds.clone();
+        kinds.sort_by_key(|k| k.code());
+        kinds.dedup();
+        if kinds.is_empty() {
+            c.total()
+        } else {
+            kinds.into_iter().map(of).sum()
+        }
+    }
+
     /// The rows to read from (`m`) and the WHERE clause over them, without
     /// the cursor, with its parameters. With a domain filter the rows come
     /// from the domain indexes: a rare domain is found without reading the
@@ -277,30 +383,11 @@ impl Store {
     pub fn count_listed(&self, filter: &ListFilter) -> Result<u64, StoreError> {
         // Filtered by topic, window and kind only: the count tables know,
         // without reading every row of a long window.
-        let plain = filter.search.is_none()
-            && filter.sources.is_empty()
-            && filter.domains.is_empty()
-            && !filter.excluded;
-        let window =
-            DateTime::from_timestamp(filter.from, 0).zip(DateTime::from_timestamp(filter.to, 0));
-        if let (true, Some((from, to))) = (plain, window) {
+        if let Some((from, to)) = filter.plain_window() {
             if from >= to {
                 return Ok(0);
             }
-            let c = self.counts(&filter.topic, from, to)?;
-            let of = |k: Kind| match k {
-                Kind::Web => c.web,
-                Kind::Social => c.social,
-                Kind::Forum => c.forum,
-            };
-            let mut kinds = filter.kinds.clone();
-            kinds.sort_by_key(|k| k.code());
-            kinds.dedup();
-            return Ok(if kinds.is_empty() {
-                c.total()
-            } else {
-                kinds.into_iter().map(of).sum()
-            });
+            return Ok(filter.of_kinds(&self.counts(&filter.topic, from, to)?));
         }
         if filter.search.is_some() {
             let mut n = 0u64;
@@ -339,13 +426,7 @@ impl Store {
     /// link is `url` (the link `list` shows, on the instance it names).
     pub fn mentions_at(&self, url: &str) -> Result<Vec<i64>, StoreError> {
         let url = url.trim();
-        let mut forms = vec![url.to_owned()];
-        if let Some(c) = crate::canon::canonical_str(url, None) {
-            forms.insert(0, c.to_string());
-        }
-        let instance = url::Url::parse(url)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_lowercase));
+        let (forms, instance) = url_forms(url);
         let mut stmt = self
             .conn
             .prepare_cached("SELECT id FROM mention WHERE topic_id = ?1 AND identity = ?2")?;
@@ -408,59 +489,11 @@ impl Store {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
             })?
             .collect::<Result<_, _>>()?;
-        let mut sightings: Vec<Sighting> = rows
-            .into_iter()
-            .filter_map(|(source, at, url, rule, detail)| {
-                let rule = Rule::from_code(rule)?;
-                let seen = url.unwrap_or_else(|| mention.identity.clone());
-                let detail = match rule {
-                    Rule::First => None,
-                    Rule::Url => Some(format!("canonical URL {}", mention.identity)),
-                    Rule::Identity => Some(format!("platform identity {}", mention.identity)),
-                    Rule::Text => Some(format!(
-                        "same text on {}: Hamming distance {}",
-                        mention.domain.as_deref().unwrap_or("the same site"),
-                        detail.unwrap_or(0)
-                    )),
-                    Rule::Headline => Some(format!(
-                        "same headline from {}",
-                        mention.domain.as_deref().unwrap_or("the publisher")
-                    )),
-                };
-                Some(Sighting {
-                    source,
-                    seen_at: time(at),
-                    url: seen,
-                    rule,
-                    detail,
-                })
+        let (sightings, pruned) = sightings_of(&mention, rows, || {
+            tx.query_row("SELECT first_seen FROM mention WHERE id = ?1", [id], |r| {
+                r.get(0)
             })
-            .collect();
-        // The first sighting is the mention itself; retention may have
-        // deleted its row, and mentions stored before sightings have none.
-        if !sightings.iter().any(|s| s.rule == Rule::First) {
-            let first_seen: i64 =
-                tx.query_row("SELECT first_seen FROM mention WHERE id = ?1", [id], |r| {
-                    r.get(0)
-                })?;
-            sightings.insert(
-                0,
-                Sighting {
-                    source: mention.source.clone(),
-                    seen_at: time(first_seen),
-                    url: if mention.url.is_empty() {
-                        mention.identity.clone()
-                    } else {
-                        mention.url.clone()
-                    },
-                    rule: Rule::First,
-                    detail: None,
-                },
-            );
-        }
-        let pruned = mention
-            .sightings
-            .map_or(0, |n| n.saturating_sub(sightings.len() as u64));
+        })?;
         Ok(Some(Explained {
             mention,
             sightings,

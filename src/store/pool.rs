@@ -4,13 +4,18 @@
 //! the reading commands open. A reader can never write or create the
 //! database, and it reads in a read-only folder too.
 
-use super::{Store, StoreError};
+use super::postgres::{PgTarget, Postgres};
+use super::{PgReader, Reads, Store, StoreError};
 use rusqlite::OpenFlags;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use tokio::sync::Semaphore;
 
-/// Read-only connections to one database, opened on first use; cheap to clone.
+/// Read-only connections to one database, opened on first use; cheap to
+/// clone. The SQLite file's, or (`[database] url`) a pool of PostgreSQL
+/// connections, connected at the first read (and again at the next read
+/// after a failure to connect, so a server that starts before its
+/// database does not stay broken).
 #[derive(Clone)]
 pub struct ReadPool {
     inner: Arc<Inner>,
@@ -20,6 +25,13 @@ struct Inner {
     path: PathBuf,
     idle: Mutex<Vec<Store>>,
     permits: Semaphore,
+    postgres: Option<PgPool>,
+}
+
+struct PgPool {
+    target: PgTarget,
+    size: usize,
+    connected: tokio::sync::OnceCell<Postgres>,
 }
 
 impl ReadPool {
@@ -30,13 +42,66 @@ impl ReadPool {
                 path: path.to_owned(),
                 idle: Mutex::new(Vec::new()),
                 permits: Semaphore::new(size.max(1)),
+                postgres: None,
             }),
+        }
+    }
+
+    /// A pool of at most `size` connections to the PostgreSQL database `target`.
+    pub fn postgres(target: &PgTarget, size: usize) -> ReadPool {
+        ReadPool {
+            inner: Arc::new(Inner {
+                path: PathBuf::new(),
+                idle: Mutex::new(Vec::new()),
+                permits: Semaphore::new(size.max(1)),
+                postgres: Some(PgPool {
+                    target: target.clone(),
+                    size: size.max(1),
+                    connected: tokio::sync::OnceCell::new(),
+                }),
+            }),
+        }
+    }
+
+    /// The pool a server of `settings` reads through.
+    pub fn for_settings(settings: &crate::config::Settings, size: usize) -> ReadPool {
+        match &settings.postgres {
+            Some(target) => ReadPool::postgres(target, size),
+            None => ReadPool::new(&settings.database, size),
         }
     }
 
     /// Runs `read` on a pooled connection off the async threads, waiting
     /// for a free connection when all are busy.
     pub async fn read<T, F>(&self, read: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Reads) -> Result<T, StoreError> + Send + 'static,
+    {
+        let Some(pg) = &self.inner.postgres else {
+            return self.read_sqlite(move |store| read(store)).await;
+        };
+        let _permit = self
+            .inner
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))?;
+        let postgres = pg
+            .connected
+            .get_or_try_init(|| Postgres::connect(&pg.target, pg.size))
+            .await?
+            .clone();
+        let handle = tokio::runtime::Handle::current();
+        // The reads block (as SQLite's do): on a blocking thread, waiting
+        // on this runtime, which drives the connections.
+        tokio::task::spawn_blocking(move || read(&PgReader::on(postgres, handle)))
+            .await
+            .unwrap_or_else(|join| Err(StoreError::Task(join.to_string())))
+    }
+
+    /// `read` on a pooled SQLite connection.
+    async fn read_sqlite<T, F>(&self, read: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
@@ -212,7 +277,10 @@ mod tests {
     async fn reads_share_a_few_connections_and_never_create_the_database() {
         let dir = tempfile::tempdir().unwrap();
         let missing = ReadPool::new(&dir.path().join("none.db"), 2);
-        let err = missing.read(|s| s.schema_version()).await.unwrap_err();
+        let err = missing
+            .read_sqlite(|s| s.schema_version())
+            .await
+            .unwrap_err();
         assert!(matches!(err, StoreError::Missing { .. }), "{err}");
         assert!(!dir.path().join("none.db").exists());
 
@@ -222,7 +290,7 @@ mod tests {
         let reads: Vec<_> = (0..20)
             .map(|_| {
                 let pool = pool.clone();
-                tokio::spawn(async move { pool.read(|s| s.schema_version()).await })
+                tokio::spawn(async move { pool.read_sqlite(|s| s.schema_version()).await })
             })
             .collect();
         for r in reads {
@@ -231,9 +299,41 @@ mod tests {
         assert!(pool.inner.idle.lock().unwrap().len() <= 2);
         // Read-only: a write is refused.
         let refused = pool
-            .read(|s| Ok(s.conn.execute_batch("CREATE TABLE x (a)")))
+            .read_sqlite(|s| Ok(s.conn.execute_batch("CREATE TABLE x (a)")))
             .await
             .unwrap();
         assert!(refused.is_err());
+    }
+
+    /// A pool on a PostgreSQL server that is not there: each read fails
+    /// (the server answers 503) naming host:port/database, never the
+    /// password, and a later read tries to connect again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_postgres_pool_that_cannot_connect_fails_each_read_and_tries_again() {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let target =
+            PgTarget::parse(&format!("postgres://app:S3cret-pw@127.0.0.1:{port}/shared")).unwrap();
+        let pool = ReadPool::postgres(&target, 2);
+        for _ in 0..2 {
+            let err = pool.read(|r| r.source_health()).await.unwrap_err();
+            let text = err.to_string();
+            assert!(
+                matches!(&err, StoreError::Postgres(e) if e.is_unreachable()),
+                "{text}"
+            );
+            assert!(text.contains(&format!("127.0.0.1:{port}/shared")), "{text}");
+            assert!(!text.contains("S3cret-pw"), "{text}");
+        }
+        assert!(pool
+            .inner
+            .postgres
+            .as_ref()
+            .unwrap()
+            .connected
+            .get()
+            .is_none());
     }
 }

@@ -20,6 +20,17 @@ impl KindCounts {
     pub fn total(&self) -> u64 {
         self.web + self.social + self.forum
     }
+
+    /// Adds `n` mentions of the kind stored as `code` (unknown codes count nowhere).
+    pub(crate) fn add(&mut self, code: i64, n: i64) {
+        let n = n as u64;
+        match Kind::from_code(code) {
+            Some(Kind::Web) => self.web += n,
+            Some(Kind::Social) => self.social += n,
+            Some(Kind::Forum) => self.forum += n,
+            None => {}
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,15 +88,15 @@ pub struct SourceHealth {
 /// A window `[from, to)` cut into what the count tables hold whole (hours
 /// and UTC days) and the partial hours at its edges, counted from mentions.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Split {
+pub(crate) struct Split {
     /// `[a, b)` ranges counted from mention rows.
-    edges: Vec<(i64, i64)>,
+    pub(crate) edges: Vec<(i64, i64)>,
     /// `(span, a, b)`: buckets of that span starting in `[a, b)`.
-    buckets: Vec<(i64, i64, i64)>,
+    pub(crate) buckets: Vec<(i64, i64, i64)>,
 }
 
 impl Split {
-    fn of(from: i64, to: i64) -> Split {
+    pub(crate) fn of(from: i64, to: i64) -> Split {
         let ceil = |t: i64, span: i64| {
             t.div_euclid(span) * span + if t.rem_euclid(span) == 0 { 0 } else { span }
         };
@@ -129,7 +140,57 @@ impl Split {
     }
 }
 
-fn time(secs: Option<i64>) -> Option<DateTime<Utc>> {
+/// The buckets of a series over `[from, to)`, counts zero: cut at every
+/// whole hour or UTC day, the first and last possibly partial. Empty for an
+/// empty window.
+pub(crate) fn series_points(
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    bucket: Bucket,
+) -> Vec<SeriesPoint> {
+    let (a, b) = (from.timestamp(), to.timestamp());
+    if a >= b {
+        return Vec::new();
+    }
+    let span = bucket.secs();
+    let mut bounds = vec![a];
+    let mut t = a.div_euclid(span) * span + span;
+    while t < b {
+        bounds.push(t);
+        t += span;
+    }
+    bounds.push(b);
+    bounds
+        .windows(2)
+        .map(|w| SeriesPoint {
+            start: time(Some(w[0])).unwrap_or(from),
+            end: time(Some(w[1])).unwrap_or(to),
+            counts: KindCounts::default(),
+        })
+        .collect()
+}
+
+/// Whether a series point is one whole bucket of `span` seconds.
+pub(crate) fn whole_bucket(p: &SeriesPoint, span: i64) -> bool {
+    let (s, e) = (p.start.timestamp(), p.end.timestamp());
+    s.rem_euclid(span) == 0 && e - s == span
+}
+
+/// host → (mentions, earliest mention time), ranked: most mentions first,
+/// ties to the host mentioned first, then by name (bytewise).
+pub(crate) fn rank_references(hosts: HashMap<String, (u64, i64)>, limit: usize) -> Vec<Reference> {
+    let mut ranked: Vec<(String, (u64, i64))> = hosts.into_iter().collect();
+    ranked.sort_by(|(ha, (na, fa)), (hb, (nb, fb))| {
+        nb.cmp(na).then(fa.cmp(fb)).then_with(|| ha.cmp(hb))
+    });
+    ranked
+        .into_iter()
+        .take(limit)
+        .map(|(domain, (mentions, _))| Reference { domain, mentions })
+        .collect()
+}
+
+pub(crate) fn time(secs: Option<i64>) -> Option<DateTime<Utc>> {
     secs.and_then(|s| Utc.timestamp_opt(s, 0).single())
 }
 
@@ -283,15 +344,7 @@ impl Store {
                 add(r.get(0)?, r.get(1)?, r.get(2)?);
             }
         }
-        let mut ranked: Vec<(String, (u64, i64))> = hosts.into_iter().collect();
-        ranked.sort_by(|(ha, (na, fa)), (hb, (nb, fb))| {
-            nb.cmp(na).then(fa.cmp(fb)).then_with(|| ha.cmp(hb))
-        });
-        Ok(ranked
-            .into_iter()
-            .take(limit)
-            .map(|(domain, (mentions, _))| Reference { domain, mentions })
-            .collect())
+        Ok(rank_references(hosts, limit))
     }
 
     /// Mentions of `topic` in the window, per source name.
@@ -317,33 +370,15 @@ impl Store {
         to: DateTime<Utc>,
         bucket: Bucket,
     ) -> Result<Vec<SeriesPoint>, StoreError> {
-        let (a, b) = (from.timestamp(), to.timestamp());
-        if a >= b {
-            return Ok(Vec::new());
+        let mut points = series_points(from, to, bucket);
+        if points.is_empty() {
+            return Ok(points);
         }
         let span = bucket.secs();
-        let mut bounds = vec![a];
-        let mut t = a.div_euclid(span) * span + span;
-        while t < b {
-            bounds.push(t);
-            t += span;
-        }
-        bounds.push(b);
-        let mut points: Vec<SeriesPoint> = bounds
-            .windows(2)
-            .map(|w| SeriesPoint {
-                start: time(Some(w[0])).unwrap_or(from),
-                end: time(Some(w[1])).unwrap_or(to),
-                counts: KindCounts::default(),
-            })
-            .collect();
         let Some(id) = self.topic_key(topic)? else {
             return Ok(points);
         };
-        let whole = |p: &SeriesPoint| {
-            let (s, e) = (p.start.timestamp(), p.end.timestamp());
-            s.rem_euclid(span) == 0 && e - s == span
-        };
+        let whole = |p: &SeriesPoint| whole_bucket(p, span);
         // Whole buckets: one range read of the count table at this span.
         let first_whole = points.iter().position(whole);
         let last_whole = points.iter().rposition(whole);
@@ -365,14 +400,7 @@ impl Store {
                 let Some(&k) = index.get(&r.get::<_, i64>(0)?) else {
                     continue;
                 };
-                let n = r.get::<_, i64>(2)? as u64;
-                let c = &mut points[k].counts;
-                match Kind::from_code(r.get(1)?) {
-                    Some(Kind::Web) => c.web += n,
-                    Some(Kind::Social) => c.social += n,
-                    Some(Kind::Forum) => c.forum += n,
-                    None => {}
-                }
+                points[k].counts.add(r.get(1)?, r.get::<_, i64>(2)?);
             }
         }
         // Partial buckets (at most one at each edge): counted as a window.

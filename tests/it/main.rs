@@ -16,6 +16,7 @@ mod listing;
 mod news;
 mod platforms;
 mod postgres;
+mod postgres_read;
 mod reddit_discourse;
 mod retention;
 mod secrets;

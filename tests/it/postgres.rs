@@ -311,7 +311,8 @@ async fn migrate_refuses_extra_rows_and_names_an_unreachable_host_without_the_pa
 /// Every command that does not yet read PostgreSQL refuses a config with
 /// `[database] url` (exit 2, naming the command), never falls back to an
 /// SQLite file, and never prints the password. No server is needed: the
-/// refusal comes before any connection.
+/// refusal comes before any connection; the reading commands that do read
+/// PostgreSQL find nothing listening and exit 3.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commands_that_do_not_read_postgres_refuse_a_database_url() {
     let dir = tempfile::tempdir().unwrap();
@@ -321,12 +322,8 @@ async fn commands_that_do_not_read_postgres_refuse_a_database_url() {
          [[topic]]\nname = \"nk\"\nquery = \"nordkorea AND russland\"\n",
     );
     let commands: &[&[&str]] = &[
-        &["report"],
-        &["list"],
-        &["explain", "1"],
         &["exclude", "1"],
         &["include", "1"],
-        &["exclusions"],
         &["alerts"],
         &["prune"],
         &["backup", "copy.db"],
@@ -342,6 +339,25 @@ async fn commands_that_do_not_read_postgres_refuse_a_database_url() {
             config.display()
         );
         assert!(run.stderr.starts_with(&expected), "{args:?}: {run:?}");
+        assert_no_password(&run);
+    }
+    // The reading commands read PostgreSQL: unreachable exits 3 naming
+    // host:port/database, never the password, and makes no SQLite file.
+    let readers: &[&[&str]] = &[
+        &["report"],
+        &["list"],
+        &["explain", "1"],
+        &["explain", "https://example.org/a"],
+        &["exclusions"],
+    ];
+    for args in readers {
+        let run = mentions(&config, args).await;
+        assert_eq!(run.code, 3, "{args:?}: {run:?}");
+        assert!(
+            run.stderr
+                .contains("cannot connect to PostgreSQL at 127.0.0.1:1/news"),
+            "{args:?}: {run:?}"
+        );
         assert_no_password(&run);
     }
     let left: Vec<_> = std::fs::read_dir(dir.path())

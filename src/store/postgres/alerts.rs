@@ -4,11 +4,12 @@
 //! key, claiming due deliveries so that one node delivers each, and writing
 //! how a delivery went — and the window counts an alert compares, counted
 //! from the mention rows (equal to the count tables, which stay equal to a
-//! direct COUNT).
+//! direct COUNT). The references an alert's payload names are
+//! `Postgres::references` (read.rs), as reports read them.
 
 use super::{PgError, Postgres};
 use crate::sources::Kind;
-use crate::store::{KindCounts, NewAlert, PendingDelivery, Reference};
+use crate::store::{KindCounts, NewAlert, PendingDelivery};
 use chrono::{DateTime, Utc};
 
 impl Postgres {
@@ -57,46 +58,6 @@ impl Postgres {
             }
         }
         Ok(counts)
-    }
-
-    /// The `limit` web hosts with the most mentions of `topic` in
-    /// `[from, to)`, ranked as `Store::references` ranks them (most
-    /// mentions, then earliest, then name).
-    pub async fn references(
-        &self,
-        topic: &str,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<Reference>, PgError> {
-        let client = self.client().await?;
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = client
-            .query(
-                "SELECT m.host, count(*) AS n, min(m.at) AS first
-                 FROM mention m JOIN topic t ON t.id = m.topic_id
-                 WHERE t.name = $1 AND m.at >= $2 AND m.at < $3 AND m.kind = $4
-                   AND m.host IS NOT NULL AND m.excluded_by IS NULL
-                 GROUP BY m.host
-                 ORDER BY n DESC, first, m.host COLLATE \"C\"
-                 LIMIT $5",
-                &[
-                    &topic,
-                    &from.timestamp(),
-                    &to.timestamp(),
-                    &Kind::Web.code(),
-                    &limit,
-                ],
-            )
-            .await
-            .map_err(|e| self.query_error(e))?;
-        Ok(rows
-            .iter()
-            .map(|r| Reference {
-                domain: r.get(0),
-                mentions: r.get::<_, i64>(1).max(0) as u64,
-            })
-            .collect())
     }
 
     /// Records a fired alert, due for delivery at once. Returns its id, or

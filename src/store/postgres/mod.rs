@@ -6,20 +6,24 @@
 //! database into PostgreSQL (`copy.rs`, `mentions migrate`), the write
 //! path of a crawl (`commit.rs`: `Postgres::commit`, the same as
 //! `Store::commit` and exact while several nodes commit at once) and what
-//! a crawl reads before it (`state.rs`), alerts (`alerts.rs`) and the
-//! sources' health (`health.rs`). `mentions crawl`, `run` and `sources`
-//! use it; the reading side (listing, stats, exclusions, retention) has no
-//! PostgreSQL twin yet.
+//! a crawl reads before it (`state.rs`), alerts (`alerts.rs`), and the
+//! reads behind `report`, `list`, `explain`, `exclusions`, `sources` and
+//! the server (`read.rs`, `listing.rs`, behind `store::Reads` through
+//! `PgReader`). `mentions crawl`, `run`, `check` and those commands use
+//! it; exclude/include and retention have no PostgreSQL twin yet.
 
 mod alerts;
 mod commit;
 mod connect;
 mod copy;
-mod health;
 mod lease;
+mod listing;
 mod migrate;
 #[cfg(test)]
 pub(crate) mod parity;
+mod read;
+#[cfg(test)]
+mod read_tests;
 mod state;
 #[cfg(test)]
 pub(crate) mod testdb;
