@@ -75,7 +75,6 @@ fn main() {
     let mut failed = false;
 
     if !only_exclude {
-
         // The reads ask SQLite, or with --postgres the same corpus in PostgreSQL.
         let runtime = tokio::runtime::Runtime::new().expect("runtime");
         let postgres = postgres_arg().map(|url| {
