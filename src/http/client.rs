@@ -799,7 +799,9 @@ mod tests {
         assert_eq!(f.body, b"ok");
         assert_eq!(hits.load(Ordering::SeqCst), 2);
         assert!(waited >= Duration::from_secs(1), "{waited:?}");
-        assert!(waited < Duration::from_millis(1800), "{waited:?}");
+        // Seconds, not a misread unit or the 30 s cap; the margin above the
+        // second is for a machine busy with other builds.
+        assert!(waited < Duration::from_secs(5), "{waited:?}");
     }
 
     #[tokio::test]
@@ -826,7 +828,8 @@ mod tests {
         assert_eq!(hits.load(Ordering::SeqCst), 2);
         // The date has whole seconds, so "now + 2 s" means a wait of 1 to 2 s.
         assert!(waited >= Duration::from_millis(900), "{waited:?}");
-        assert!(waited < Duration::from_millis(2500), "{waited:?}");
+        // (The margin above 2 s is for a machine busy with other builds.)
+        assert!(waited < Duration::from_secs(5), "{waited:?}");
     }
 
     #[tokio::test]
