@@ -11,6 +11,7 @@ use crate::sources::{fulltext, Item, Kind};
 use crate::store::{CrawlBatch, NewMention};
 use crate::text;
 use std::collections::HashSet;
+use url::Url;
 
 /// Longest excerpt stored per mention, in characters.
 pub const EXCERPT_CHARS: usize = 280;
@@ -21,19 +22,44 @@ pub const EXCERPT_CHARS: usize = 280;
 pub fn queue_items(batch: &mut CrawlBatch, items: Vec<Item>, kind: Kind, topics: &[&Topic]) {
     let mut this_crawl = HashSet::new();
     for item in items {
-        let key = item_key(&item);
+        // The canonical link is worked out once, for the key and the identity.
+        let link = match item.platform_id {
+            Some(_) => None,
+            None => link_of(&item),
+        };
+        let key = key_with_link(&item, link.as_ref());
         if !this_crawl.insert(key) {
             continue;
         }
         batch.seen.push(key);
-        batch.mentions.extend(identify(&item, None, kind, topics));
+        batch
+            .mentions
+            .extend(identify_with_link(&item, None, Some(link), kind, topics));
     }
 }
 
 /// The "seen" key of an item as read, before any page fetch: what a crawl
 /// uses to drop repeats and to ask which items a source evaluated before.
 pub fn item_key(item: &Item) -> u64 {
-    seen_key(&identity_before_fetch(item))
+    key_with_link(item, link_of(item).as_ref())
+}
+
+/// `item_key` with the item's canonical link already worked out.
+fn key_with_link(item: &Item, link: Option<&Url>) -> u64 {
+    if item.platform_id.is_some() {
+        return seen_key(&identity_before_fetch(item));
+    }
+    match link {
+        Some(url) => seen_key(url.as_str()),
+        None => seen_key(&content_identity(&item.title, &item.text)),
+    }
+}
+
+/// The canonical form of an item's own link, if it has one.
+fn link_of(item: &Item) -> Option<Url> {
+    item.url
+        .as_deref()
+        .and_then(|u| canon::canonical_str(u, None))
 }
 
 /// The identity an item has before its page is fetched: platform id,
@@ -42,12 +68,8 @@ pub fn identity_before_fetch(item: &Item) -> String {
     if let Some(id) = &item.platform_id {
         return id.clone();
     }
-    match item
-        .url
-        .as_deref()
-        .and_then(|u| canon::canonical_str(u, None))
-    {
-        Some(url) => url.to_string(),
+    match link_of(item) {
+        Some(url) => url.into(),
         None => content_identity(&item.title, &item.text),
     }
 }
@@ -58,7 +80,7 @@ pub const TEXT_IDENTITY_PREFIX: &str = "text:";
 /// The identity of an item known only by its text: a hash of its
 /// normalized title and body.
 pub fn content_identity(title: &str, body: &str) -> String {
-    let normalized = text::normalize(&format!("{title}\n{body}"));
+    let normalized = text::normalize_parts(&[title, "\n", body]);
     format!(
         "{TEXT_IDENTITY_PREFIX}{:016x}",
         xxhash_rust::xxh3::xxh3_64(normalized.as_bytes())
@@ -98,6 +120,18 @@ pub fn identify(
     kind: Kind,
     topics: &[&Topic],
 ) -> Vec<NewMention> {
+    identify_with_link(item, article, None, kind, topics)
+}
+
+/// `identify` with the item's canonical link (`link_of`) when the caller
+/// has worked it out already (`queue_items`); None works it out when needed.
+fn identify_with_link(
+    item: &Item,
+    article: Option<&fulltext::Article>,
+    link: Option<Option<Url>>,
+    kind: Kind,
+    topics: &[&Topic],
+) -> Vec<NewMention> {
     let body = match article {
         Some(a) if !a.text.is_empty() => a.text.as_str(),
         _ => item.text.as_str(),
@@ -107,23 +141,19 @@ pub fn identify(
     } else {
         item.title.as_str()
     };
-    let normalized = text::normalize(&format!("{title}\n{body}"));
+    let normalized = text::normalize_parts(&[title, "\n", body]);
     let tokens: Vec<&str> = text::token_slices(&normalized).collect();
     let matching: Vec<&&Topic> = topics.iter().filter(|t| t.query.matches(&tokens)).collect();
     if matching.is_empty() {
         return Vec::new();
     }
-    let link = item
-        .url
-        .as_deref()
-        .and_then(|u| canon::canonical_str(u, None));
     let (identity, url, host) = if let Some(id) = &item.platform_id {
         (id.clone(), item.url.clone(), None)
     } else {
         let canonical = article
             .and_then(|a| a.canonical.as_ref())
             .map(canon::canonical)
-            .or(link);
+            .or_else(|| link.unwrap_or_else(|| link_of(item)));
         match canonical {
             Some(c) => {
                 // A news search's link is not the publisher's: its host is
@@ -132,7 +162,7 @@ pub fn identify(
                     Some(publisher) => Some(publisher.clone()),
                     None => c.host_str().map(str::to_owned),
                 };
-                (c.to_string(), None, host)
+                (String::from(c), None, host)
             }
             None => (content_identity(title, body), None, None),
         }

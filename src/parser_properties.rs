@@ -19,7 +19,9 @@ use crate::sources::{
     bluesky, discourse, fulltext, hackernews, html, lemmy, mastodon, reddit, sitemap, telegram,
     Item,
 };
-use crate::text::{collapse_ws, excerpt, html_to_text, normalize, tokens};
+use crate::text::{
+    collapse_ws, excerpt, html_to_text, normalize, normalize_in_full, normalize_parts, tokens,
+};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::{select, Index};
@@ -845,6 +847,23 @@ proptest! {
     ) {
         let once = normalize(&s);
         prop_assert_eq!(normalize(&once), once.clone(), "{:?}", s);
+    }
+
+    /// The one-pass normalisation gives what NFKC, folding and NFKC in
+    /// full give, on any text and on text full of the characters where the
+    /// two could part: accented letters and their combining forms, `ß`,
+    /// dotted `İ`, ligatures, compatibility forms, typographic punctuation.
+    #[test]
+    fn normalize_in_one_pass_is_normalize_in_full(
+        parts in vec(prop_oneof![
+            any::<String>(),
+            "[a-zA-Z äöüÄÖÜßẞéèÉçñøåæœŒıİĳſµªº¹²½\u{A0}\u{AD}\u{300}-\u{36F}\u{345}\u{3B9}\u{399}\u{130}\u{131}\u{1C4}-\u{1CC}\u{FB00}-\u{FB06}\u{2010}-\u{2027}\u{201E}\u{201C}\u{2122}\u{2126}\u{212A}\u{212B}\u{FF21}-\u{FF3A}\u{1100}-\u{1112}\u{1161}-\u{1175}\u{AC00}-\u{AC10}]{0,30}",
+        ], 1..4),
+    ) {
+        let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
+        let joined = parts.concat();
+        prop_assert_eq!(normalize_parts(&refs), normalize_in_full(&joined), "{:?}", parts);
+        prop_assert_eq!(normalize(&joined), normalize_in_full(&joined));
     }
 
     #[test]

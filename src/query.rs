@@ -69,14 +69,22 @@ impl Term {
                 .zip(&self.tokens)
                 .enumerate()
                 .all(|(i, (have, want))| {
-                    if self.prefix && i == last {
-                        have.as_ref().starts_with(want.as_str())
-                    } else {
-                        have.as_ref() == want
-                    }
+                    token_matches(have.as_ref(), want, self.prefix && i == last)
                 })
         })
     }
+}
+
+/// Whether a text's token is `want` (or, as a prefix, begins with it). The
+/// first bytes are compared before the rest: most tokens differ there.
+fn token_matches(have: &str, want: &str, prefix: bool) -> bool {
+    let (h, w) = (have.as_bytes(), want.as_bytes());
+    let long_enough = if prefix {
+        h.len() >= w.len()
+    } else {
+        h.len() == w.len()
+    };
+    long_enough && h.first() == w.first() && h.get(..w.len()).is_some_and(|start| start == w)
 }
 
 impl Node {

@@ -8,15 +8,122 @@ use unicode_normalization::UnicodeNormalization;
 pub use crate::markup::{collapse_ws, collect_text, html_to_text};
 
 /// NFKC, then full case folding (`ß` → `ss`), then NFKC again so folded
-/// output is composed. Text that is already NFKC (most text) skips the
-/// normaliser, and ASCII letters fold without the Unicode tables.
+/// output is composed. One pass over the text: ASCII letters are lower-cased,
+/// and any other character that is its own NFKC form and a starter (as are
+/// letters with accents, typographic quotes and dashes) is folded on its own
+/// when what it folds to is such a character too; a text with any other
+/// character (a combining mark, a compatibility form) is normalised in full.
+/// The result is the same either way: a string of such characters is
+/// already NFKC, before folding and after.
 pub fn normalize(s: &str) -> String {
+    normalize_parts(&[s])
+}
+
+/// `normalize` of the parts joined, without joining them first.
+pub fn normalize_parts(parts: &[&str]) -> String {
+    if parts.iter().all(|p| p.is_ascii()) {
+        // NFKC leaves ASCII alone; folding ASCII is lower-casing.
+        let mut out = parts.concat();
+        out.make_ascii_lowercase();
+        return out;
+    }
+    let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum::<usize>() + 8);
+    for part in parts {
+        if !fold_stable_into(part, &mut out) {
+            return normalize_in_full(&parts.concat());
+        }
+    }
+    out
+}
+
+/// Appends the case folding of `s` to `out` when every character of `s`
+/// and of its folding is ASCII or a stable starter ([`stable`]); false,
+/// with `out` in any state, when one is not.
+fn fold_stable_into(s: &str, out: &mut String) -> bool {
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        // Runs of ASCII are lower-cased a byte at a time.
+        let run = bytes[i..]
+            .iter()
+            .position(|b| !b.is_ascii())
+            .unwrap_or(bytes.len() - i);
+        let start = out.len();
+        out.push_str(s.get(i..i + run).unwrap_or_default());
+        if let Some(pushed) = out.get_mut(start..) {
+            pushed.make_ascii_lowercase();
+        }
+        i += run;
+        let Some(c) = s.get(i..).and_then(|r| r.chars().next()) else {
+            break;
+        };
+        i += c.len_utf8();
+        match latin_fold(c) {
+            Some(f) => out.push(f),
+            None => {
+                use caseless::Caseless;
+                if !stable(c) {
+                    return false;
+                }
+                let start = out.len();
+                out.extend(std::iter::once(c).default_case_fold());
+                if !out[start..].chars().all(|f| f.is_ascii() || stable(f)) {
+                    return false;
+                }
+            }
+        }
+    }
+    true
+}
+
+/// A character that is its own NFKC form and a starter: a string of such
+/// characters (and ASCII) is NFKC, and none of them combines with its
+/// neighbours.
+fn stable(c: char) -> bool {
+    use unicode_normalization::{char::canonical_combining_class, is_nfkc_quick, IsNormalized};
+    canonical_combining_class(c) == 0 && is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes
+}
+
+/// First character not in [`LATIN_FOLD`].
+const LATIN_END: u32 = 0x250;
+
+/// For U+0080 … U+024F (Latin-1 and the Latin extensions, where most
+/// non-ASCII letters of European text are): the single stable character a
+/// stable character folds to, or 0 where [`fold_stable_into`] has to look.
+static LATIN_FOLD: std::sync::LazyLock<Vec<u32>> = std::sync::LazyLock::new(|| {
+    use caseless::Caseless;
+    (0x80..LATIN_END)
+        .map(|n| {
+            let Some(c) = char::from_u32(n) else {
+                return 0;
+            };
+            let mut folded = std::iter::once(c).default_case_fold();
+            match (folded.next(), folded.next()) {
+                (Some(f), None) if stable(c) && stable(f) => u32::from(f),
+                _ => 0,
+            }
+        })
+        .collect()
+});
+
+fn latin_fold(c: char) -> Option<char> {
+    let n = u32::from(c);
+    if n >= LATIN_END {
+        return None;
+    }
+    let f = *LATIN_FOLD.get(usize::try_from(n - 0x80).ok()?)?;
+    if f == 0 {
+        None
+    } else {
+        char::from_u32(f)
+    }
+}
+
+/// NFKC, case folding and NFKC again, each in full where a quick check
+/// does not say the text is already normalised.
+pub(crate) fn normalize_in_full(s: &str) -> String {
     use caseless::Caseless;
     use unicode_normalization::{is_nfkc_quick, IsNormalized};
-    if s.is_ascii() {
-        // NFKC leaves ASCII alone; folding ASCII is lower-casing.
-        return s.to_ascii_lowercase();
-    }
     let nfkc: std::borrow::Cow<'_, str> = match is_nfkc_quick(s.chars()) {
         IsNormalized::Yes => s.into(),
         _ => s.nfkc().collect::<String>().into(),
@@ -105,13 +212,14 @@ pub fn hamming(a: u64, b: u64) -> u32 {
 
 /// At most `max_chars` characters of `s`, cut at a word boundary with `…`.
 pub fn excerpt(s: &str, max_chars: usize) -> String {
-    if s.chars().count() <= max_chars {
+    // Where the first character past the limit begins, if there is one.
+    let Some((end, _)) = s.char_indices().nth(max_chars) else {
         return s.to_owned();
-    }
-    let cut: String = s.chars().take(max_chars).collect();
+    };
+    let cut = s.get(..end).unwrap_or(s);
     let cut = match cut.rfind(' ') {
         Some(i) if i > max_chars / 2 => &cut[..i],
-        _ => &cut[..],
+        _ => cut,
     };
     format!("{}…", cut.trim_end())
 }
@@ -154,6 +262,26 @@ mod tests {
         assert_eq!(normalize("FUSSBALL"), "fussball");
         assert_eq!(normalize("ﬁnal"), "final");
         assert_eq!(normalize("Ｒｕｓｓｌａｎｄ"), "russland");
+    }
+
+    #[test]
+    fn one_pass_and_full_normalisation_agree_on_every_character() {
+        // Every character of the Basic Multilingual Plane and beyond the
+        // Latin table, alone, after a letter, and before a combining mark.
+        for n in 0x80..0x3_0000 {
+            let Some(c) = char::from_u32(n) else { continue };
+            for s in [format!("{c}"), format!("A{c}"), format!("{c}\u{301}x")] {
+                assert_eq!(normalize(&s), normalize_in_full(&s), "{s:?} (U+{n:04X})");
+            }
+        }
+        assert_eq!(
+            normalize("Straße „Köln“ – Éclair …"),
+            "strasse „köln“ – éclair ..."
+        );
+        assert_eq!(
+            normalize_parts(&["ÄRGER", "\n", "ﬁnal"]),
+            normalize("ÄRGER\nﬁnal")
+        );
     }
 
     #[test]

@@ -27,7 +27,10 @@ pub fn publisher(host: &str) -> String {
 /// a word in it.
 pub fn key(host: &str, title: &str) -> Option<i64> {
     let normalized = crate::text::normalize(title);
-    let mut text = publisher(host);
+    let publisher = publisher(host);
+    // The key's text is at most the publisher, a newline and the title.
+    let mut text = String::with_capacity(publisher.len() + 1 + normalized.len());
+    text.push_str(&publisher);
     text.push('\n');
     let mut words = 0;
     for token in crate::text::token_slices(&normalized) {

@@ -100,7 +100,59 @@ fn read(s: &str, cx: Option<&DateContext>) -> Option<DateTime<Utc>> {
             return Some(d);
         }
     }
-    absolute::parse_words(s, cx)
+    parse_rfc2822(s).or_else(|| absolute::parse_words(s, cx))
+}
+
+/// The date most feeds write, `Thu, 23 Oct 2025 17:29:00 +0000` (RFC 2822:
+/// an English weekday and comma or none, day, English month, four-digit
+/// year, `HH:MM:SS`, and a numeric zone or `GMT`, `UT`, `UTC`, `Z`), read
+/// without the word reader; anything else is None and goes to the word
+/// reader, which reads these the same (a property test compares them).
+fn parse_rfc2822(s: &str) -> Option<DateTime<Utc>> {
+    const WEEKDAYS: [&str; 7] = ["Mon,", "Tue,", "Wed,", "Thu,", "Fri,", "Sat,", "Sun,"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let mut parts = s.split(' ');
+    let mut day = parts.next()?;
+    if WEEKDAYS.contains(&day) {
+        day = parts.next()?;
+    }
+    let day = small_number(day, 2)?;
+    let month_name = parts.next()?;
+    let month = MONTHS.iter().position(|m| *m == month_name)?;
+    let year = parts.next()?;
+    if year.len() != 4 {
+        return None;
+    }
+    let year = small_number(year, 4)?;
+    let mut clock = parts.next()?.split(':');
+    let (h, m, sec) = (
+        small_number(clock.next()?, 2)?,
+        small_number(clock.next()?, 2)?,
+        small_number(clock.next()?, 2)?,
+    );
+    if clock.next().is_some() || h > 23 || m > 59 || sec > 59 {
+        return None;
+    }
+    let zone = parts.next()?;
+    if parts.next().is_some() {
+        return None;
+    }
+    let offset = match zone {
+        "GMT" | "UT" | "UTC" | "Z" => 0,
+        _ if zone.len() == 5 && (zone.starts_with('+') || zone.starts_with('-')) => {
+            parse_zone(zone)?
+        }
+        _ => return None,
+    };
+    let date = NaiveDate::from_ymd_opt(
+        i32::try_from(year).ok()?,
+        u32::try_from(month + 1).ok()?,
+        day,
+    )?;
+    let naive = date.and_time(NaiveTime::from_hms_opt(h, m, sec)?);
+    resolve(naive, Some(offset), None)
 }
 
 /// Unix epoch seconds (9–11 digits) or milliseconds (12–13 digits).

@@ -920,3 +920,57 @@ proptest! {
         prop_assert_eq!(parse_date_in(&s, &cx), Some(want), "{}", s);
     }
 }
+
+/// The RFC 2822 shortcut reads what the word reader reads, with or
+/// without a context, and leaves the rest to it.
+#[test]
+fn rfc2822_shortcut_reads_the_common_feed_date() {
+    assert_eq!(
+        parse_rfc2822("Thu, 23 Oct 2025 17:29:00 +0000"),
+        utc("2025-10-23T17:29:00Z")
+    );
+    assert_eq!(
+        parse_rfc2822("1 Mar 2026 00:00:59 GMT"),
+        utc("2026-03-01T00:00:59Z")
+    );
+    assert_eq!(
+        parse_rfc2822("Tue, 24 Nov 2026 14:05:00 +0100"),
+        utc("2026-11-24T13:05:00Z")
+    );
+    // Left to the word reader.
+    for s in [
+        "Thu, 23 Oct 2025 17:29 +0000",
+        "Do, 23 Okt 2025 17:29:00 +0000",
+        "Thu, 23 Oct 25 17:29:00 +0000",
+        "Thu, 23 Oct 2025 17:29:00 MESZ",
+        "Thu, 31 Feb 2025 17:29:00 +0000",
+        "Thu, 23 Oct 2025 24:00:00 +0000",
+        "Thu,  23 Oct 2025 17:29:00 +0000",
+    ] {
+        assert_eq!(parse_rfc2822(s), None, "{s}");
+    }
+}
+
+proptest! {
+    #[test]
+    fn rfc2822_shortcut_agrees_with_the_word_reader(
+        weekday in prop::option::of(prop::sample::select(vec!["Mon,", "Tue,", "Wed,", "Thu,", "Fri,", "Sat,", "Sun,"])),
+        day in 0u32..33,
+        zero in any::<bool>(),
+        month in prop::sample::select(vec!["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "Okt", "mar"]),
+        year in 1890u32..2200,
+        (h, m, sec) in (0u32..25, 0u32..61, 0u32..61),
+        zone in prop::sample::select(vec!["+0000", "-0000", "+0100", "-0500", "+0530", "+2359", "-2400", "+0160", "GMT", "UT", "UTC", "Z", "EST", "+01:00", "+01"]),
+    ) {
+        let day = if zero { format!("{day:02}") } else { day.to_string() };
+        let s = format!(
+            "{}{day} {month} {year} {h:02}:{m:02}:{sec:02} {zone}",
+            weekday.map(|w| format!("{w} ")).unwrap_or_default()
+        );
+        if let Some(fast) = parse_rfc2822(&s) {
+            prop_assert_eq!(Some(fast), absolute::parse_words(&s, None), "{}", s);
+            let cx = DateContext::new(Utc::now(), chrono_tz::Europe::Berlin);
+            prop_assert_eq!(Some(fast), absolute::parse_words(&s, Some(&cx)), "{}", s);
+        }
+    }
+}
