@@ -181,22 +181,6 @@ impl Reads for Store {
     ) -> Result<Vec<FiredAlert>, StoreError> {
         Store::alert_crossings(self, topic, from, to)
     }
-    fn counts(
-        &self,
-        topic: &str,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> Result<KindCounts, StoreError> {
-        Store::counts(self, topic, from, to)
-    }
-    fn mentions_by_source(
-        &self,
-        topic: &str,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> Result<HashMap<String, u64>, StoreError> {
-        Store::mentions_by_source(self, topic, from, to)
-    }
 }
 
 /// Where a `PgReader` waits for its answers.

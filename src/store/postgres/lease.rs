@@ -22,7 +22,37 @@ pub struct Claimed {
     pub expires_at: i64,
 }
 
+/// The end of a statement whose CTE `taken` returns the leases a node just
+/// got (`source_id`, `expires_at`): marks the node on those sources and
+/// answers them by name, as [`Postgres::leases`] reads them.
+const MARK_TAKEN: &str = ", marked AS (
+                     UPDATE source SET node = $1::text FROM taken
+                     WHERE source.id = taken.source_id
+                     RETURNING source.name, taken.expires_at
+                 )
+                 SELECT name, expires_at FROM marked ORDER BY name";
+
 impl Postgres {
+    /// Runs `sql`, whose rows are (source name, lease expiry), as leases.
+    async fn leases(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<Claimed>, PgError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(sql, params)
+            .await
+            .map_err(|e| self.query_error(e))?;
+        Ok(rows
+            .iter()
+            .map(|r| Claimed {
+                source: r.get(0),
+                expires_at: r.get(1),
+            })
+            .collect())
+    }
+
     /// The database server's clock, in unix seconds.
     pub async fn server_now(&self) -> Result<i64, PgError> {
         let client = self.client().await?;
@@ -69,9 +99,8 @@ impl Postgres {
         ttl_secs: i64,
         now: i64,
     ) -> Result<Vec<Claimed>, PgError> {
-        let client = self.client().await?;
-        let rows = client
-            .query(
+        self.leases(
+            &format!(
                 "WITH due AS (
                      SELECT s.id FROM source s
                      WHERE s.name = ANY($2::text[])
@@ -92,23 +121,11 @@ impl Postgres {
                          WHERE source_lease.node = excluded.node
                             OR source_lease.expires_at <= excluded.acquired_at
                      RETURNING source_id, expires_at
-                 ), marked AS (
-                     UPDATE source SET node = $1::text FROM taken
-                     WHERE source.id = taken.source_id
-                     RETURNING source.name, taken.expires_at
-                 )
-                 SELECT name, expires_at FROM marked ORDER BY name",
-                &[&node, &due, &now, &ttl_secs],
-            )
-            .await
-            .map_err(|e| self.query_error(e))?;
-        Ok(rows
-            .iter()
-            .map(|r| Claimed {
-                source: r.get(0),
-                expires_at: r.get(1),
-            })
-            .collect())
+                 ) {MARK_TAKEN}"
+            ),
+            &[&node, &due, &now, &ttl_secs],
+        )
+        .await
     }
 
     /// Extends every lease `node` still holds to `now + ttl_secs`. A lease
@@ -120,27 +137,17 @@ impl Postgres {
         ttl_secs: i64,
         now: i64,
     ) -> Result<Vec<Claimed>, PgError> {
-        let client = self.client().await?;
-        let rows = client
-            .query(
-                "WITH renewed AS (
+        self.leases(
+            "WITH renewed AS (
                      UPDATE source_lease SET expires_at = $2::bigint + $3::bigint
                      WHERE node = $1::text
                      RETURNING source_id, expires_at
                  )
                  SELECT s.name, r.expires_at FROM renewed r JOIN source s ON s.id = r.source_id
                  ORDER BY s.name",
-                &[&node, &now, &ttl_secs],
-            )
-            .await
-            .map_err(|e| self.query_error(e))?;
-        Ok(rows
-            .iter()
-            .map(|r| Claimed {
-                source: r.get(0),
-                expires_at: r.get(1),
-            })
-            .collect())
+            &[&node, &now, &ttl_secs],
+        )
+        .await
     }
 
     /// Takes over, for `node`, the leases among `sources` that expired
@@ -156,9 +163,8 @@ impl Postgres {
         ttl_secs: i64,
         now: i64,
     ) -> Result<Vec<Claimed>, PgError> {
-        let client = self.client().await?;
-        let rows = client
-            .query(
+        self.leases(
+            &format!(
                 "WITH taken AS (
                      UPDATE source_lease l
                      SET node = $1::text, acquired_at = $3::bigint, expires_at = $3::bigint + $4::bigint
@@ -166,23 +172,11 @@ impl Postgres {
                      WHERE s.id = l.source_id AND s.name = ANY($2::text[])
                        AND l.expires_at <= $3::bigint
                      RETURNING l.source_id, l.expires_at
-                 ), marked AS (
-                     UPDATE source SET node = $1::text FROM taken
-                     WHERE source.id = taken.source_id
-                     RETURNING source.name, taken.expires_at
-                 )
-                 SELECT name, expires_at FROM marked ORDER BY name",
-                &[&node, &sources, &now, &ttl_secs],
-            )
-            .await
-            .map_err(|e| self.query_error(e))?;
-        Ok(rows
-            .iter()
-            .map(|r| Claimed {
-                source: r.get(0),
-                expires_at: r.get(1),
-            })
-            .collect())
+                 ) {MARK_TAKEN}"
+            ),
+            &[&node, &sources, &now, &ttl_secs],
+        )
+        .await
     }
 
     /// Gives up one source's lease (its run ended). True when `node` held it.

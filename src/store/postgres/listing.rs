@@ -133,6 +133,22 @@ fn list_sql(filter: &ListFilter, cursor: Option<(i64, i64)>, chunk: usize) -> (S
 }
 
 impl Postgres {
+    /// A read-only transaction that sees one state of the database however
+    /// long it reads (a listing streamed in chunks, an explanation read in
+    /// several statements).
+    async fn snapshot<'c>(
+        &self,
+        client: &'c mut deadpool_postgres::Object,
+    ) -> Result<deadpool_postgres::Transaction<'c>, PgError> {
+        client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await
+            .map_err(|e| self.query_error(e))
+    }
+
     fn listed(&self, r: &Row) -> Result<Listed, PgError> {
         let link: String = self.get(r, 8)?;
         let at: i64 = self.get(r, 3)?;
@@ -184,13 +200,7 @@ impl Postgres {
             return Ok(());
         }
         let mut client = self.client().await?;
-        let tx = client
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await
-            .map_err(q)?;
+        let tx = self.snapshot(&mut client).await?;
         let mut cursor = filter.after;
         let mut left = limit.unwrap_or(usize::MAX);
         // Without a search every row read is listed: one query does.
@@ -341,13 +351,7 @@ impl Postgres {
     pub async fn explain(&self, id: i64) -> Result<Option<Explained>, PgError> {
         let q = |e| self.query_error(e);
         let mut client = self.client().await?;
-        let tx = client
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await
-            .map_err(q)?;
+        let tx = self.snapshot(&mut client).await?;
         let sql = format!(
             "SELECT {COLUMNS}, m.first_seen FROM mention m
              JOIN topic t ON t.id = m.topic_id JOIN source s ON s.id = m.source_id
