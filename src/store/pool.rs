@@ -81,12 +81,7 @@ impl ReadPool {
         let Some(pg) = &self.inner.postgres else {
             return self.read_sqlite(move |store| read(store)).await;
         };
-        let _permit = self
-            .inner
-            .permits
-            .acquire()
-            .await
-            .map_err(|e| StoreError::Task(e.to_string()))?;
+        let _permit = self.permit().await?;
         let postgres = pg
             .connected
             .get_or_try_init(|| Postgres::connect(&pg.target, pg.size))
@@ -100,18 +95,22 @@ impl ReadPool {
             .unwrap_or_else(|join| Err(StoreError::Task(join.to_string())))
     }
 
+    /// One of the pool's connections to use, waited for when all are busy.
+    async fn permit(&self) -> Result<tokio::sync::SemaphorePermit<'_>, StoreError> {
+        self.inner
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))
+    }
+
     /// `read` on a pooled SQLite connection.
     async fn read_sqlite<T, F>(&self, read: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
     {
-        let _permit = self
-            .inner
-            .permits
-            .acquire()
-            .await
-            .map_err(|e| StoreError::Task(e.to_string()))?;
+        let _permit = self.permit().await?;
         let inner = Arc::clone(&self.inner);
         tokio::task::spawn_blocking(move || {
             let pooled = inner.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
