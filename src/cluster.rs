@@ -57,6 +57,9 @@ const UPKEEP_LIMIT: Duration = Duration::from_secs(8);
 const MOST_BACKOFF: Duration = Duration::from_secs(30);
 /// Claimed fire times are kept this long, then pruned.
 const FIRE_KEPT: i64 = 86_400;
+/// How often a node tries to claim the day's retention (the first node to
+/// try on a UTC day runs it, so it runs within this long after midnight).
+const RETENTION_TRY: Duration = Duration::from_secs(3600);
 
 /// A crawl this node runs: cancelled when its lease is lost.
 struct Running {
@@ -215,6 +218,9 @@ pub async fn schedule_loop(
     // The caller registered the sources before starting.
     let mut registered = true;
     let mut alert_tick = tokio::time::interval(daemon::ALERT_TICK);
+    let mut retention_tick = tokio::time::interval(RETENTION_TRY);
+    retention_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let pruning = Arc::new(AtomicBool::new(false));
     healthy.store(true, Ordering::SeqCst);
     daemon::notify(sd_notify::NotifyState::Ready);
     loop {
@@ -262,6 +268,28 @@ pub async fn schedule_loop(
                 tasks.spawn(async move {
                     crate::alerts::check_backend(&settings, &backend, &http, Utc::now()).await
                 });
+                continue;
+            }
+            _ = retention_tick.tick() => {
+                // Off the scheduling loop: a large prune must not delay crawls.
+                if !pruning.swap(true, Ordering::SeqCst) {
+                    let (settings, pg, pruning, shutdown) =
+                        (Arc::clone(&settings), pg.clone(), Arc::clone(&pruning), shutdown.clone());
+                    let name = Arc::clone(&name);
+                    tasks.spawn(async move {
+                        let keep_going = || !shutdown.is_cancelled();
+                        match daily_retention(&pg, &name, &settings, &keep_going).await {
+                            Ok(Some(lines)) => {
+                                for line in lines {
+                                    tracing::info!("retention: {line}");
+                                }
+                            }
+                            Ok(None) => tracing::debug!("another node applies today's retention"),
+                            Err(e) => tracing::error!("retention not applied: {e}"),
+                        }
+                        pruning.store(false, Ordering::SeqCst);
+                    });
+                }
                 continue;
             }
             _ = tokio::time::sleep_until(upkeep_at) => {
@@ -358,6 +386,30 @@ pub async fn schedule_loop(
             tracing::warn!(node = %name, "cannot release the leases; they expire within {} s: {e}", LEASE.as_secs())
         }
     }
+}
+
+/// Applies retention as the daily upkeep of the cluster, if this node
+/// `node` is the first to claim today's (a UTC day of the database's
+/// clock): Some(the report's lines) when it ran here, None when another
+/// node has it. Deletes in short batches (`Postgres::prune`) and stops
+/// between them when `keep_going` says so.
+pub async fn daily_retention(
+    pg: &Postgres,
+    node: &str,
+    settings: &Settings,
+    keep_going: &(dyn Fn() -> bool + Sync),
+) -> Result<Option<Vec<String>>, PgError> {
+    let now = pg.server_now().await?;
+    if !pg.claim_retention_day(node, now).await? {
+        return Ok(None);
+    }
+    let plan = crate::store::RetentionPlan::new(
+        Utc::now(),
+        settings.retention,
+        settings.longest_lookback(),
+    );
+    let pruned = pg.prune(&plan, keep_going).await?;
+    Ok(Some(pruned.lines(&plan)))
 }
 
 /// A fire time as the unix second it is claimed under.

@@ -3,7 +3,7 @@
 //! author within a source — and says what changed. Domain and author
 //! exclusions also hold for items stored later.
 
-use super::{open_existing_for_writing, print, Failure};
+use super::{open_writes, print, Failure};
 use crate::config::Settings;
 use crate::listing;
 use crate::report;
@@ -33,7 +33,7 @@ pub(super) fn exclude(
     let now = chrono::Utc::now();
     let out = match target {
         Target::Mentions(ids) => {
-            let mut store = open_existing_for_writing(settings)?;
+            let mut store = open_writes(settings)?;
             let mut found = Vec::with_capacity(ids.len());
             for &id in &ids {
                 match store.mention(id)? {
@@ -76,7 +76,7 @@ pub(super) fn exclude(
             if let Some(name) = &topic {
                 report::select_topics(settings, Some(name)).map_err(Failure::Usage)?;
             }
-            let mut store = open_existing_for_writing(settings)?;
+            let mut store = open_writes(settings)?;
             let change = store
                 .exclude(
                     &ExcludeTarget::Domain {
@@ -107,7 +107,7 @@ pub(super) fn exclude(
             if author.is_empty() {
                 return Err(Failure::Usage("--author needs a name".into()));
             }
-            let mut store = open_existing_for_writing(settings)?;
+            let mut store = open_writes(settings)?;
             let change = match store.exclude(
                 &ExcludeTarget::Author {
                     author: author.clone(),

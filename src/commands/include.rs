@@ -2,7 +2,7 @@
 //! removing whole exclusions (`--exclusion N`, the numbers `exclusions`
 //! shows), which also ends a domain or author rule for later items.
 
-use super::{open_existing_for_writing, print, Failure};
+use super::{open_writes, print, Failure};
 use crate::config::Settings;
 use crate::listing;
 use std::fmt::Write as _;
@@ -13,7 +13,7 @@ pub(super) fn include(
     ids: &[i64],
     exclusions: &[i64],
 ) -> Result<ExitCode, Failure> {
-    let mut store = open_existing_for_writing(settings)?;
+    let mut store = open_writes(settings)?;
     let mut out = String::new();
     if !exclusions.is_empty() {
         let mut rules = Vec::with_capacity(exclusions.len());

@@ -22,7 +22,7 @@ mod sources;
 use crate::cli::{Cli, Command, LangArg};
 use crate::config::{Lang, Settings};
 use crate::report::Window;
-use crate::store::{PgReader, Reads, Store, StoreError};
+use crate::store::{PgReader, Reads, Store, StoreError, Writes};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -172,7 +172,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
     }
 }
 
-/// The name of a command that cannot yet run on PostgreSQL, None for one
+/// The name of a command that cannot run on PostgreSQL, None for one
 /// that can (or that needs no database: `import`, `discover`).
 fn sqlite_only(command: &Command) -> Option<&'static str> {
     Some(match command {
@@ -185,11 +185,11 @@ fn sqlite_only(command: &Command) -> Option<&'static str> {
         | Command::Report { .. }
         | Command::List { .. }
         | Command::Explain { .. }
-        | Command::Exclusions { .. } => return None,
-        Command::Exclude { .. } => "exclude",
-        Command::Include { .. } => "include",
-        Command::Alerts { .. } => "alerts",
-        Command::Prune => "prune",
+        | Command::Exclusions { .. }
+        | Command::Exclude { .. }
+        | Command::Include { .. }
+        | Command::Alerts { .. }
+        | Command::Prune => return None,
         Command::Backup { .. } => "backup",
         Command::Migrate { .. } => "migrate",
     })
@@ -207,13 +207,19 @@ fn not_on_postgres(settings: &Settings, command: &str) -> Failure {
         "migrate" => "it copies an SQLite file into PostgreSQL: run it with a config whose \
                       [database] path names that file"
             .to_owned(),
-        "backup" => "it copies an SQLite file; back PostgreSQL up with its own tools \
-                     (pg_dump)"
-            .to_owned(),
+        "backup" => format!(
+            "it copies an SQLite file; back the PostgreSQL database up with PostgreSQL's own \
+             tools, e.g. `pg_dump --format=custom --file=mentions.dump {}`",
+            settings
+                .postgres
+                .as_ref()
+                .map(|t| t.database().to_owned())
+                .unwrap_or_default()
+        ),
         _ => "use a config with [database] path (SQLite) for this command".to_owned(),
     };
     Failure::Usage(format!(
-        "`mentions {command}` does not yet read PostgreSQL ({} sets [database] url, \
+        "`mentions {command}` does not read PostgreSQL ({} sets [database] url, \
          PostgreSQL at {target}); {why}",
         settings.path.display()
     ))
@@ -306,10 +312,19 @@ pub(crate) fn open_reads(settings: &Settings) -> Result<Box<dyn Reads>, Failure>
 }
 
 /// Opens the existing database for a command that changes it without
-/// creating it (`prune`).
-pub(crate) fn open_existing_for_writing(settings: &Settings) -> Result<Store, Failure> {
-    sqlite(settings)?;
-    Store::open_existing(&settings.database).map_err(|e| storage(settings, e))
+/// creating it (`exclude`, `include`, `prune`): PostgreSQL when the config
+/// sets `[database] url` (unreachable exits 3), else the SQLite file.
+pub(crate) fn open_writes(settings: &Settings) -> Result<Box<dyn Writes>, Failure> {
+    match &settings.postgres {
+        Some(target) => PgReader::connect(target)
+            .map(|r| Box::new(r) as Box<dyn Writes>)
+            .map_err(|e| Failure::Storage(target.scrub(&e.to_string()))),
+        None => {
+            let store =
+                Store::open_existing(&settings.database).map_err(|e| storage(settings, e))?;
+            Ok(Box::new(store))
+        }
+    }
 }
 
 /// The SQLite file is opened only when the config names no PostgreSQL

@@ -2,13 +2,13 @@
 //! `[database] retention`, bookkeeping older than twice the longest
 //! lookback — and prints one line per kind of row with what it removed.
 
-use super::{open_existing_for_writing, print, Failure};
+use super::{open_writes, print, Failure};
 use crate::config::Settings;
 use crate::store::RetentionPlan;
 use std::process::ExitCode;
 
 pub(super) fn prune(settings: &Settings) -> Result<ExitCode, Failure> {
-    let mut store = open_existing_for_writing(settings)?;
+    let mut store = open_writes(settings)?;
     let plan = RetentionPlan::new(
         chrono::Utc::now(),
         settings.retention,

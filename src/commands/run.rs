@@ -76,11 +76,6 @@ fn run_on_postgres(settings: Settings) -> Result<ExitCode, Failure> {
             Ok::<_, crate::store::postgres::PgError>(())
         })
         .map_err(|e| Failure::Storage(target.scrub(&e.to_string())))?;
-    if settings.retention.is_some() {
-        tracing::warn!(
-            "[database] retention is not applied on PostgreSQL yet: mentions are kept whatever their age"
-        );
-    }
     tracing::info!(node = %node, "running as node {node} on PostgreSQL at {target}");
     let server_settings = settings.server.clone();
     let live = LiveSettings::new(settings);

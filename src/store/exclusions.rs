@@ -63,9 +63,10 @@ pub struct ExclusionChange {
     pub rule: Option<i64>,
 }
 
-/// Mentions whose ids go to SQLite in one statement, as a JSON array (a
-/// few in tests, so that they cross chunks).
-const CHUNK: usize = if cfg!(test) { 16 } else { 10_000 };
+/// Mentions whose ids go to the database in one statement (to SQLite as a
+/// JSON array, to PostgreSQL as an array; a few in tests, so that they
+/// cross chunks).
+pub(super) const CHUNK: usize = if cfg!(test) { 16 } else { 10_000 };
 
 /// Excludes or includes mentions by id and moves the count tables with
 /// them: every way of excluding (one mention, a domain, an author) and of

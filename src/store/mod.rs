@@ -26,7 +26,7 @@ pub use exclusions::{domain_key, ExcludeTarget, Exclusion, ExclusionChange, Rule
 pub use listing::{Explained, ListFilter, Listed, Sighting};
 pub use mentions::{CommitStats, CrawlBatch, NewMention, Rule, SourceOutcome};
 pub use pool::ReadPool;
-pub use reads::{PgReader, Reads};
+pub use reads::{PgReader, Reads, Writes};
 pub use retention::{Cutoff, Pruned, RetentionPlan};
 pub use shared::{commit, shared, with_store, SharedStore, StoreCell};
 pub use stats::{Bucket, KindCounts, Reference, SeriesPoint, SourceHealth};

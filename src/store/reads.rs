@@ -14,8 +14,9 @@
 
 use super::postgres::{PgError, Postgres};
 use super::{
-    Bucket, Exclusion, Explained, FiredAlert, KindCounts, ListFilter, Listed, Reference,
-    SeriesPoint, SourceHealth, Store, StoreError,
+    Bucket, ExcludeTarget, Exclusion, ExclusionChange, Explained, FiredAlert, KindCounts,
+    ListFilter, Listed, Pruned, Reference, RetentionPlan, RuleError, SeriesPoint, SourceHealth,
+    Store, StoreError,
 };
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
@@ -84,6 +85,8 @@ pub trait Reads {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<FiredAlert>, StoreError>;
+    /// The alerts fired since `since`, newest first.
+    fn fired_alerts(&self, since: DateTime<Utc>) -> Result<Vec<FiredAlert>, StoreError>;
 
     /// Distinct mentions of `topic` in `[from, to)`, per kind.
     fn counts(
@@ -180,6 +183,56 @@ impl Reads for Store {
         to: DateTime<Utc>,
     ) -> Result<Vec<FiredAlert>, StoreError> {
         Store::alert_crossings(self, topic, from, to)
+    }
+    fn fired_alerts(&self, since: DateTime<Utc>) -> Result<Vec<FiredAlert>, StoreError> {
+        Store::fired_alerts(self, since)
+    }
+}
+
+/// What `exclude`, `include` and `prune` change, on either backend: the
+/// SQLite `Store` (its own methods) or PostgreSQL through `PgReader`, with
+/// the same answers for the same rows.
+pub trait Writes: Reads {
+    /// Excludes `target` now, and (for a domain or author) what arrives later.
+    fn exclude(
+        &mut self,
+        target: &ExcludeTarget,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Result<ExclusionChange, RuleError>, StoreError>;
+    /// Lets the mentions `ids` count again, whatever excluded them.
+    fn include(&mut self, ids: &[i64]) -> Result<ExclusionChange, StoreError>;
+    /// Drops an exclusion and lets its mentions count again; None when there is none.
+    fn remove_exclusion(&mut self, id: i64) -> Result<Option<ExclusionChange>, StoreError>;
+    /// Applies retention now, checking `keep_going` between batches.
+    fn prune(
+        &mut self,
+        plan: &RetentionPlan,
+        keep_going: &(dyn Fn() -> bool + Sync),
+    ) -> Result<Pruned, StoreError>;
+}
+
+impl Writes for Store {
+    fn exclude(
+        &mut self,
+        target: &ExcludeTarget,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Result<ExclusionChange, RuleError>, StoreError> {
+        Store::exclude(self, target, reason, now)
+    }
+    fn include(&mut self, ids: &[i64]) -> Result<ExclusionChange, StoreError> {
+        Store::include(self, ids)
+    }
+    fn remove_exclusion(&mut self, id: i64) -> Result<Option<ExclusionChange>, StoreError> {
+        Store::remove_exclusion(self, id)
+    }
+    fn prune(
+        &mut self,
+        plan: &RetentionPlan,
+        keep_going: &(dyn Fn() -> bool + Sync),
+    ) -> Result<Pruned, StoreError> {
+        Store::prune(self, plan, keep_going)
     }
 }
 
@@ -311,5 +364,32 @@ impl Reads for PgReader {
         to: DateTime<Utc>,
     ) -> Result<Vec<FiredAlert>, StoreError> {
         self.block(self.pg.alert_crossings(topic, from, to))
+    }
+    fn fired_alerts(&self, since: DateTime<Utc>) -> Result<Vec<FiredAlert>, StoreError> {
+        self.block(self.pg.fired_alerts(since))
+    }
+}
+
+impl Writes for PgReader {
+    fn exclude(
+        &mut self,
+        target: &ExcludeTarget,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Result<ExclusionChange, RuleError>, StoreError> {
+        self.block(self.pg.exclude(target, reason, now))
+    }
+    fn include(&mut self, ids: &[i64]) -> Result<ExclusionChange, StoreError> {
+        self.block(self.pg.include(ids))
+    }
+    fn remove_exclusion(&mut self, id: i64) -> Result<Option<ExclusionChange>, StoreError> {
+        self.block(self.pg.remove_exclusion(id))
+    }
+    fn prune(
+        &mut self,
+        plan: &RetentionPlan,
+        keep_going: &(dyn Fn() -> bool + Sync),
+    ) -> Result<Pruned, StoreError> {
+        self.block(self.pg.prune(plan, keep_going))
     }
 }

@@ -15,11 +15,11 @@ use std::time::Duration;
 
 /// How much one transaction deletes, and the pause after a full one.
 #[derive(Debug, Clone, Copy)]
-struct Batches {
-    mentions: usize,
-    bookkeeping: usize,
+pub(super) struct Batches {
+    pub mentions: usize,
+    pub bookkeeping: usize,
     /// Lets a writer waiting in its busy handler get in between batches.
-    pause: Duration,
+    pub pause: Duration,
 }
 
 impl Default for Batches {
@@ -35,9 +35,9 @@ impl Default for Batches {
 /// A table of rows kept only to crawl well, deleted by age whatever the
 /// retention setting. A new one is one more line below and an index on its
 /// time column.
-struct Bookkeeping {
+pub(super) struct Bookkeeping {
     /// What the user reads in `prune`'s output.
-    kind: &'static str,
+    pub kind: &'static str,
     table: &'static str,
     /// Its primary key columns.
     key: &'static str,
@@ -45,7 +45,22 @@ struct Bookkeeping {
     time: &'static str,
 }
 
-const BOOKKEEPING: &[Bookkeeping] = &[
+impl Bookkeeping {
+    /// The statement that deletes a batch of its oldest rows: `before` and
+    /// `limit` are the parameters `p1` and `p2` name (`?1`/`?2` for SQLite,
+    /// `$1`/`$2` for PostgreSQL).
+    pub(super) fn delete_batch(&self, p1: &str, p2: &str) -> String {
+        format!(
+            "DELETE FROM {table} WHERE ({key}) IN
+               (SELECT {key} FROM {table} WHERE {time} < {p1} ORDER BY {time} LIMIT {p2})",
+            table = self.table,
+            key = self.key,
+            time = self.time
+        )
+    }
+}
+
+pub(super) const BOOKKEEPING: &[Bookkeeping] = &[
     Bookkeeping {
         kind: "seen",
         table: "seen",
@@ -286,13 +301,7 @@ impl Store {
         keep_going: &dyn Fn() -> bool,
         batches: Batches,
     ) -> Result<(u64, bool), StoreError> {
-        let sql = format!(
-            "DELETE FROM {table} WHERE ({key}) IN
-               (SELECT {key} FROM {table} WHERE {time} < ?1 ORDER BY {time} LIMIT ?2)",
-            table = b.table,
-            key = b.key,
-            time = b.time
-        );
+        let sql = b.delete_batch("?1", "?2");
         let mut removed = 0u64;
         loop {
             if !keep_going() {
@@ -401,7 +410,7 @@ fn delete_mentions(
 
 /// The four 16-bit bands of a fingerprint as `simhash_band` stores them
 /// (the same rule as when a mention is written).
-fn bands(simhash: u64) -> [i64; 4] {
+pub(super) fn bands(simhash: u64) -> [i64; 4] {
     let mut out = [0i64; 4];
     for (n, band) in out.iter_mut().enumerate() {
         *band = (n as i64) * 65_536 + ((simhash >> (16 * n)) & 0xffff) as i64;

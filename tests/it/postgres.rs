@@ -308,11 +308,12 @@ async fn migrate_refuses_extra_rows_and_names_an_unreachable_host_without_the_pa
     assert_no_password(&run);
 }
 
-/// Every command that does not yet read PostgreSQL refuses a config with
-/// `[database] url` (exit 2, naming the command), never falls back to an
-/// SQLite file, and never prints the password. No server is needed: the
-/// refusal comes before any connection; the reading commands that do read
-/// PostgreSQL find nothing listening and exit 3.
+/// The commands that do not read PostgreSQL (`backup`, which names
+/// `pg_dump` instead, and `migrate`, which copies an SQLite file into it)
+/// refuse a config with `[database] url` (exit 2, naming the command),
+/// never fall back to an SQLite file, and never print the password. No
+/// server is needed: the refusal comes before any connection; the commands
+/// that do use PostgreSQL find nothing listening and exit 3.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commands_that_do_not_read_postgres_refuse_a_database_url() {
     let dir = tempfile::tempdir().unwrap();
@@ -322,10 +323,6 @@ async fn commands_that_do_not_read_postgres_refuse_a_database_url() {
          [[topic]]\nname = \"nk\"\nquery = \"nordkorea AND russland\"\n",
     );
     let commands: &[&[&str]] = &[
-        &["exclude", "1"],
-        &["include", "1"],
-        &["alerts"],
-        &["prune"],
         &["backup", "copy.db"],
         &["migrate", "--to", "postgres://u@127.0.0.1:1/other"],
     ];
@@ -333,12 +330,19 @@ async fn commands_that_do_not_read_postgres_refuse_a_database_url() {
         let run = mentions(&config, args).await;
         assert_eq!(run.code, 2, "{args:?}: {run:?}");
         let expected = format!(
-            "mentions: `mentions {}` does not yet read PostgreSQL ({} sets [database] url, \
+            "mentions: `mentions {}` does not read PostgreSQL ({} sets [database] url, \
              PostgreSQL at 127.0.0.1:1/news); ",
             args[0],
             config.display()
         );
         assert!(run.stderr.starts_with(&expected), "{args:?}: {run:?}");
+        if args[0] == "backup" {
+            assert!(
+                run.stderr
+                    .contains("pg_dump --format=custom --file=mentions.dump news"),
+                "{run:?}"
+            );
+        }
         assert_no_password(&run);
     }
     // The reading commands read PostgreSQL: unreachable exits 3 naming
@@ -349,6 +353,12 @@ async fn commands_that_do_not_read_postgres_refuse_a_database_url() {
         &["explain", "1"],
         &["explain", "https://example.org/a"],
         &["exclusions"],
+        &["exclude", "1"],
+        &["exclude", "--domain", "spam.example"],
+        &["include", "1"],
+        &["include", "--exclusion", "1"],
+        &["alerts"],
+        &["prune"],
     ];
     for args in readers {
         let run = mentions(&config, args).await;

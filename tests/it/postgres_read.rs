@@ -511,3 +511,247 @@ async fn the_api_and_dashboard_read_postgres_as_sqlite() {
     assert_eq!(gb.len(), 5, "{gb:?}");
     shutdown.cancel();
 }
+
+/// `text` with each `older than YYYY-MM-DD HH:MM UTC` cut (two prunes a
+/// moment apart may straddle a minute).
+fn without_cutoffs(text: &str) -> String {
+    text.lines()
+        .map(|l| match (l.find(" older than "), l.find(" UTC")) {
+            (Some(a), Some(b)) if b > a => format!("{}{}", &l[..a], &l[b + 4..]),
+            _ => l.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `exclude`, `include`, `alerts` and `prune` change and read PostgreSQL
+/// when the config sets `[database] url`, and print what they print on
+/// SQLite for the same rows (mention ids aside), with the same effect on
+/// what `list`, `exclusions` and `report` show.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writing_commands_do_on_postgres_what_they_do_on_sqlite() {
+    let Some(db) = TestDb::create("it write commands").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (sqlite, pg) = both(dir.path(), &db).await;
+    let window = [
+        "--from",
+        "2026-11-17T17:30:00Z",
+        "--to",
+        "2026-11-18T16:10:00Z",
+    ];
+    let report = || {
+        let (sqlite, pg) = (sqlite.clone(), pg.clone());
+        async move {
+            let args = [
+                &["report"][..],
+                &window,
+                &["--format", "json", "--topic", "nk"],
+            ]
+            .concat();
+            same_json(&sqlite, &pg, &args).await
+        }
+    };
+    // The exclusions, without when each was made (the two runs may be a
+    // second apart) or the id of the mention an exclusion by id names.
+    let same_rules = || {
+        let (sqlite, pg) = (sqlite.clone(), pg.clone());
+        async move {
+            let (a, b) = run_both(&sqlite, &pg, &["exclusions", "--format", "json"]).await;
+            let strip = |mut v: Value| {
+                for rule in v.as_array_mut().unwrap() {
+                    let rule = rule.as_object_mut().unwrap();
+                    rule.remove("created");
+                    rule.remove("mention");
+                }
+                v
+            };
+            let (a, b) = (strip(a.json()), strip(b.json()));
+            assert_eq!(a, b);
+            a
+        }
+    };
+    let same_text = |args: Vec<&'static str>| {
+        let (sqlite, pg) = (sqlite.clone(), pg.clone());
+        async move {
+            let (a, b) = run_both(&sqlite, &pg, &args).await;
+            assert_eq!(a.stdout, b.stdout, "{args:?}");
+            a.stdout
+        }
+    };
+
+    let out = same_text(vec![
+        "exclude",
+        "--domain",
+        "www.TAZ.example",
+        "--topic",
+        "nk",
+        "--reason",
+        "paywall",
+    ])
+    .await;
+    assert_eq!(
+        out,
+        "excluded 8 mentions of taz.example (and www.taz.example) for topic nk (exclusion 2); later items are excluded too\n"
+    );
+    let out = same_text(vec!["exclude", "--author", "KIM", "--source", "masto"]).await;
+    assert!(
+        out.starts_with("excluded 6 mentions by KIM from source masto (exclusion 3)"),
+        "{out}"
+    );
+    // The same rule again changes nothing.
+    let out = same_text(vec!["exclude", "--domain", "taz.example", "--topic", "nk"]).await;
+    assert!(
+        out.starts_with("excluded 0 mentions of taz.example"),
+        "{out}"
+    );
+    assert!(out.contains("; 8 more were excluded already"), "{out}");
+    for config in [&sqlite, &pg] {
+        let run = mentions(config, &["exclude", "--author", "x", "--source", "feed-z"]).await;
+        assert_eq!(run.code, 2, "{run:?}");
+        assert!(run.stderr.contains("no source named \"feed-z\""), "{run:?}");
+    }
+
+    // By id: the first two listed on each backend (the same mentions), one twice.
+    let ids = |config: &Path| {
+        let config = config.to_owned();
+        async move {
+            let run = mentions(
+                &config,
+                &[&["list"][..], &window, &["--format", "json"]].concat(),
+            )
+            .await;
+            run.json()["mentions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["id"].as_i64().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    let (a, b) = (ids(&sqlite).await, ids(&pg).await);
+    assert_eq!(a.len(), b.len());
+    let by_id = |config: &Path, args: Vec<String>| {
+        let config = config.to_owned();
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let run = mentions(&config, &args).await;
+            assert_eq!(run.code, 0, "{run:?}");
+            run.stdout
+        }
+    };
+    let excluded_a = by_id(
+        &sqlite,
+        vec!["exclude".into(), a[0].clone(), a[1].clone(), a[0].clone()],
+    )
+    .await;
+    let excluded_b = by_id(
+        &pg,
+        vec!["exclude".into(), b[0].clone(), b[1].clone(), b[0].clone()],
+    )
+    .await;
+    let unnumbered = |text: &str, ids: &[String]| {
+        let mut text = text.to_owned();
+        for (i, id) in ids.iter().enumerate().take(2) {
+            text = text.replace(&format!("mention {id} "), &format!("mention #{i} "));
+        }
+        text
+    };
+    assert_eq!(unnumbered(&excluded_a, &a), unnumbered(&excluded_b, &b));
+    assert_eq!(excluded_a.lines().count(), 2, "{excluded_a}");
+    let rules = same_rules().await;
+    assert_eq!(rules.as_array().unwrap().len(), 5, "{rules}");
+    let excluded = same_json(
+        &sqlite,
+        &pg,
+        &[&["list"][..], &window, &["--excluded", "--format", "json"]].concat(),
+    )
+    .await;
+    assert_eq!(
+        excluded["mentions"].as_array().unwrap().len(),
+        6 + 8 + 6 + 2
+    );
+    let counts = report().await;
+    assert_eq!(counts["counts"]["social"], 0, "{counts}");
+
+    // Include: one by id, then the author rule whole.
+    let included_a = by_id(&sqlite, vec!["include".into(), a[1].clone()]).await;
+    let included_b = by_id(&pg, vec!["include".into(), b[1].clone()]).await;
+    assert_eq!(unnumbered(&included_a, &a), unnumbered(&included_b, &b));
+    let out = same_text(vec!["include", "--exclusion", "3"]).await;
+    assert!(out.starts_with("removed exclusion 3 ("), "{out}");
+    assert!(
+        out.ends_with("): 6 mentions count again; later items are no longer excluded\n"),
+        "{out}"
+    );
+    let counts = report().await;
+    assert_eq!(counts["counts"]["social"], 6, "{counts}");
+
+    // Alerts fired, as the alert check records them on each backend.
+    let mut store = Store::open(&dir.path().join("m.db")).unwrap();
+    let postgres = Postgres::connect(&PgTarget::parse(db.url()).unwrap(), 2)
+        .await
+        .unwrap();
+    let now = Utc::now().timestamp();
+    for (i, ago) in [(0, 7200), (1, 600)] {
+        let alert = mentions::store::NewAlert {
+            key: format!("nk-1h-{i}"),
+            topic: "nk".into(),
+            window_secs: 3600,
+            trigger: "threshold 5".into(),
+            window_start: time(now - ago - 3600),
+            fired_at: time(now - ago),
+            count: 7 + i,
+            baseline: (i == 1).then_some(1.5),
+            payload: "{}".into(),
+        };
+        assert!(store.record_alert(&alert).unwrap().is_some());
+        assert!(postgres.record_alert(&alert).await.unwrap().is_some());
+    }
+    drop(store);
+    for since in [
+        &["alerts"][..],
+        &["alerts", "--since", "1h"],
+        &["alerts", "--since", "30d"],
+    ] {
+        let (x, y) = run_both(&sqlite, &pg, since).await;
+        assert_eq!(x.stdout, y.stdout, "{since:?}");
+    }
+    let (x, _) = run_both(&sqlite, &pg, &["alerts", "--since", "30d"]).await;
+    assert_eq!(x.stdout.lines().count(), 3, "{x:?}");
+    assert!(x.stdout.contains("\tthreshold 5\t8\t1.50\t"), "{x:?}");
+    assert!(x.stdout.contains("\tthreshold 5\t7\t-\t"), "{x:?}");
+    let (x, _) = run_both(&sqlite, &pg, &["alerts", "--since", "1h"]).await;
+    assert_eq!(x.stdout.lines().count(), 2, "{x:?}");
+
+    // Prune with a retention that cuts at T0 - 250 s: feed-b's own
+    // articles, older feed-a ones and toots go; the report and the list agree.
+    let retention = Utc::now().timestamp() - (T0 - 250);
+    for config in [&sqlite, &pg] {
+        let text = std::fs::read_to_string(config).unwrap();
+        let text = text.replacen(
+            "[database]\n",
+            &format!("[database]\nretention = \"{retention}s\"\n"),
+            1,
+        );
+        std::fs::write(config, text).unwrap();
+    }
+    let (x, y) = run_both(&sqlite, &pg, &["prune"]).await;
+    assert_eq!(without_cutoffs(&x.stdout), without_cutoffs(&y.stdout));
+    assert!(x.stdout.starts_with("mentions: "), "{x:?}");
+    assert!(!x.stdout.starts_with("mentions: 0 "), "{x:?}");
+    let kept = same_json(
+        &sqlite,
+        &pg,
+        &[&["list"][..], &window, &["--format", "json"]].concat(),
+    )
+    .await;
+    assert!(!kept["mentions"].as_array().unwrap().is_empty());
+    report().await;
+    same_rules().await;
+    // Nothing left to remove.
+    let (x, y) = run_both(&sqlite, &pg, &["prune"]).await;
+    assert_eq!(without_cutoffs(&x.stdout), without_cutoffs(&y.stdout));
+    assert!(x.stdout.starts_with("mentions: 0 "), "{x:?}");
+}

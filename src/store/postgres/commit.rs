@@ -20,6 +20,19 @@
 //!   runs at READ COMMITTED: every statement after the locks sees what the
 //!   previous holder committed (at REPEATABLE READ the snapshot would be
 //!   older than the lock).
+//! - Exclusions are exact against commits: a commit takes the `exclusion`
+//!   table in SHARE mode right after its advisory locks, before it reads
+//!   the domain and author rules, and holds it to its end; `exclude`,
+//!   `include` and each retention batch take it in SHARE ROW EXCLUSIVE mode
+//!   (`LOCK_EXCLUSIONS`) first. Commits do not wait for each other, but an
+//!   exclusion waits for the commits in progress and the commits that start
+//!   meanwhile wait for it, so a mention is either committed before the
+//!   exclusion looks for its domain's or author's mentions (and found
+//!   there) or committed after the rule is (and excluded on arrival). A
+//!   per-(topic, publisher) advisory lock would not do: a domain rule for
+//!   every topic, an author rule and platform items without a host do not
+//!   map to those keys. While one of those writers holds the lock no
+//!   commit holds any row lock, so they never meet in a deadlock.
 //! - Count tables are added to with `ON CONFLICT … DO UPDATE SET n = n +
 //!   excluded.n`, in key order, so concurrent commits never lose an update.
 //! - What the locks do not order (two nodes storing platform items of one
@@ -31,6 +44,7 @@
 //! The SQLite store's memory of failures it could not write (`Unsaved`)
 //! belongs to `Store` and is not part of this write path.
 
+use super::counts::add_tally;
 use super::{PgError, Postgres};
 use crate::store::counts::{Counted, Tally};
 use crate::store::headlines;
@@ -52,6 +66,18 @@ const ATTEMPTS: u32 = 5;
 /// The class of the write path's advisory locks (the two-key form, whose
 /// keys never meet the one-key migration lock).
 const WRITE_LOCK_CLASS: i32 = i32::from_be_bytes(*b"MnWr");
+
+/// Taken by every commit before it reads the exclusion rules: SHARE mode,
+/// so commits do not wait for each other, but wait for (and hold off) the
+/// writers that take `LOCK_EXCLUSIONS` — `exclude`, `include` and each
+/// retention batch.
+const LOCK_EXCLUSIONS_SHARED: &str = "LOCK TABLE exclusion IN SHARE MODE";
+
+/// Taken by an exclusion, an include and each retention batch before they
+/// read or change anything: SHARE ROW EXCLUSIVE conflicts with the commits'
+/// SHARE and with itself, so while it is held no commit is between reading
+/// the rules and committing, and no other such writer runs.
+pub(super) const LOCK_EXCLUSIONS: &str = "LOCK TABLE exclusion IN SHARE ROW EXCLUSIVE MODE";
 
 /// The advisory lock key of items of `topic` on `host`: one per (topic,
 /// publisher). Two pairs that share a key merely wait for each other.
@@ -289,6 +315,9 @@ async fn write(
     for key in lock_keys(batch) {
         tx.execute(&lock, &[&WRITE_LOCK_CLASS, &key]).await?;
     }
+    // The exclusion rules read below hold until this commits: an exclusion
+    // (or an include, or a retention batch) waits for it, and it for them.
+    tx.batch_execute(LOCK_EXCLUSIONS_SHARED).await?;
 
     let state = SourceState::of(batch);
     let now = state.now;
@@ -515,60 +544,9 @@ async fn write(
     Ok(stats)
 }
 
-type Row6 = (i64, i64, i64, i64, i64, i64);
-
-/// Rows of six integers as six columns, for `unnest`.
-fn columns(rows: &[Row6]) -> [Vec<i64>; 6] {
-    let mut out: [Vec<i64>; 6] = Default::default();
-    for r in rows {
-        for (column, value) in out.iter_mut().zip([r.0, r.1, r.2, r.3, r.4, r.5]) {
-            column.push(value);
-        }
-    }
-    out
-}
-
-/// Adds a tally to the count tables: one statement a table, rows in key
-/// order, each an atomic `n = n + excluded.n` (never lost to a concurrent add).
-async fn add_tally(tx: &Transaction<'_>, tally: Tally) -> Result<(), tokio_postgres::Error> {
-    let rows = tally.rows();
-    if !rows.by_source.is_empty() {
-        let c = columns(&rows.by_source);
-        tx.execute(
-            "INSERT INTO count_source (topic_id, span, bucket, source_id, kind, n)
-             SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])
-             ORDER BY 1, 2, 3, 4, 5
-             ON CONFLICT (topic_id, span, bucket, source_id, kind)
-             DO UPDATE SET n = count_source.n + excluded.n",
-            &[&c[0], &c[1], &c[2], &c[3], &c[4], &c[5]],
-        )
-        .await?;
-    }
-    if !rows.by_host.is_empty() {
-        let c = columns(&rows.by_host);
-        tx.execute(
-            "INSERT INTO count_host (topic_id, span, bucket, host_id, n, first)
-             SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])
-             ORDER BY 1, 2, 3, 4
-             ON CONFLICT (topic_id, span, bucket, host_id)
-             DO UPDATE SET n = count_host.n + excluded.n, first = least(count_host.first, excluded.first)",
-            &[&c[0], &c[1], &c[2], &c[3], &c[4], &c[5]],
-        )
-        .await?;
-    }
-    for (source, n) in rows.per_source {
-        tx.execute(
-            "UPDATE source SET mentions = mentions + $2 WHERE id = $1",
-            &[&source, &n],
-        )
-        .await?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
-    use super::super::parity::{assert_pg_counts_exact, assert_same_contents, Cell};
+    use super::super::parity::{assert_pg_counts_exact, assert_same_contents, lock_waiters, Cell};
     use super::super::testdb::TestDb;
     use super::super::PgTarget;
     use super::*;
@@ -1127,17 +1105,7 @@ mod tests {
         // Until the commit, having inserted the first, waits for the second.
         let watch = open().await;
         let mut waited = 0;
-        while watch
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity
-                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
-                &[],
-            )
-            .await
-            .unwrap()
-            .get::<_, i64>(0)
-            == 0
-        {
+        while lock_waiters(&watch).await == 0 {
             waited += 1;
             assert!(
                 waited < 1000,

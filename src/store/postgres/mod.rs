@@ -9,13 +9,19 @@
 //! a crawl reads before it (`state.rs`), alerts (`alerts.rs`), and the
 //! reads behind `report`, `list`, `explain`, `exclusions`, `sources` and
 //! the server (`read.rs`, `listing.rs`, behind `store::Reads` through
-//! `PgReader`). `mentions crawl`, `run`, `check` and those commands use
-//! it; exclude/include and retention have no PostgreSQL twin yet.
+//! `PgReader`), exclusions (`exclusions.rs`: `exclude` and `include`,
+//! exact against concurrent commits through the exclusion table's lock)
+//! with the count tables they move (`counts.rs`), and retention
+//! (`retention.rs`: `prune` and the cluster's daily retention, claimed by
+//! one node a day). Every command but `backup` (use `pg_dump`) and
+//! `migrate` (which fills PostgreSQL from SQLite) runs on it.
 
 mod alerts;
 mod commit;
 mod connect;
 mod copy;
+mod counts;
+mod exclusions;
 mod lease;
 mod listing;
 mod migrate;
@@ -24,9 +30,12 @@ pub(crate) mod parity;
 mod read;
 #[cfg(test)]
 mod read_tests;
+mod retention;
 mod state;
 #[cfg(test)]
 pub(crate) mod testdb;
+#[cfg(test)]
+mod write_tests;
 
 pub use connect::{PgTarget, Postgres};
 pub use copy::{copy_from_sqlite, CopyError, TableCount, TABLES};

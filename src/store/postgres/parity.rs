@@ -214,3 +214,18 @@ pub(crate) async fn assert_pg_counts_exact(pg: &Postgres) {
         .get(0);
     assert_eq!(off, 0, "source.mentions differs from counting the mentions");
 }
+
+/// How many sessions of the database `client` is connected to wait for a
+/// lock now (read outside any transaction of `client`'s: inside one,
+/// `pg_stat_activity` answers from its first snapshot).
+pub(crate) async fn lock_waiters(client: &tokio_postgres::Client) -> i64 {
+    client
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}

@@ -316,13 +316,37 @@ impl Postgres {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<FiredAlert>, PgError> {
+        self.alerts_where(
+            "topic = $1 AND window_start < $3 AND window_start + window_secs > $2
+             ORDER BY window_start, id",
+            &[&topic, &from.timestamp(), &to.timestamp()],
+        )
+        .await
+    }
+
+    /// The alerts fired since `since`, newest first (`Store::fired_alerts`).
+    pub async fn fired_alerts(&self, since: DateTime<Utc>) -> Result<Vec<FiredAlert>, PgError> {
+        self.alerts_where(
+            "fired_at >= $1 ORDER BY fired_at DESC, id DESC",
+            &[&since.timestamp()],
+        )
+        .await
+    }
+
+    /// The rows of `alert` that `filter` (a condition and an order) selects.
+    async fn alerts_where(
+        &self,
+        filter: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<FiredAlert>, PgError> {
         let rows = self
             .rows(
-                "SELECT id, key, topic, window_secs, trigger, window_start, fired_at, count, baseline,
-                        payload, attempts, delivered_at, last_error, next_attempt
-                 FROM alert WHERE topic = $1 AND window_start < $3 AND window_start + window_secs > $2
-                 ORDER BY window_start, id",
-                &[&topic, &from.timestamp(), &to.timestamp()],
+                &format!(
+                    "SELECT id, key, topic, window_secs, trigger, window_start, fired_at, count, baseline,
+                            payload, attempts, delivered_at, last_error, next_attempt
+                     FROM alert WHERE {filter}"
+                ),
+                params,
             )
             .await?;
         let at = |secs: i64| time(Some(secs)).unwrap_or_default();

@@ -18,11 +18,11 @@ use crate::store::{
 };
 use chrono::{DateTime, TimeZone, Utc};
 
-const T0: i64 = 1_795_000_000; // 2026-11-18 11:06:40 UTC, not on an hour
+pub(super) const T0: i64 = 1_795_000_000; // 2026-11-18 11:06:40 UTC, not on an hour
 /// The hand-made items live 40 days later, in a window of their own.
 const EXACT: i64 = T0 + 40 * 86_400;
 
-fn time(t: i64) -> DateTime<Utc> {
+pub(super) fn time(t: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(t, 0).unwrap()
 }
 
@@ -33,7 +33,13 @@ const TITLES: [&str; 3] = [
     "Truppen in Kursk",
 ];
 
-fn web(topic: &str, host: &str, path: &str, at: Option<i64>, simhash: u64) -> NewMention {
+pub(super) fn web(
+    topic: &str,
+    host: &str,
+    path: &str,
+    at: Option<i64>,
+    simhash: u64,
+) -> NewMention {
     NewMention {
         topic: topic.into(),
         kind: Kind::Web,
@@ -83,7 +89,13 @@ fn post(topic: &str, n: u64, at: i64) -> NewMention {
     }
 }
 
-fn batch(source: &str, source_type: &str, kind: Kind, now: i64, m: Vec<NewMention>) -> CrawlBatch {
+pub(super) fn batch(
+    source: &str,
+    source_type: &str,
+    kind: Kind,
+    now: i64,
+    m: Vec<NewMention>,
+) -> CrawlBatch {
     let mut b = CrawlBatch::new(source, source_type, kind, time(now));
     b.mentions = m;
     b
@@ -93,7 +105,7 @@ fn batch(source: &str, source_type: &str, kind: Kind, now: i64, m: Vec<NewMentio
 /// from four sources over two topics (duplicates across sources, near
 /// copies on a host, undated items, a domain and an author that are
 /// excluded), then the hand-made ones.
-fn crawls() -> Vec<CrawlBatch> {
+pub(super) fn crawls() -> Vec<CrawlBatch> {
     let mut rng = fastrand::Rng::with_seed(41);
     let mut out = Vec::new();
     for crawl in 0..12i64 {
