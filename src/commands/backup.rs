@@ -1,7 +1,9 @@
 //! `mentions backup FILE`: a consistent copy of the database, written while
 //! `run` goes on writing. The copy is made beside FILE under a temporary
 //! name, checked, and only then put in place, so FILE is never a partial
-//! copy; an existing FILE is replaced only with `--force`.
+//! copy; an existing FILE is replaced only with `--force`. With
+//! `[database] url` the copy is an SQLite database file written from one
+//! snapshot of PostgreSQL (`Postgres::backup_into`).
 
 use super::{open_existing_store, print, Failure};
 use crate::config::Settings;
@@ -10,17 +12,19 @@ use std::process::ExitCode;
 
 pub(super) fn backup(settings: &Settings, file: &Path, force: bool) -> Result<ExitCode, Failure> {
     let target = resolved(file);
-    let database = resolved(&settings.database);
-    let own_files = ["", "-wal", "-shm", "-journal", ".lock"].map(|suffix| {
-        let mut name = database.as_os_str().to_owned();
-        name.push(suffix);
-        PathBuf::from(name)
-    });
-    if own_files.contains(&target) {
-        return Err(Failure::Usage(format!(
-            "{} is the database itself (or one of its files); name another file for the copy",
-            file.display()
-        )));
+    if settings.postgres.is_none() {
+        let database = resolved(&settings.database);
+        let own_files = ["", "-wal", "-shm", "-journal", ".lock"].map(|suffix| {
+            let mut name = database.as_os_str().to_owned();
+            name.push(suffix);
+            PathBuf::from(name)
+        });
+        if own_files.contains(&target) {
+            return Err(Failure::Usage(format!(
+                "{} is the database itself (or one of its files); name another file for the copy",
+                file.display()
+            )));
+        }
     }
     if target.is_dir() {
         return Err(Failure::Usage(format!(
@@ -43,16 +47,34 @@ pub(super) fn backup(settings: &Settings, file: &Path, force: bool) -> Result<Ex
             folder.display()
         )));
     }
-    let store = open_existing_store(settings)?;
     let partial = partial(&target);
     remove(&partial);
-    let copy = match store.backup_into(&partial) {
+    // What is copied: the SQLite file, or the PostgreSQL database.
+    let (source, copied) = match &settings.postgres {
+        None => {
+            let store = open_existing_store(settings)?;
+            let copied = store.backup_into(&partial).map_err(|e| e.to_string());
+            (settings.database.display().to_string(), copied)
+        }
+        Some(pg) => {
+            let runtime = super::runtime()?;
+            let copied = runtime.block_on(async {
+                let db = super::crawl::connect_postgres(pg, 1).await?;
+                Ok::<_, Failure>(
+                    db.backup_into(&partial)
+                        .await
+                        .map_err(|e| pg.scrub(&e.to_string())),
+                )
+            })?;
+            (format!("PostgreSQL at {pg}"), copied)
+        }
+    };
+    let copy = match copied {
         Ok(copy) => copy,
         Err(e) => {
             remove(&partial);
             return Err(Failure::Storage(format!(
-                "cannot back up {} to {}: {e}",
-                settings.database.display(),
+                "cannot back up {source} to {}: {e}",
                 file.display()
             )));
         }
@@ -60,8 +82,7 @@ pub(super) fn backup(settings: &Settings, file: &Path, force: bool) -> Result<Ex
     if let Err(problem) = &copy.integrity {
         remove(&partial);
         return Err(Failure::Storage(format!(
-            "the copy of {} failed its integrity check ({problem}); nothing was written to {}. Run `mentions check`",
-            settings.database.display(),
+            "the copy of {source} failed its integrity check ({problem}); nothing was written to {}. Run `mentions check`",
             file.display()
         )));
     }

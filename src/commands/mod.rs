@@ -189,8 +189,8 @@ fn sqlite_only(command: &Command) -> Option<&'static str> {
         | Command::Exclude { .. }
         | Command::Include { .. }
         | Command::Alerts { .. }
-        | Command::Prune => return None,
-        Command::Backup { .. } => "backup",
+        | Command::Prune
+        | Command::Backup { .. } => return None,
         Command::Migrate { .. } => "migrate",
     })
 }
@@ -207,15 +207,6 @@ fn not_on_postgres(settings: &Settings, command: &str) -> Failure {
         "migrate" => "it copies an SQLite file into PostgreSQL: run it with a config whose \
                       [database] path names that file"
             .to_owned(),
-        "backup" => format!(
-            "it copies an SQLite file; back the PostgreSQL database up with PostgreSQL's own \
-             tools, e.g. `pg_dump --format=custom --file=mentions.dump {}`",
-            settings
-                .postgres
-                .as_ref()
-                .map(|t| t.database().to_owned())
-                .unwrap_or_default()
-        ),
         _ => "use a config with [database] path (SQLite) for this command".to_owned(),
     };
     Failure::Usage(format!(
@@ -290,8 +281,8 @@ pub(crate) fn open_store(settings: &Settings) -> Result<Store, Failure> {
     Store::open(&settings.database).map_err(|e| storage(settings, e))
 }
 
-/// Opens the existing database, for the commands that only read (`report`,
-/// `sources`, `alerts`, `backup`): read-only, so they work in a read-only
+/// Opens the existing SQLite database, for the commands that only read
+/// (`report`, `sources`, `alerts`, `backup`): read-only, so they work in a read-only
 /// folder and never write (see `Store::open_reader`).
 pub(crate) fn open_existing_store(settings: &Settings) -> Result<Store, Failure> {
     sqlite(settings)?;

@@ -62,7 +62,14 @@ impl Store {
         ended?;
         out.pragma_update(None, "journal_mode", "DELETE")?;
         drop(out);
+        BackupCopy::of(dest, pages)
+    }
+}
 
+impl BackupCopy {
+    /// What the finished copy at `dest` holds, read back from it, with its
+    /// integrity checked (also for a copy of PostgreSQL, `Postgres::backup_into`).
+    pub(super) fn of(dest: &Path, pages: u64) -> Result<BackupCopy, StoreError> {
         let copy = Store::open_read_only(dest)?;
         let count = |sql: &str| -> Result<u64, StoreError> {
             Ok(copy.conn.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64)
@@ -75,7 +82,9 @@ impl Store {
             integrity: copy.integrity_check()?,
         })
     }
+}
 
+impl Store {
     fn copy_pages(
         &self,
         out: &mut Connection,

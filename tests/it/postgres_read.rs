@@ -755,3 +755,81 @@ async fn writing_commands_do_on_postgres_what_they_do_on_sqlite() {
     assert_eq!(without_cutoffs(&x.stdout), without_cutoffs(&y.stdout));
     assert!(x.stdout.starts_with("mentions: 0 "), "{x:?}");
 }
+
+/// `backup FILE` with `[database] url` writes an SQLite database file from
+/// one snapshot of PostgreSQL: it passes `check`, and `report`, `list`,
+/// `exclusions` and `sources` read the same from it as from PostgreSQL
+/// (and from the SQLite database the same crawls went to).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_of_postgres_is_an_sqlite_file_that_reads_the_same() {
+    let Some(db) = TestDb::create("it backup").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (sqlite, pg) = both(dir.path(), &db).await;
+    let file = dir.path().join("copy.db");
+    let run = mentions(&pg, &["backup", file.to_str().unwrap()]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_no_password(&run);
+    assert!(
+        run.stdout
+            .starts_with(&format!("backup: wrote {} (33 mentions, ", file.display())),
+        "{run:?}"
+    );
+    assert!(run.stdout.ends_with(", integrity ok)\n"), "{run:?}");
+    // Only the file: no journal or partial copy beside it.
+    let mut left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.contains("copy"))
+        .collect();
+    left.sort();
+    assert_eq!(left, ["copy.db"]);
+    // Again without --force: refused; with it: replaced.
+    let again = mentions(&pg, &["backup", file.to_str().unwrap()]).await;
+    assert_eq!(again.code, 2, "{again:?}");
+    let forced = mentions(&pg, &["backup", file.to_str().unwrap(), "--force"]).await;
+    assert_eq!(forced.code, 0, "{forced:?}");
+
+    let rest = std::fs::read_to_string(&sqlite).unwrap();
+    let rest = &rest[rest.find("[[topic]]").unwrap()..];
+    let copy_dir = dir.path().join("copy");
+    std::fs::create_dir_all(&copy_dir).unwrap();
+    let copy = write_config(
+        &copy_dir,
+        &format!("[database]\npath = \"{}\"\n\n{rest}", file.display()),
+    );
+    let check = mentions(&copy, &["check"]).await;
+    assert_eq!(check.code, 0, "{check:?}");
+    let window = [
+        "--from",
+        "2026-11-17T17:30:00Z",
+        "--to",
+        "2026-11-18T16:10:00Z",
+    ];
+    for args in [
+        [
+            &["report"][..],
+            &window,
+            &["--format", "json", "--topic", "nk"],
+        ]
+        .concat(),
+        [&["list"][..], &window, &["--format", "json"]].concat(),
+        [&["list"][..], &window, &["--excluded", "--format", "json"]].concat(),
+        vec!["exclusions", "--format", "json"],
+    ] {
+        // Ids and all: the copy keeps PostgreSQL's.
+        let (from_pg, from_copy) = run_both(&pg, &copy, &args).await;
+        assert_eq!(from_pg.json(), from_copy.json(), "{args:?}");
+        same_json(&sqlite, &copy, &args).await;
+    }
+    let (from_pg, from_copy) = run_both(&pg, &copy, &["sources", "--format", "json"]).await;
+    let names = |v: Value| -> Vec<(Value, Value)> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|s| (s["name"].clone(), s["mentions"].clone()))
+            .collect()
+    };
+    assert_eq!(names(from_pg.json()), names(from_copy.json()));
+}

@@ -13,10 +13,12 @@
 //! exact against concurrent commits through the exclusion table's lock)
 //! with the count tables they move (`counts.rs`), and retention
 //! (`retention.rs`: `prune` and the cluster's daily retention, claimed by
-//! one node a day). Every command but `backup` (use `pg_dump`) and
-//! `migrate` (which fills PostgreSQL from SQLite) runs on it.
+//! one node a day), and the copy of the database into an SQLite file
+//! (`backup.rs`, `mentions backup`). Every command but `migrate` (which
+//! fills PostgreSQL from SQLite) runs on it.
 
 mod alerts;
+mod backup;
 mod commit;
 mod connect;
 mod copy;

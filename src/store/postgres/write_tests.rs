@@ -437,3 +437,85 @@ async fn one_node_claims_each_days_retention() {
         .get(0);
     assert_eq!(claims, 5);
 }
+
+/// `backup` of PostgreSQL: an SQLite file holding the same rows (every
+/// table compared by names, validators' times included), with exact counts
+/// and a clean integrity check, written while a node commits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_holds_what_postgres_holds() {
+    let Some(db) = TestDb::create("backup").await else {
+        return;
+    };
+    let (_, pg) = both(&db).await;
+    for (i, now) in [T0 - 10 * 86_400, T0].into_iter().enumerate() {
+        let mut b = batch("feed-c", "feed", Kind::Web, now, Vec::new());
+        b.seen = vec![i as u64];
+        b.validators.push((
+            format!("https://feed.example/{i}.xml"),
+            Validators {
+                etag: Some(format!("\"{i}\"")),
+                last_modified: None,
+            },
+        ));
+        pg.commit(b).await.unwrap();
+    }
+    let rule = ExcludeTarget::Domain {
+        domain: "h1.example".into(),
+        topic: None,
+    };
+    pg.exclude(&rule, Some("test"), time(T0))
+        .await
+        .unwrap()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("copy.db");
+    // A node commits meanwhile: the copy is one snapshot, before or after it.
+    let writer = tokio::spawn({
+        let pg = pg.clone();
+        async move {
+            let late = batch(
+                "feed-d",
+                "feed",
+                Kind::Web,
+                T0 + 90 * 86_400,
+                vec![web("nk", "late.example", "/1", Some(T0), 7)],
+            );
+            pg.commit(late).await.unwrap()
+        }
+    });
+    let copy = pg.backup_into(&file).await.unwrap();
+    writer.await.unwrap();
+    assert_eq!(copy.integrity, Ok(()));
+    let store = Store::open_existing(&file).unwrap();
+    let late: i64 = store
+        .conn
+        .query_row(
+            "SELECT count(*) FROM mention WHERE host = 'late.example'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(copy.mentions, crawled(&pg).await - 1 + late as u64);
+    if late == 1 {
+        assert_same_contents(&store, &pg).await;
+    }
+    assert_counts_exact(&store);
+    crate::store::headlines::register(&store.conn).unwrap();
+    crate::store::headlines::exact::assert_headlines_exact(&store);
+    // Taken again after the commit, it holds every row of PostgreSQL.
+    let file = dir.path().join("again.db");
+    pg.backup_into(&file).await.unwrap();
+    let store = Store::open_existing(&file).unwrap();
+    assert_same_contents(&store, &pg).await;
+    assert_eq!(store.exclusions().unwrap(), pg.exclusions().await.unwrap());
+}
+
+/// Mentions stored in PostgreSQL.
+async fn crawled(pg: &Postgres) -> u64 {
+    let client = pg.client().await.unwrap();
+    client
+        .query_one("SELECT count(*) FROM mention", &[])
+        .await
+        .unwrap()
+        .get::<_, i64>(0) as u64
+}
