@@ -519,3 +519,50 @@ async fn crawled(pg: &Postgres) -> u64 {
         .unwrap()
         .get::<_, i64>(0) as u64
 }
+
+/// Two nodes' daily retention at the same moment: one of them prunes and
+/// reports what it removed, the other leaves the day to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_do_not_both_run_the_daily_retention() {
+    let Some(db) = TestDb::create("daily retention").await else {
+        return;
+    };
+    let (_, pg) = both(&db).await;
+    let other = connect(&db).await;
+    let settings = crate::config::Settings::parse(
+        "[database]\nretention = \"1s\"\n\n[[topic]]\nname = \"nk\"\nquery = \"kursk\"\n",
+        std::path::Path::new("config.toml"),
+    )
+    .unwrap();
+    let (a, b) = tokio::join!(
+        crate::cluster::daily_retention(&pg, "node-a", &settings, &|| true),
+        crate::cluster::daily_retention(&other, "node-b", &settings, &|| true)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert!(a.is_some() ^ b.is_some(), "{a:?} {b:?}");
+    let lines = a.or(b).unwrap();
+    // Every mention dated before now went (T0 is in the past).
+    assert!(lines[0].starts_with("mentions: "), "{lines:?}");
+    assert!(!lines[0].starts_with("mentions: 0 "), "{lines:?}");
+    let client = pg.client().await.unwrap();
+    let old: i64 = client
+        .query_one(
+            "SELECT count(*) FROM mention WHERE at < extract(epoch FROM now())::bigint - 60",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(old, 0, "{lines:?}");
+    drop(client);
+    assert_pg_counts_exact(&pg).await;
+    // Later the same day, neither runs it again.
+    for node in [&pg, &other] {
+        assert_eq!(
+            crate::cluster::daily_retention(node, "node-c", &settings, &|| true)
+                .await
+                .unwrap(),
+            None
+        );
+    }
+}
