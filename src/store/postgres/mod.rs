@@ -17,6 +17,7 @@ mod alerts;
 mod commit;
 mod connect;
 mod copy;
+mod hosts;
 mod lease;
 mod listing;
 mod migrate;
