@@ -12,9 +12,6 @@
 
 mod common;
 
-use axum::extract::{Path as UrlPath, State};
-use axum::http::header;
-use axum::response::IntoResponse;
 use common::*;
 use std::path::Path;
 use std::process::Command;
@@ -22,25 +19,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 const SOURCES: usize = 200;
-
-async fn serve_feed(
-    State(docs): State<Arc<Vec<String>>>,
-    UrlPath(name): UrlPath<String>,
-) -> impl IntoResponse {
-    let body = name
-        .strip_suffix(".xml")
-        .and_then(|n| n.parse::<usize>().ok())
-        .and_then(|i| docs.get(i))
-        .cloned();
-    match body {
-        Some(b) => (
-            [(header::CONTENT_TYPE, "application/rss+xml; charset=utf-8")],
-            b,
-        )
-            .into_response(),
-        None => axum::http::StatusCode::NOT_FOUND.into_response(),
-    }
-}
 
 fn main() {
     let mut runs = 3usize;
@@ -55,20 +33,7 @@ fn main() {
     let items = SOURCES * ITEMS_PER_FEED;
     let expected = expected(SOURCES, 1);
 
-    // The server: 127.0.0.1 only, on its own runtime thread.
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let app = axum::Router::new()
-        .route("/feed/{name}", axum::routing::get(serve_feed))
-        .with_state(Arc::clone(&docs));
-    rt.spawn(async move { axum::serve(listener, app).await });
+    let (_server, port) = serve_feeds(Arc::clone(&docs));
 
     let dir = out_dir();
     let db = dir.join("crawl.db");

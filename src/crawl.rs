@@ -244,6 +244,9 @@ pub async fn crawl_source(
                 })
             })
         };
+    // robots.txt verdicts and back-offs go to the store the crawl writes to
+    // (shared by every node on PostgreSQL), behind the client's own caches.
+    let http = &http.with_memory(store.host_memory());
     let mut ctx = Context::new(http, source_name, &known);
     ctx.lookback = source.lookback;
     ctx.max_pages = source.max_pages.max(1);

@@ -693,3 +693,44 @@ pub fn process_cpu_s() -> f64 {
     let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
     ticks as f64 / 100.0
 }
+
+/// Serves `docs` as `/feed/{i}.xml` (RSS, UTF-8) on 127.0.0.1 on a runtime
+/// thread of its own; returns the runtime (the server stops when it is
+/// dropped) and the port.
+pub fn serve_feeds(docs: std::sync::Arc<Vec<String>>) -> (tokio::runtime::Runtime, u16) {
+    use axum::extract::{Path as UrlPath, State};
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    async fn serve_feed(
+        State(docs): State<std::sync::Arc<Vec<String>>>,
+        UrlPath(name): UrlPath<String>,
+    ) -> axum::response::Response {
+        let body = name
+            .strip_suffix(".xml")
+            .and_then(|n| n.parse::<usize>().ok())
+            .and_then(|i| docs.get(i))
+            .cloned();
+        match body {
+            Some(b) => (
+                [(header::CONTENT_TYPE, "application/rss+xml; charset=utf-8")],
+                b,
+            )
+                .into_response(),
+            None => axum::http::StatusCode::NOT_FOUND.into_response(),
+        }
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let app = axum::Router::new()
+        .route("/feed/{name}", axum::routing::get(serve_feed))
+        .with_state(docs);
+    rt.spawn(async move { axum::serve(listener, app).await });
+    (rt, port)
+}

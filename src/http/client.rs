@@ -2,26 +2,36 @@
 //! automatic decompression, the configured user agent, a per-attempt timeout
 //! and a redirect cap; on top of it retries with `Retry-After`, conditional
 //! GET, a body cap counted after decompression, global and per-host
-//! concurrency limits, and the robots.txt check.
+//! concurrency limits, and the robots.txt check. With a `HostMemory`
+//! (`memory.rs`), robots.txt verdicts and the back-offs hosts ask for are
+//! also kept in the store, so the next process or another node uses them.
 
 use super::error::FetchError;
 use super::guard::{Guard, Refused};
 use super::limiter::HostLimiter;
-use super::robots::{self, RobotsCache, MAX_ROBOTS_BYTES};
+use super::memory::{self, HostMemory, StoredRobots, MAX_BACKOFF, MAX_ORIGIN};
+use super::ratelimit::Budget;
+use super::robots::{self, RobotsCache, Verdict, MAX_ROBOTS_BYTES};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use http::header::{
     HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH,
     LAST_MODIFIED, RETRY_AFTER,
 };
-use std::collections::BTreeSet;
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 use tracing::{debug, warn};
 use url::Url;
 
 /// The longest wait between two attempts, whatever `Retry-After` asks for.
 const MAX_WAIT: Duration = Duration::from_secs(60);
+
+/// How long a back-off read from the host memory is trusted before it is read again.
+const BACKOFF_RECHECK: Duration = Duration::from_secs(30);
+
+/// Above this many origins, stale back-off entries are dropped on insertion.
+const GATES_SWEEP_ABOVE: usize = 1024;
 
 /// Statuses worth another attempt.
 const RETRY_STATUSES: [u16; 5] = [429, 500, 502, 503, 504];
@@ -178,6 +188,16 @@ impl Fetched {
 #[derive(Clone)]
 pub struct HttpClient {
     inner: Arc<Inner>,
+    /// Where robots.txt verdicts and back-offs are kept beyond this process.
+    memory: Option<Arc<dyn HostMemory>>,
+}
+
+/// Until when one origin asked to be left alone, as this process knows it.
+#[derive(Debug, Clone, Copy)]
+struct Gate {
+    until: Option<DateTime<Utc>>,
+    /// When the host memory was last asked about it.
+    read_at: Instant,
 }
 
 struct Inner {
@@ -189,6 +209,8 @@ struct Inner {
     global: Semaphore,
     hosts: HostLimiter,
     robots: RobotsCache,
+    /// Back-offs by origin (scheme://host:port).
+    gates: Mutex<HashMap<String, Gate>>,
 }
 
 /// How the body cap is applied.
@@ -250,9 +272,20 @@ impl HttpClient {
                 global: Semaphore::new(settings.concurrency.clamp(1, Semaphore::MAX_PERMITS)),
                 hosts: HostLimiter::new(settings.per_host_concurrency),
                 robots: RobotsCache::new(&settings.user_agent),
+                gates: Mutex::new(HashMap::new()),
                 settings,
             }),
+            memory: None,
         })
+    }
+
+    /// The same client keeping robots.txt verdicts and back-offs in `memory`
+    /// too (its in-memory caches stay the first level, shared with `self`).
+    pub fn with_memory(&self, memory: Arc<dyn HostMemory>) -> HttpClient {
+        HttpClient {
+            inner: Arc::clone(&self.inner),
+            memory: Some(memory),
+        }
     }
 
     fn reqwest(
@@ -304,23 +337,152 @@ impl HttpClient {
     }
 
     /// Ok when robots.txt lets us fetch `url`; the origin's robots.txt is
-    /// fetched here once and its verdict cached.
+    /// fetched here once (or read from the host memory) and its verdict cached.
     async fn check_robots(&self, url: &Url) -> Result<(), FetchError> {
-        let cache = &self.inner.robots;
-        let verdict = cache
-            .verdict_for(url, || async {
-                let robots_txt = robots::robots_url(url);
-                let fetched = self
-                    .fetch_unchecked(
-                        &Request::api_get(robots_txt.clone()),
-                        BodyLimit::Truncate(MAX_ROBOTS_BYTES),
-                    )
-                    .await;
-                let body = fetched.as_ref().map(|f| f.body.as_slice());
-                robots::verdict(cache.agent(), &robots_txt, body)
-            })
+        let verdict = self
+            .inner
+            .robots
+            .verdict_for(url, || self.load_robots(url))
             .await;
         robots::allows(&verdict, url)
+    }
+
+    /// The verdict on the origin of `url` and how long to trust it: from a
+    /// robots.txt the host memory holds and still trusts, else fetched now
+    /// (and then stored, unless it could not be read).
+    async fn load_robots(&self, url: &Url) -> (Verdict, Duration) {
+        let agent = self.inner.robots.agent();
+        let robots_txt = robots::robots_url(url);
+        let origin = url.origin().ascii_serialization();
+        let memory = self.memory.as_ref().filter(|_| origin.len() <= MAX_ORIGIN);
+        if let Some(memory) = memory {
+            match memory::bounded(memory.robots(&origin)).await {
+                Ok(Some(stored)) => {
+                    let left = (stored.expires_at - Utc::now())
+                        .to_std()
+                        .unwrap_or_default();
+                    if !left.is_zero() {
+                        debug!(url = %robots_txt, "robots.txt as stored");
+                        let verdict =
+                            robots::verdict(agent, &robots_txt, Ok(stored.body.as_bytes()));
+                        return (verdict, left.min(robots::GOOD_TTL));
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    warn!(url = %robots_txt, error = %e, "stored robots.txt not read; fetching it")
+                }
+            }
+        }
+        let fetched = self
+            .fetch_unchecked(
+                &Request::api_get(robots_txt.clone()),
+                BodyLimit::Truncate(MAX_ROBOTS_BYTES),
+            )
+            .await;
+        let body = fetched.as_ref().map(|f| f.body.as_slice());
+        let verdict = robots::verdict(agent, &robots_txt, body);
+        let ttl = robots::ttl(&verdict);
+        let Some(memory) = memory else {
+            return (verdict, ttl);
+        };
+        let body = match (&verdict, &fetched) {
+            (Verdict::Rules(_), Ok(f)) => memory::storable_body(&f.body),
+            // Unreadable: closes the host for this crawl only, never stored.
+            (Verdict::Unavailable(_), _) => return (verdict, ttl),
+            // Absent, a 4xx, unparseable: nothing is disallowed.
+            _ => String::new(),
+        };
+        let now = Utc::now();
+        let stored = StoredRobots {
+            body,
+            fetched_at: now,
+            expires_at: now + ttl,
+        };
+        if let Err(e) = memory::bounded(memory.save_robots(&origin, &stored)).await {
+            warn!(url = %robots_txt, error = %e, "robots.txt not stored");
+        }
+        (verdict, ttl)
+    }
+
+    /// Waits while the origin of `url` asked to be left alone; when that is
+    /// longer than `MAX_WAIT`, nothing is sent and the fetch fails.
+    async fn gate(&self, url: &Url) -> Result<(), FetchError> {
+        let origin = url.origin().ascii_serialization();
+        let Some(until) = self.backoff_until(&origin).await else {
+            return Ok(());
+        };
+        let wait = (until - Utc::now()).to_std().unwrap_or_default();
+        if wait.is_zero() {
+            return Ok(());
+        }
+        if wait > MAX_WAIT {
+            return Err(FetchError::BackingOff {
+                url: url.clone(),
+                secs: wait.as_secs_f64().ceil() as u64,
+            });
+        }
+        debug!(%origin, wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX), "host asked to be left alone; waiting");
+        tokio::time::sleep(wait).await;
+        Ok(())
+    }
+
+    /// Until when `origin` asked to be left alone: as this process knows
+    /// it, or as the host memory says when this process has not asked it
+    /// for `BACKOFF_RECHECK`.
+    async fn backoff_until(&self, origin: &str) -> Option<DateTime<Utc>> {
+        let known = self.gates().get(origin).copied();
+        let memory = match (&self.memory, known) {
+            (None, _) => return known.and_then(|g| g.until),
+            (Some(_), Some(g)) if g.read_at.elapsed() < BACKOFF_RECHECK => return g.until,
+            (Some(_), _) if origin.len() > MAX_ORIGIN => return known.and_then(|g| g.until),
+            (Some(memory), _) => memory,
+        };
+        let stored = match memory::bounded(memory.backoff(origin)).await {
+            // A row cannot hold a host for longer than a server could ask.
+            Ok(until) => until.map(|u| u.min(Utc::now() + MAX_BACKOFF)),
+            Err(e) => {
+                warn!(%origin, error = %e, "stored back-off not read");
+                None
+            }
+        };
+        let mut gates = self.gates();
+        sweep(&mut gates, origin);
+        let gate = gates.entry(origin.to_owned()).or_insert(Gate {
+            until: None,
+            read_at: Instant::now(),
+        });
+        gate.until = gate.until.max(stored);
+        gate.read_at = Instant::now();
+        gate.until
+    }
+
+    /// Leaves the origin of `url` alone for `wait` (at most `MAX_BACKOFF`),
+    /// in this process and in the host memory.
+    async fn back_off(&self, url: &Url, wait: Duration, reason: &str) {
+        let origin = url.origin().ascii_serialization();
+        let until = Utc::now() + wait.min(MAX_BACKOFF);
+        {
+            let mut gates = self.gates();
+            sweep(&mut gates, &origin);
+            let gate = gates.entry(origin.clone()).or_insert(Gate {
+                until: None,
+                read_at: Instant::now(),
+            });
+            gate.until = gate.until.max(Some(until));
+        }
+        debug!(%origin, %until, reason, "host to be left alone");
+        let Some(memory) = self.memory.as_ref().filter(|_| origin.len() <= MAX_ORIGIN) else {
+            return;
+        };
+        if let Err(e) = memory::bounded(memory.save_backoff(&origin, until, reason)).await {
+            warn!(%origin, error = %e, "back-off not stored");
+        }
+    }
+
+    fn gates(&self) -> std::sync::MutexGuard<'_, HashMap<String, Gate>> {
+        // The map stays consistent whatever panicked while it was held.
+        self.inner.gates.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Hosts currently holding or waiting for a per-host slot.
@@ -334,12 +496,22 @@ impl HttpClient {
         req: &Request,
         limit: BodyLimit,
     ) -> Result<Fetched, FetchError> {
+        self.gate(&req.url).await?;
         let mut retry = 0;
         loop {
             match self.attempt(req, limit).await {
-                Ok(fetched) => return Ok(fetched),
+                Ok(fetched) => {
+                    if let Some(spent) = spent_budget(&fetched.headers) {
+                        self.back_off(&req.url, spent, "rate-limit budget spent")
+                            .await;
+                    }
+                    return Ok(fetched);
+                }
                 Err(Failure::Final(e)) => return Err(*e),
                 Err(Failure::Retry(e, after)) => {
+                    if let Some(after) = after.filter(|d| !d.is_zero()) {
+                        self.back_off(&req.url, after, "Retry-After").await;
+                    }
                     if retry >= self.inner.settings.retries {
                         return Err(*e);
                     }
@@ -404,7 +576,7 @@ impl HttpClient {
         if RETRY_STATUSES.contains(&status) {
             Err(Failure::Retry(
                 Box::new(error),
-                retry_after(response.headers()),
+                retry_after_uncapped(response.headers()),
             ))
         } else {
             Err(Failure::Final(Box::new(error)))
@@ -588,14 +760,37 @@ fn backoff(retry: u32) -> Duration {
 }
 
 /// `Retry-After` as delta-seconds or an HTTP-date, capped at `MAX_WAIT`.
-pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+#[cfg(test)]
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    retry_after_uncapped(headers).map(|d| d.min(MAX_WAIT))
+}
+
+/// `Retry-After` as delta-seconds or an HTTP-date, as the server said it
+/// (the retry loop waits at most `MAX_WAIT`, a back-off lasts at most `MAX_BACKOFF`).
+fn retry_after_uncapped(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs).min(MAX_WAIT));
+        return Some(Duration::from_secs(secs.min(MAX_BACKOFF.as_secs())));
     }
     let when = parse_http_date(value)?;
-    let wait = (when - Utc::now()).to_std().unwrap_or(Duration::ZERO);
-    Some(wait.min(MAX_WAIT))
+    Some((when - Utc::now()).to_std().unwrap_or(Duration::ZERO))
+}
+
+/// How long until the rate-limit budget a response reports refills, when it is spent.
+fn spent_budget(headers: &HeaderMap) -> Option<Duration> {
+    Budget::from_headers(headers, Utc::now())
+        .filter(|b| b.remaining < 1.0 && !b.reset_in.is_zero())
+        .map(|b| b.reset_in)
+}
+
+/// Keeps the back-off map small: above `GATES_SWEEP_ABOVE` origins, those
+/// whose back-off is over and that were not read lately go (unless `keep`).
+fn sweep(gates: &mut HashMap<String, Gate>, keep: &str) {
+    if gates.len() < GATES_SWEEP_ABOVE || gates.contains_key(keep) {
+        return;
+    }
+    let now = Utc::now();
+    gates.retain(|_, g| g.until.is_some_and(|u| u > now) || g.read_at.elapsed() < BACKOFF_RECHECK);
 }
 
 /// IMF-fixdate, and the two obsolete forms RFC 9110 still asks recipients to accept.

@@ -12,6 +12,10 @@ pub enum FetchError {
     /// The private-network check refused the address (see `guard`).
     #[error("{url}: not fetched: {reason}")]
     Refused { url: Url, reason: String },
+    /// The host asked to be left alone (`Retry-After`, a spent rate limit)
+    /// for longer than a fetch waits; nothing was sent.
+    #[error("{url}: not fetched: the host asked to be left alone for another {secs} s (Retry-After or a spent rate limit)")]
+    BackingOff { url: Url, secs: u64 },
     #[error("{url} answered HTTP {status}")]
     Status { url: Url, status: u16 },
     #[error("{url}: body larger than the {limit}-byte limit (max_body)")]

@@ -7,6 +7,7 @@ pub mod error;
 pub mod guard;
 pub mod interval;
 pub mod limiter;
+pub mod memory;
 pub mod ratelimit;
 pub mod robots;
 #[cfg(test)]
@@ -14,6 +15,7 @@ mod robots_fetch_tests;
 
 pub use client::{Fetched, HttpClient, HttpSettings, Request, Validators};
 pub use error::FetchError;
+pub use memory::{HostMemory, StoredRobots};
 
 /// Local servers and settings shared by this module's tests.
 #[cfg(test)]

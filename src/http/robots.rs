@@ -3,7 +3,8 @@
 //! scheme+host+port); this module only judges and remembers. Rules are
 //! parsed by `texting_robots` for our user agent's product token. A 4xx
 //! robots.txt allows everything; a 5xx, timeout or unreachable one disallows
-//! the host, remembered only briefly.
+//! the host, remembered only briefly. The client may also keep a verdict
+//! beyond the process (`memory.rs`); an unreachable one never.
 
 use super::error::FetchError;
 use std::collections::HashMap;
@@ -15,7 +16,7 @@ use tracing::{debug, warn};
 use url::Url;
 
 /// How long a readable (or absent) robots.txt is trusted.
-const GOOD_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+pub(crate) const GOOD_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 /// How long an unreachable robots.txt keeps the host closed before we ask again.
 const UNAVAILABLE_TTL: Duration = Duration::from_secs(5 * 60);
 /// RFC 9309 asks parsers to read at least 500 KiB; the rest is ignored.
@@ -103,6 +104,14 @@ pub fn verdict(agent: &str, robots: &Url, fetched: Result<&[u8], &FetchError>) -
     }
 }
 
+/// How long `verdict` is trusted when it was just made.
+pub(crate) fn ttl(verdict: &Verdict) -> Duration {
+    match verdict {
+        Verdict::Unavailable(_) => UNAVAILABLE_TTL,
+        _ => GOOD_TTL,
+    }
+}
+
 /// Ok when `verdict` lets us fetch `url`.
 pub fn allows(verdict: &Verdict, url: &Url) -> Result<(), FetchError> {
     let host = || url.host_str().unwrap_or_default().to_owned();
@@ -133,23 +142,20 @@ impl RobotsCache {
         &self.agent
     }
 
-    /// The verdict for the origin of `url`: cached, or made by `load` once
-    /// while concurrent callers for the same origin wait for it.
+    /// The verdict for the origin of `url`: cached, or made by `load` (with
+    /// how long to trust it) once while concurrent callers for the same
+    /// origin wait for it.
     pub(crate) async fn verdict_for<F, Fut>(&self, url: &Url, load: F) -> Verdict
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Verdict>,
+        Fut: Future<Output = (Verdict, Duration)>,
     {
         let slot = self.slot(url.origin().ascii_serialization());
         let mut cached = slot.lock().await;
         match cached.as_ref() {
             Some(c) if c.expires > Instant::now() => c.verdict.clone(),
             _ => {
-                let verdict = load().await;
-                let ttl = match verdict {
-                    Verdict::Unavailable(_) => UNAVAILABLE_TTL,
-                    _ => GOOD_TTL,
-                };
+                let (verdict, ttl) = load().await;
                 *cached = Some(Cached {
                     verdict: verdict.clone(),
                     expires: Instant::now() + ttl,

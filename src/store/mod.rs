@@ -8,6 +8,7 @@ mod backup;
 mod counts;
 mod exclusions;
 mod headlines;
+mod hosts;
 mod listing;
 mod mentions;
 mod pool;

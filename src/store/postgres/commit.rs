@@ -41,6 +41,12 @@
 //!   or 40001 for a serialization failure) and the whole crawl is written
 //!   again, a few times at most.
 //!
+//! - Per item, only a new mention's insert is a statement of its own: what
+//!   rules 1–4 look up is read for the whole batch first (`Committed`),
+//!   and sightings, fingerprint bands and headlines are written with one
+//!   statement per table at the end (`Writes`). Behind a round trip per
+//!   statement, the per-item form cost the server about twice the CPU.
+//!
 //! The SQLite store's memory of failures it could not write (`Unsaved`)
 //! belongs to `Store` and is not part of this write path.
 
@@ -136,16 +142,11 @@ impl Postgres {
     }
 }
 
-/// The statements of one write, prepared (and cached per connection) once.
+/// The statements of one write run per new item, prepared (and cached
+/// per connection) once.
 struct Statements {
     existing: Statement,
     insert: Statement,
-    near: Statement,
-    add_bands: Statement,
-    sighting: Statement,
-    seen_again: Statement,
-    headlines: Statement,
-    add_headline: Statement,
 }
 
 impl Statements {
@@ -164,87 +165,296 @@ impl Statements {
                      RETURNING id",
                 )
                 .await?,
-            // In the order SQLite's primary key gives: the first near copy is the same one.
-            near: tx
-                .prepare_cached(
-                    "SELECT simhash, mention_id FROM simhash_band
-                     WHERE topic_id = $1 AND host_id = $2 AND band = ANY($3::bigint[])
-                     ORDER BY band, simhash",
-                )
-                .await?,
-            add_bands: tx
-                .prepare_cached(
-                    "INSERT INTO simhash_band (topic_id, host_id, band, simhash, mention_id)
-                     SELECT $1, $2, b, $4, $5 FROM unnest($3::bigint[]) AS b
-                     ON CONFLICT DO NOTHING",
-                )
-                .await?,
-            sighting: tx
-                .prepare_cached(
-                    "INSERT INTO sighting (mention_id, source_id, form, seen_at, rule, detail, url)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)
-                     ON CONFLICT DO NOTHING",
-                )
-                .await?,
-            seen_again: tx
-                .prepare_cached(
-                    "UPDATE mention SET sightings = sightings + 1
-                     WHERE id = $1 AND sightings IS NOT NULL",
-                )
-                .await?,
-            headlines: tx
-                .prepare_cached(
-                    "SELECT mention_id, at, news FROM headline WHERE topic_id = $1 AND key = $2",
-                )
-                .await?,
-            add_headline: tx
-                .prepare_cached(
-                    "INSERT INTO headline (topic_id, key, at, news, mention_id)
-                     VALUES ($1, $2, $3, $4, $5)
-                     ON CONFLICT DO NOTHING",
-                )
-                .await?,
         })
     }
 }
 
-/// One arriving item merged into a stored mention: a sighting, unless the
-/// source saw it in this form before.
-struct Merge<'a> {
-    tx: &'a Transaction<'a>,
-    st: &'a Statements,
-    source_id: i64,
-    now: i64,
+/// What rules 1–4 look up of the committed rows for a batch, read with one
+/// statement each before its items are evaluated and kept up to date with
+/// the batch's own new mentions — the answers one lookup per item would
+/// give, at a few statements per crawl instead of several per item. Rules 3
+/// and 4 are exact so: their rows are those of the (topic, publisher) pairs
+/// whose advisory locks the transaction holds, which no other writer can
+/// add to until it ends. Rule 1 and 2's identities are not locked; an
+/// identity another node stores meanwhile is caught by the insert's
+/// conflict, as before.
+/// Band rows by (topic, host, band): (fingerprint, mention), by fingerprint.
+type BandRows = HashMap<(i64, i64, i64), Vec<(i64, Option<i64>)>>;
+
+/// Headline rows by (topic, key): (mention, time, from a news search).
+type HeadlineRows = HashMap<(i64, i64), Vec<(i64, i64, bool)>>;
+
+#[derive(Default)]
+struct Committed {
+    /// (topic, identity) → mention.
+    ids: HashMap<(i64, String), i64>,
+    bands: BandRows,
+    headlines: HeadlineRows,
 }
 
-impl Merge<'_> {
-    async fn sight(
+impl Committed {
+    async fn read(
+        tx: &Transaction<'_>,
+        batch: &CrawlBatch,
+        topic_ids: &HashMap<String, i64>,
+        host_ids: &HashMap<String, i64>,
+        now: i64,
+    ) -> Result<Committed, tokio_postgres::Error> {
+        let (mut id_topics, mut identities) = (Vec::new(), Vec::new());
+        let mut band_keys = std::collections::BTreeSet::new();
+        let mut headline_keys = std::collections::BTreeSet::new();
+        for m in &batch.mentions {
+            let topic_id = topic_ids[m.topic.as_str()];
+            id_topics.push(topic_id);
+            identities.push(m.identity.as_str());
+            let arrival = Arrival::of(m, now);
+            if let Some(host_id) = m.host.as_deref().map(|h| host_ids[h]) {
+                for band in arrival.bands {
+                    band_keys.insert((topic_id, host_id, band));
+                }
+            }
+            if let Some(key) = arrival.headline {
+                headline_keys.insert((topic_id, key));
+            }
+        }
+        let mut committed = Committed::default();
+        if !identities.is_empty() {
+            for r in tx
+                .query(
+                    "SELECT m.topic_id, m.identity, m.id
+                     FROM unnest($1::bigint[], $2::text[]) AS u(topic_id, identity)
+                     JOIN mention m ON m.topic_id = u.topic_id AND m.identity = u.identity",
+                    &[&id_topics, &identities],
+                )
+                .await?
+            {
+                committed.ids.insert((r.get(0), r.get(1)), r.get(2));
+            }
+        }
+        if !band_keys.is_empty() {
+            let (t, h, b) = unzip3(band_keys);
+            for r in tx
+                .query(
+                    "SELECT s.topic_id, s.host_id, s.band, s.simhash, s.mention_id
+                     FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS u(topic_id, host_id, band)
+                     JOIN simhash_band s
+                       ON s.topic_id = u.topic_id AND s.host_id = u.host_id AND s.band = u.band",
+                    &[&t, &h, &b],
+                )
+                .await?
+            {
+                committed
+                    .bands
+                    .entry((r.get(0), r.get(1), r.get(2)))
+                    .or_default()
+                    .push((r.get(3), r.get(4)));
+            }
+            for rows in committed.bands.values_mut() {
+                rows.sort_unstable_by_key(|&(simhash, _)| simhash);
+            }
+        }
+        if !headline_keys.is_empty() {
+            let (t, k): (Vec<i64>, Vec<i64>) = headline_keys.into_iter().unzip();
+            for r in tx
+                .query(
+                    "SELECT h.topic_id, h.key, h.mention_id, h.at, h.news
+                     FROM unnest($1::bigint[], $2::bigint[]) AS u(topic_id, key)
+                     JOIN headline h ON h.topic_id = u.topic_id AND h.key = u.key",
+                    &[&t, &k],
+                )
+                .await?
+            {
+                committed
+                    .headlines
+                    .entry((r.get(0), r.get(1)))
+                    .or_default()
+                    .push((r.get(2), r.get(3), r.get::<_, i64>(4) != 0));
+            }
+        }
+        Ok(committed)
+    }
+
+    /// Rule 3: the first stored fingerprint within the distance, in the
+    /// order of (band, fingerprint) — with its mention and the distance.
+    fn near(
         &self,
+        topic_id: i64,
+        host_id: i64,
+        bands: [i64; 4],
+        simhash: u64,
+    ) -> Option<(Option<i64>, u32)> {
+        let mut bands = bands;
+        bands.sort_unstable();
+        let mut last = None;
+        for band in bands {
+            if last == Some(band) {
+                continue;
+            }
+            last = Some(band);
+            let Some(rows) = self.bands.get(&(topic_id, host_id, band)) else {
+                continue;
+            };
+            for &(other, mention_id) in rows {
+                let distance = crate::text::hamming(other as u64, simhash);
+                if distance <= SIMHASH_MAX_DISTANCE {
+                    return Some((mention_id, distance));
+                }
+            }
+        }
+        None
+    }
+
+    /// A fingerprint's bands as the batch adds them (a band row already
+    /// there for that fingerprint stays, as `ON CONFLICT DO NOTHING` keeps it).
+    fn add_bands(
+        &mut self,
+        topic_id: i64,
+        host_id: i64,
+        bands: [i64; 4],
+        simhash: i64,
+        mention_id: i64,
+        writes: &mut Writes,
+    ) {
+        for band in bands {
+            let rows = self.bands.entry((topic_id, host_id, band)).or_default();
+            if let Err(at) = rows.binary_search_by_key(&simhash, |&(s, _)| s) {
+                rows.insert(at, (simhash, Some(mention_id)));
+                writes
+                    .bands
+                    .push((topic_id, host_id, band, simhash, mention_id));
+            }
+        }
+    }
+}
+
+/// Splits sorted triples into three columns, for `unnest`.
+fn unzip3(rows: impl IntoIterator<Item = (i64, i64, i64)>) -> (Vec<i64>, Vec<i64>, Vec<i64>) {
+    let mut out = (Vec::new(), Vec::new(), Vec::new());
+    for (a, b, c) in rows {
+        out.0.push(a);
+        out.1.push(b);
+        out.2.push(c);
+    }
+    out
+}
+
+/// One sighting to write: mention, form, rule, detail, URL.
+type SightingRow = (i64, i64, i64, Option<i64>, Option<String>);
+
+/// The rows a batch adds besides its mentions, written with one statement
+/// per table at the end of the transaction.
+#[derive(Default)]
+struct Writes {
+    /// (mention, form) of the sightings already in `sightings`: a second
+    /// arrival of a form is not a sighting, as the primary key says.
+    sighted: std::collections::HashSet<(i64, i64)>,
+    sightings: Vec<SightingRow>,
+    bands: Vec<(i64, i64, i64, i64, i64)>,
+    headlines: Vec<(i64, i64, i64, i64, i64)>,
+}
+
+impl Writes {
+    /// One arriving item merged into a stored mention (or the sighting
+    /// that stored a new one): a sighting, unless the source saw the
+    /// mention in this form before.
+    fn sight(
+        &mut self,
         mention_id: i64,
         m: &NewMention,
         arrival: &Arrival<'_>,
         rule: Rule,
         detail: Option<u32>,
+    ) {
+        if self.sighted.insert((mention_id, arrival.form)) {
+            let url = arrival.sighting_url(m, rule).map(str::to_owned);
+            self.sightings.push((
+                mention_id,
+                arrival.form,
+                rule as i64,
+                detail.map(i64::from),
+                url,
+            ));
+        }
+    }
+
+    /// Writes the rows; a sighting of a mention stored before (one the
+    /// source had not seen in that form) adds one to its `sightings`.
+    async fn write(
+        mut self,
+        tx: &Transaction<'_>,
+        source_id: i64,
+        now: i64,
     ) -> Result<(), tokio_postgres::Error> {
-        let url = arrival.sighting_url(m, rule);
-        let detail = detail.map(i64::from);
-        let added = self
-            .tx
-            .execute(
-                &self.st.sighting,
-                &[
-                    &mention_id,
-                    &self.source_id,
-                    &arrival.form,
-                    &self.now,
-                    &(rule as i64),
-                    &detail,
-                    &url,
-                ],
+        if !self.bands.is_empty() {
+            self.bands.sort_unstable();
+            let mut c: [Vec<i64>; 5] = Default::default();
+            for r in &self.bands {
+                for (column, value) in c.iter_mut().zip([r.0, r.1, r.2, r.3, r.4]) {
+                    column.push(value);
+                }
+            }
+            tx.execute(
+                "INSERT INTO simhash_band (topic_id, host_id, band, simhash, mention_id)
+                 SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[])
+                 ON CONFLICT DO NOTHING",
+                &[&c[0], &c[1], &c[2], &c[3], &c[4]],
             )
             .await?;
-        if added == 1 {
-            self.tx.execute(&self.st.seen_again, &[&mention_id]).await?;
+        }
+        if !self.headlines.is_empty() {
+            let mut c: [Vec<i64>; 5] = Default::default();
+            for r in &self.headlines {
+                for (column, value) in c.iter_mut().zip([r.0, r.1, r.2, r.3, r.4]) {
+                    column.push(value);
+                }
+            }
+            tx.execute(
+                "INSERT INTO headline (topic_id, key, at, news, mention_id)
+                 SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[])
+                 ON CONFLICT DO NOTHING",
+                &[&c[0], &c[1], &c[2], &c[3], &c[4]],
+            )
+            .await?;
+        }
+        if self.sightings.is_empty() {
+            return Ok(());
+        }
+        self.sightings.sort_unstable_by_key(|r| (r.0, r.1));
+        let (mut ids, mut forms, mut rules, mut details, mut urls) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (id, form, rule, detail, url) in self.sightings {
+            ids.push(id);
+            forms.push(form);
+            rules.push(rule);
+            details.push(detail);
+            urls.push(url);
+        }
+        let added = tx
+            .query(
+                "INSERT INTO sighting (mention_id, source_id, form, seen_at, rule, detail, url)
+                 SELECT u.mention_id, $2, u.form, $3, u.rule, u.detail, u.url
+                 FROM unnest($1::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[])
+                   AS u(mention_id, form, rule, detail, url)
+                 ON CONFLICT DO NOTHING
+                 RETURNING mention_id, rule",
+                &[&ids, &source_id, &now, &forms, &rules, &details, &urls],
+            )
+            .await?;
+        let mut again: std::collections::BTreeMap<i64, i64> = std::collections::BTreeMap::new();
+        for r in added {
+            if r.get::<_, i64>(1) != Rule::First as i64 {
+                *again.entry(r.get(0)).or_default() += 1;
+            }
+        }
+        if !again.is_empty() {
+            let (ids, n): (Vec<i64>, Vec<i64>) = again.into_iter().unzip();
+            tx.execute(
+                "UPDATE mention SET sightings = sightings + u.n
+                 FROM unnest($1::bigint[], $2::bigint[]) AS u(id, n)
+                 WHERE mention.id = u.id AND mention.sightings IS NOT NULL",
+                &[&ids, &n],
+            )
+            .await?;
         }
         Ok(())
     }
@@ -349,43 +559,24 @@ async fn write(
     // Count rows this batch adds, written once per key at the end.
     let mut tally = Tally::default();
     let st = Statements::prepare(&tx).await?;
-    let merge = Merge {
-        tx: &tx,
-        st: &st,
-        source_id,
-        now,
-    };
+    let mut committed = Committed::read(&tx, batch, &topic_ids, &host_ids, now).await?;
+    let mut writes = Writes::default();
     for m in &batch.mentions {
         let topic_id = topic_ids[m.topic.as_str()];
         let host_id = m.host.as_deref().map(|h| host_ids[h]);
         let arrival = Arrival::of(m, now);
         // Rules 1 and 2 (and an exact text identity): the same identity.
-        let same = tx
-            .query_opt(&st.existing, &[&topic_id, &m.identity])
-            .await?;
-        if let Some(row) = same {
-            merge
-                .sight(row.get(0), m, &arrival, Rule::of_identity(m), None)
-                .await?;
+        if let Some(&id) = committed.ids.get(&(topic_id, m.identity.clone())) {
+            writes.sight(id, m, &arrival, Rule::of_identity(m), None);
             stats.duplicates += 1;
             continue;
         }
         let b = arrival.bands;
         if let Some(host_id) = host_id {
             // Rule 3. Pigeonhole: any stored fingerprint within 3 bits shares a band.
-            let rows = tx
-                .query(&st.near, &[&topic_id, &host_id, &b.as_slice()])
-                .await?;
-            let copy_of = rows.iter().find_map(|row| {
-                let other: i64 = row.get(0);
-                let distance = crate::text::hamming(other as u64, m.simhash);
-                (distance <= SIMHASH_MAX_DISTANCE).then(|| (row.get::<_, Option<i64>>(1), distance))
-            });
-            if let Some((mention_id, distance)) = copy_of {
+            if let Some((mention_id, distance)) = committed.near(topic_id, host_id, b, m.simhash) {
                 if let Some(id) = mention_id {
-                    merge
-                        .sight(id, m, &arrival, Rule::Text, Some(distance))
-                        .await?;
+                    writes.sight(id, m, &arrival, Rule::Text, Some(distance));
                 }
                 stats.duplicates += 1;
                 continue;
@@ -395,12 +586,9 @@ async fn write(
         // Rule 4: a news search's item and the publisher's own article.
         let headline = arrival.headline;
         if let Some(key) = headline {
-            let stored = tx.query(&st.headlines, &[&topic_id, &key]).await?;
-            let stored = stored
-                .iter()
-                .map(|r| (r.get(0), r.get(1), r.get::<_, i64>(2) != 0));
-            if let Some(id) = headlines::nearest(stored, at, news) {
-                merge.sight(id, m, &arrival, Rule::Headline, None).await?;
+            let stored = committed.headlines.get(&(topic_id, key));
+            if let Some(id) = headlines::nearest(stored.into_iter().flatten().copied(), at, news) {
+                writes.sight(id, m, &arrival, Rule::Headline, None);
                 stats.duplicates += 1;
                 continue;
             }
@@ -431,53 +619,44 @@ async fn write(
             )
             .await?;
         let Some(row) = inserted else {
-            // Another node stored this identity since the lookup above (a
-            // statement sees what is committed when it starts): a sighting
-            // of that mention. Nothing there: older than retention keeps.
+            // Another node stored this identity since the batch's lookup
+            // (a statement sees what is committed when it starts): a
+            // sighting of that mention. Nothing there: older than retention keeps.
             if let Some(row) = tx
                 .query_opt(&st.existing, &[&topic_id, &m.identity])
                 .await?
             {
-                merge
-                    .sight(row.get(0), m, &arrival, Rule::of_identity(m), None)
-                    .await?;
+                let id: i64 = row.get(0);
+                committed.ids.insert((topic_id, m.identity.clone()), id);
+                writes.sight(id, m, &arrival, Rule::of_identity(m), None);
             }
             stats.duplicates += 1;
             continue;
         };
         let mention_id: i64 = row.get(0);
+        committed
+            .ids
+            .insert((topic_id, m.identity.clone()), mention_id);
         if let Some(key) = headline {
-            tx.execute(
-                &st.add_headline,
-                &[&topic_id, &key, &at, &i64::from(news), &mention_id],
-            )
-            .await?;
+            committed
+                .headlines
+                .entry((topic_id, key))
+                .or_default()
+                .push((mention_id, at, news));
+            writes
+                .headlines
+                .push((topic_id, key, at, i64::from(news), mention_id));
         }
-        tx.execute(
-            &st.sighting,
-            &[
-                &mention_id,
-                &source_id,
-                &arrival.form,
-                &now,
-                &(Rule::First as i64),
-                &None::<i64>,
-                &arrival.seen_url,
-            ],
-        )
-        .await?;
+        writes.sight(mention_id, m, &arrival, Rule::First, None);
         if let Some(host_id) = host_id {
-            tx.execute(
-                &st.add_bands,
-                &[
-                    &topic_id,
-                    &host_id,
-                    &b.as_slice(),
-                    &(m.simhash as i64),
-                    &mention_id,
-                ],
-            )
-            .await?;
+            committed.add_bands(
+                topic_id,
+                host_id,
+                b,
+                m.simhash as i64,
+                mention_id,
+                &mut writes,
+            );
         }
         stats.stored(
             &mut tally,
@@ -491,6 +670,7 @@ async fn write(
             },
         );
     }
+    writes.write(&tx, source_id, now).await?;
     add_tally(&tx, tally).await?;
 
     tx.execute(

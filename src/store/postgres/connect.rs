@@ -3,12 +3,12 @@
 //! and never the password: the URL itself is never printed, and whatever the
 //! driver says is scrubbed of the password before it is shown.
 
+use super::tls::{self, MakeRustls, TlsSettings};
 use super::{migrate, PgError};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use std::str::FromStr;
 use std::time::Duration;
 use tokio_postgres::config::Host;
-use tokio_postgres::NoTls;
 
 /// How long opening one connection may take when the URL does not say
 /// (`connect_timeout=` in seconds).
@@ -22,6 +22,8 @@ pub struct PgTarget {
     config: tokio_postgres::Config,
     /// The password as written and as decoded, for scrubbing driver messages.
     secrets: Vec<String>,
+    /// `sslmode` and `sslrootcert`, which the driver does not read itself.
+    tls: TlsSettings,
 }
 
 impl std::fmt::Debug for PgTarget {
@@ -38,7 +40,8 @@ impl std::fmt::Display for PgTarget {
 
 impl PgTarget {
     /// Parses `postgres://user:password@host:port/database?options` (also
-    /// `postgresql://`). The error never repeats the URL.
+    /// `postgresql://`), with `sslmode` and `sslrootcert` as libpq reads
+    /// them (see `tls.rs`). The error never repeats the URL.
     pub fn parse(url: &str) -> Result<PgTarget, PgError> {
         let url = url.trim();
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
@@ -52,7 +55,8 @@ impl PgTarget {
                 secrets.push(raw.to_owned());
             }
         }
-        let mut config = tokio_postgres::Config::from_str(url).map_err(|e| {
+        let (url, tls) = tls::take_params(url)?;
+        let mut config = tokio_postgres::Config::from_str(&url).map_err(|e| {
             PgError::Url(scrub(
                 &format!("the PostgreSQL URL cannot be read: {}", chain(&e)),
                 &secrets,
@@ -70,13 +74,18 @@ impl PgTarget {
                 "the PostgreSQL URL names no host (postgres://HOST:PORT/DATABASE)".to_owned(),
             ));
         }
+        config.ssl_mode(tls.mode.driver_mode());
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
         if config.get_application_name().is_none() {
             config.application_name("mentions");
         }
-        Ok(PgTarget { config, secrets })
+        Ok(PgTarget {
+            config,
+            secrets,
+            tls,
+        })
     }
 
     /// The same server and credentials, another database (tests create and
@@ -87,6 +96,7 @@ impl PgTarget {
         PgTarget {
             config,
             secrets: self.secrets.clone(),
+            tls: self.tls.clone(),
         }
     }
 
@@ -150,6 +160,11 @@ impl PgTarget {
     pub(super) fn config(&self) -> &tokio_postgres::Config {
         &self.config
     }
+
+    /// `sslmode` and `sslrootcert` as the URL gives them.
+    pub fn tls(&self) -> &TlsSettings {
+        &self.tls
+    }
 }
 
 /// An error and its causes as one line. A server error gives its message
@@ -209,9 +224,13 @@ impl Postgres {
         target: &PgTarget,
         max_connections: usize,
     ) -> Result<Postgres, PgError> {
+        let tls = MakeRustls::new(target.tls()).map_err(|e| PgError::Unreachable {
+            target: target.describe(),
+            detail: e.to_string(),
+        })?;
         let manager = Manager::from_config(
             target.config().clone(),
-            NoTls,
+            tls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },

@@ -32,6 +32,8 @@ pub const TABLES: &[&str] = &[
     "headline",
     "alert",
     "retention",
+    "robots_txt",
+    "host_backoff",
 ];
 
 /// Rows of one table on each side after a copy.

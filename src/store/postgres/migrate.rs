@@ -126,8 +126,8 @@ mod tests {
             return;
         };
         let pg = connect(&db).await.unwrap();
-        assert_eq!(KNOWN_VERSION, 8);
-        assert_eq!(schema_version(&pg).await.unwrap(), 8);
+        assert_eq!(KNOWN_VERSION, 9);
+        assert_eq!(schema_version(&pg).await.unwrap(), 9);
         let rows = recorded(&pg).await;
         let names: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
         assert_eq!(
@@ -140,7 +140,8 @@ mod tests {
                 "0005_undated.sql",
                 "0006_sightings.sql",
                 "0007_source_warning.sql",
-                "0008_headlines.sql"
+                "0008_headlines.sql",
+                "0009_host_memory.sql"
             ]
         );
         // A second start changes nothing.
@@ -166,10 +167,10 @@ mod tests {
         }
         let pg = connect(&db).await.unwrap();
         let rows = recorded(&pg).await;
-        assert_eq!(rows.len(), 8);
+        assert_eq!(rows.len(), 9);
         assert_eq!(
             rows.iter().map(|r| r.0).collect::<Vec<_>>(),
-            (1..=8).collect::<Vec<i64>>()
+            (1..=9).collect::<Vec<i64>>()
         );
     }
 
@@ -183,7 +184,7 @@ mod tests {
             .await
             .unwrap()
             .execute(
-                "INSERT INTO schema_version (version, name, applied_at) VALUES (9, '0009_future.sql', 0)",
+                "INSERT INTO schema_version (version, name, applied_at) VALUES (10, '0010_future.sql', 0)",
                 &[],
             )
             .await
@@ -193,8 +194,8 @@ mod tests {
             matches!(
                 err,
                 PgError::TooNew {
-                    found: 9,
-                    known: 8,
+                    found: 10,
+                    known: 9,
                     ..
                 }
             ),
@@ -202,7 +203,7 @@ mod tests {
         );
         let text = err.to_string();
         assert!(
-            text.contains("schema version 9, newer than this build knows (8)"),
+            text.contains("schema version 10, newer than this build knows (9)"),
             "{text}"
         );
         assert!(text.contains(&format!("/{}", db.name())), "{text}");

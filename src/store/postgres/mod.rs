@@ -1,6 +1,7 @@
 //! PostgreSQL as the store several daemons share (`[database] url`):
 //! the connection (`connect.rs`: a `postgres://` URL and a pool, messages
-//! that never show the password), the schema (`migrations/postgres/`,
+//! that never show the password; `tls.rs`: `sslmode` over rustls), the
+//! schema (`migrations/postgres/`,
 //! applied by `migrate.rs` under an advisory lock), the leases that let
 //! several nodes share the sources (`lease.rs`), the copy of an SQLite
 //! database into PostgreSQL (`copy.rs`, `mentions migrate`), the write
@@ -24,6 +25,7 @@ mod connect;
 mod copy;
 mod counts;
 mod exclusions;
+mod hosts;
 mod lease;
 mod listing;
 mod migrate;
@@ -36,6 +38,7 @@ mod retention;
 mod state;
 #[cfg(test)]
 pub(crate) mod testdb;
+mod tls;
 #[cfg(test)]
 mod write_tests;
 
@@ -43,6 +46,7 @@ pub use connect::{PgTarget, Postgres};
 pub use copy::{copy_from_sqlite, CopyError, TableCount, TABLES};
 pub use lease::Claimed;
 pub use migrate::{schema_version, KNOWN_VERSION, MIGRATION_LOCK};
+pub use tls::{SslMode, TlsSettings};
 
 /// What went wrong with PostgreSQL. Messages name the server as
 /// `host:port/database`, never the password.
