@@ -2,9 +2,9 @@
 -- restarted daemon or the next `mentions crawl` does not ask again and, on
 -- PostgreSQL, so every node uses what one node learnt (src/http/memory.rs).
 -- An origin is scheme://host:port. Times are unix seconds (UTC) unless the
--- column says milliseconds. Retention does not prune these tables yet; a
--- row is overwritten when its origin is fetched again, and expired rows
--- are ignored.
+-- column says milliseconds. A row is overwritten when its origin is
+-- fetched again, expired rows are ignored, and retention deletes rows older
+-- than twice the longest lookback with the other bookkeeping rows.
 
 -- A robots.txt that was read (or found absent, 4xx): trusted until
 -- expires_at (24 h after fetched_at). body is what was read, at most

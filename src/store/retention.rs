@@ -1,7 +1,8 @@
 //! Retention (SPEC §7): deletes mentions older than `[database] retention`
 //! together with their counts (the count tables, the source totals and the
 //! near-duplicate index stay equal to what is stored), and bookkeeping rows
-//! — seen items, HTTP validators — older than twice the longest lookback.
+//! — seen items, sightings, HTTP validators, stored robots.txt and host
+//! back-offs — older than twice the longest lookback.
 //! Work is done in short transactions of a bounded number of rows, with a
 //! pause between them, so a large prune never keeps the daemon's crawls
 //! from writing for long.
@@ -78,6 +79,20 @@ pub(super) const BOOKKEEPING: &[Bookkeeping] = &[
         table: "http_cache",
         key: "source_id, url",
         time: "stored_at",
+    },
+    // What the HTTP client remembers of hosts (store/hosts.rs): small
+    // tables, one row per origin, so no index on their times.
+    Bookkeeping {
+        kind: "robots.txt",
+        table: "robots_txt",
+        key: "origin",
+        time: "fetched_at",
+    },
+    Bookkeeping {
+        kind: "back-offs",
+        table: "host_backoff",
+        key: "origin",
+        time: "(until_ms / 1000)",
     },
 ];
 
@@ -703,7 +718,13 @@ mod tests {
         let pruned = store.prune(&plan(None, 0), &|| true).unwrap();
         assert_eq!(
             pruned.removed,
-            [("seen", 0), ("sightings", 0), ("validators", 0)]
+            [
+                ("seen", 0),
+                ("sightings", 0),
+                ("validators", 0),
+                ("robots.txt", 0),
+                ("back-offs", 0)
+            ]
         );
         let stats = store
             .commit(&batch("s", Kind::Web, now(), items()))
@@ -745,13 +766,43 @@ mod tests {
             ),
             long_ago.timestamp()
         );
+        // What the client remembers of hosts: one robots.txt read long ago
+        // and one today, one back-off long over and one running.
+        let (then, today) = (long_ago.timestamp(), now().timestamp());
+        for (origin, at) in [("https://old.example", then), ("https://x.example", today)] {
+            store
+                .conn
+                .execute(
+                    "INSERT INTO robots_txt (origin, body, fetched_at, expires_at)
+                     VALUES (?1, '', ?2, ?2 + 86400)",
+                    (origin, at),
+                )
+                .unwrap();
+            store
+                .conn
+                .execute(
+                    "INSERT INTO host_backoff (origin, until_ms, reason) VALUES (?1, ?2, '429')",
+                    (origin, (at + 3600) * 1000),
+                )
+                .unwrap();
+        }
         let pruned = store
             .prune_in(&plan(None, now().timestamp() - 14 * DAY), &|| true, small())
             .unwrap();
         assert_eq!(
             pruned.removed,
-            [("seen", 10), ("sightings", 1), ("validators", 1)]
+            [
+                ("seen", 10),
+                ("sightings", 1),
+                ("validators", 1),
+                ("robots.txt", 1),
+                ("back-offs", 1)
+            ]
         );
+        assert!(store.robots("https://old.example").unwrap().is_none());
+        assert!(store.robots("https://x.example").unwrap().is_some());
+        assert!(store.backoff("https://old.example").unwrap().is_none());
+        assert!(store.backoff("https://x.example").unwrap().is_some());
         // The mention stays (no retention set); only its sighting row went.
         assert_eq!(q(&store, "SELECT count(*) FROM mention"), 1);
         assert_eq!(store.seen("s", &[9, 10, 13]).unwrap(), [false, true, true]);
@@ -787,6 +838,8 @@ mod tests {
                 ("seen", 50_000),
                 ("sightings", 75),
                 ("validators", 0),
+                ("robots.txt", 3),
+                ("back-offs", 1),
             ],
             complete: true,
         };
@@ -797,6 +850,8 @@ mod tests {
                 "seen: 50,000 older than 2026-11-11 12:00 UTC (twice the longest lookback, 7d)",
                 "sightings: 75 older than 2026-11-11 12:00 UTC (twice the longest lookback, 7d)",
                 "validators: 0 older than 2026-11-11 12:00 UTC (twice the longest lookback, 7d)",
+                "robots.txt: 3 older than 2026-11-11 12:00 UTC (twice the longest lookback, 7d)",
+                "back-offs: 1 older than 2026-11-11 12:00 UTC (twice the longest lookback, 7d)",
             ]
         );
         assert_eq!(grouped(0), "0");

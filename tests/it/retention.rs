@@ -96,6 +96,24 @@ fn write_archive(db: &Path) {
         },
     )];
     store.commit(&batch).unwrap();
+    drop(store);
+    // What the client remembered of the archive's host then: its
+    // robots.txt and a back-off long over; and a back-off still running.
+    let then = started.timestamp();
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.execute(
+        "INSERT INTO robots_txt (origin, body, fetched_at, expires_at)
+         VALUES ('https://social.example', 'User-agent: *', ?1, ?1 + 86400)",
+        [then],
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO host_backoff (origin, until_ms, reason) VALUES
+           ('https://social.example', ?1 * 1000, 'Retry-After: 120'),
+           ('https://busy.example', ?2 * 1000, 'Retry-After: 3600')",
+        [then + 120, Utc::now().timestamp() + 3600],
+    )
+    .unwrap();
 }
 
 fn count(db: &Path, sql: &str) -> i64 {
@@ -162,7 +180,7 @@ async fn prune_removes_exactly_the_old_rows_and_their_counts() {
     let run = mentions(&config, &["prune"]).await;
     assert_eq!(run.code, 0, "{run:?}");
     let lines: Vec<&str> = run.stdout.lines().collect();
-    assert_eq!(lines.len(), 4, "{}", run.stdout);
+    assert_eq!(lines.len(), 6, "{}", run.stdout);
     assert!(
         lines[0].starts_with("mentions: 4 older than "),
         "{}",
@@ -186,6 +204,19 @@ async fn prune_removes_exactly_the_old_rows_and_their_counts() {
         "{}",
         lines[3]
     );
+    assert!(
+        lines[4].starts_with("robots.txt: 1 older than "),
+        "{}",
+        lines[4]
+    );
+    assert!(
+        lines[5].starts_with("back-offs: 1 older than "),
+        "{}",
+        lines[5]
+    );
+    // The feed server's robots.txt was read today, the busy host's back-off runs on.
+    assert_eq!(count(&db, "SELECT count(*) FROM robots_txt"), 1);
+    assert_eq!(count(&db, "SELECT count(*) FROM host_backoff"), 1);
 
     // The two new feed items and the 30-day-old post are left, and the
     // reports say so.
@@ -256,6 +287,19 @@ async fn without_retention_mentions_stay_and_bookkeeping_still_goes() {
         "{}",
         lines[3]
     );
+    assert!(
+        lines[4].starts_with("robots.txt: 1 older than "),
+        "{}",
+        lines[4]
+    );
+    assert!(
+        lines[5].starts_with("back-offs: 1 older than "),
+        "{}",
+        lines[5]
+    );
+    // The feed server's robots.txt was read today, the busy host's back-off runs on.
+    assert_eq!(count(&db, "SELECT count(*) FROM robots_txt"), 1);
+    assert_eq!(count(&db, "SELECT count(*) FROM host_backoff"), 1);
     assert_eq!(counts(&config).await, (5, 2));
     assert_counts_exact(&db);
     // The feed's own seen items and validator are fresh and stay.
