@@ -35,6 +35,65 @@ impl QueryError {
 pub struct Query {
     source: String,
     root: Node,
+    /// The leaves, for finding them all in one pass over a text; None for
+    /// a query of more than 64 terms, which is matched term by term.
+    leaves: Option<Leaves>,
+}
+
+/// The terms of a query in tree order (depth first, left to right), and
+/// which of them a text token can start, by its first byte: a text is read
+/// once for all of them instead of once per term.
+#[derive(Debug, Clone)]
+struct Leaves {
+    terms: Vec<Term>,
+    /// Bit k of `by_first[b]`: term k's first token begins with byte b.
+    by_first: Box<[u64; 256]>,
+}
+
+impl Leaves {
+    fn of(root: &Node) -> Option<Leaves> {
+        let mut terms = Vec::new();
+        root.leaves(&mut terms);
+        if terms.len() > 64 {
+            return None;
+        }
+        let mut by_first = Box::new([0u64; 256]);
+        for (k, t) in terms.iter().enumerate() {
+            // Parsing never makes an empty token; a term with one could not
+            // be indexed by its first byte.
+            let first = t.tokens.first().and_then(|w| w.as_bytes().first())?;
+            by_first[usize::from(*first)] |= 1 << k;
+        }
+        Some(Leaves {
+            terms: terms.into_iter().cloned().collect(),
+            by_first,
+        })
+    }
+
+    /// Bit k set: term k occurs in `text`. A term can only start at a
+    /// token with its first token's first byte (`token_matches` compares
+    /// it), so only those positions are tried.
+    fn find<S: AsRef<str>>(&self, text: &[S]) -> u64 {
+        let all = u64::MAX >> (64 - self.terms.len().max(1));
+        let mut found = 0u64;
+        for (i, token) in text.iter().enumerate() {
+            let Some(&b) = token.as_ref().as_bytes().first() else {
+                continue;
+            };
+            let mut candidates = self.by_first[usize::from(b)] & !found;
+            while candidates != 0 {
+                let k = candidates.trailing_zeros() as usize;
+                candidates &= candidates - 1;
+                if self.terms.get(k).is_some_and(|t| t.matches_at(text, i)) {
+                    found |= 1 << k;
+                }
+            }
+            if found == all {
+                break;
+            }
+        }
+        found
+    }
 }
 
 /// The compiled matcher: a boolean tree whose leaves are normalised terms.
@@ -58,12 +117,17 @@ struct Term {
 
 impl Term {
     fn matches<S: AsRef<str>>(&self, text: &[S]) -> bool {
-        let n = self.tokens.len();
-        if n == 0 {
-            return false; // `windows(0)` would panic; parsing never builds such a term
+        if self.tokens.is_empty() {
+            return false; // parsing never builds such a term
         }
+        (0..text.len()).any(|at| self.matches_at(text, at))
+    }
+
+    /// Whether the term occurs in `text` starting at token `at`.
+    fn matches_at<S: AsRef<str>>(&self, text: &[S], at: usize) -> bool {
+        let n = self.tokens.len();
         let last = n.saturating_sub(1);
-        text.windows(n).any(|window| {
+        text.get(at..at + n).is_some_and(|window| {
             window
                 .iter()
                 .zip(&self.tokens)
@@ -97,6 +161,31 @@ impl Node {
         }
     }
 
+    /// The terms in tree order, as `Leaves` numbers them.
+    fn leaves<'a>(&'a self, out: &mut Vec<&'a Term>) {
+        match self {
+            Node::Term(t) => out.push(t),
+            Node::And(ns) | Node::Or(ns) => ns.iter().for_each(|n| n.leaves(out)),
+            Node::Not(n) => n.leaves(out),
+        }
+    }
+
+    /// `matches` with the terms found already (`Leaves::find`); `next` is
+    /// the number of this node's first term. Every node is visited, so the
+    /// numbering stays in step with `leaves`.
+    fn holds(&self, found: u64, next: &mut usize) -> bool {
+        match self {
+            Node::Term(_) => {
+                let k = *next;
+                *next += 1;
+                found >> k & 1 == 1
+            }
+            Node::And(all) => all.iter().fold(true, |acc, n| n.holds(found, next) & acc),
+            Node::Or(any) => any.iter().fold(false, |acc, n| n.holds(found, next) | acc),
+            Node::Not(n) => !n.holds(found, next),
+        }
+    }
+
     fn positive_terms<'a>(&'a self, negated: bool, out: &mut Vec<&'a Term>) {
         match self {
             Node::Term(t) if !negated => out.push(t),
@@ -126,6 +215,7 @@ impl Query {
         }
         Ok(Query {
             source: source.to_owned(),
+            leaves: Leaves::of(&root),
             root,
         })
     }
@@ -137,7 +227,10 @@ impl Query {
 
     /// Whether the normalised tokens of a text (`text::tokens`) match.
     pub fn matches<S: AsRef<str>>(&self, tokens: &[S]) -> bool {
-        self.root.matches(tokens)
+        match &self.leaves {
+            Some(leaves) => self.root.holds(leaves.find(tokens), &mut 0),
+            None => self.root.matches(tokens),
+        }
     }
 
     /// The terms and phrases not under a NOT, as they would be typed into a
@@ -977,6 +1070,21 @@ mod tests {
         assert!(hit(&fine, "Nordkorea"));
     }
 
+    #[test]
+    fn queries_of_many_terms_match_in_one_pass_or_term_by_term() {
+        let words = |n: usize| (0..n).map(|i| format!("w{i}")).collect::<Vec<_>>();
+        for n in [63, 64, 65, 100] {
+            let query = q(&words(n).join(" OR "));
+            assert_eq!(query.leaves.is_some(), n <= 64, "{n} terms");
+            let last = format!("w{}", n - 1);
+            assert!(query.matches(&tokens(&format!("x {last}"))), "{n} terms");
+            assert!(!query.matches(&tokens("x w")), "{n} terms");
+            let all = q(&words(n).join(" "));
+            assert!(all.matches(&tokens(&words(n).join(" "))));
+            assert!(!all.matches(&tokens(&words(n - 1).join(" "))));
+        }
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
 
@@ -993,6 +1101,20 @@ mod tests {
                     let _ = query.positive_terms();
                 }
                 Err(e) => proptest::prop_assert!(e.position >= 1 && e.position <= source.chars().count() + 1, "{e:?} for {source:?}"),
+            }
+        }
+
+        /// Finding every term in one pass (`Leaves`) answers what matching
+        /// the tree term by term answers.
+        #[test]
+        fn one_pass_matches_as_term_by_term(
+            source in r#"(NOT )?("?[a-dß]{1,3}\*?( [a-dß]{1,2})?"?)( (AND|OR|NOT|AND NOT|OR \(|\)|) ?"?[a-dß]{1,3}\*?"?\)?){0,8}"#,
+            text in "[a-dß ,.]{0,80}",
+        ) {
+            if let Ok(query) = Query::parse(&source) {
+                let text = tokens(&text);
+                proptest::prop_assert!(query.leaves.is_some());
+                proptest::prop_assert_eq!(query.matches(&text), query.root.matches(&text), "{} on {:?}", source, text);
             }
         }
 

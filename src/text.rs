@@ -167,22 +167,70 @@ pub fn tokens(s: &str) -> Vec<String> {
 /// 64-bit SimHash over tokens, each token weighted by its count, hashed with
 /// XXH3-64 (seed 0). Written by hand so that stored fingerprints never change
 /// with a dependency update.
+///
+/// A bit of the result is set when more than half of the tokens' hashes
+/// have it set (each hash adds one to the bits it has and takes one from
+/// the others; the bit is set when the sum is positive). The hashes' set
+/// bits are counted eight at a time: each byte of a hash is spread by a
+/// table into eight one-byte counters of a `u64`, and the counters are
+/// added into wider ones before they can overflow. The result is the same
+/// as adding ±1 bit by bit (`tests::simhash_equals_the_bit_by_bit_sum`).
 pub fn simhash<S: AsRef<str>>(tokens: &[S]) -> u64 {
-    let mut weights = [0i32; 64];
+    // ones[bit]: how many hashes have the bit set.
+    let mut ones = [0u32; 64];
+    let mut lanes = [0u64; 8];
+    let mut pending = 0;
     for t in tokens {
         let h = xxhash_rust::xxh3::xxh3_64(t.as_ref().as_bytes());
-        for (bit, w) in weights.iter_mut().enumerate() {
-            if h >> bit & 1 == 1 {
-                *w += 1;
-            } else {
-                *w -= 1;
-            }
+        for (j, lane) in lanes.iter_mut().enumerate() {
+            *lane += SPREAD[((h >> (8 * j)) & 0xff) as usize];
+        }
+        pending += 1;
+        // A one-byte counter holds up to 255.
+        if pending == 255 {
+            drain(&mut lanes, &mut ones);
+            pending = 0;
         }
     }
-    weights.iter().enumerate().fold(
-        0u64,
-        |acc, (bit, &w)| if w > 0 { acc | 1 << bit } else { acc },
-    )
+    drain(&mut lanes, &mut ones);
+    let n = tokens.len() as u64;
+    let mut out = 0u64;
+    for (bit, &c) in ones.iter().enumerate() {
+        // Sum of ±1 = set - unset = 2 * set - n; positive sets the bit.
+        if 2 * u64::from(c) > n {
+            out |= 1 << bit;
+        }
+    }
+    out
+}
+
+/// A byte's bits spread into the bytes of a `u64`: bit k of the byte is
+/// byte k (0 or 1) of the result.
+const SPREAD: [u64; 256] = {
+    let mut table = [0u64; 256];
+    let mut b = 0;
+    while b < 256 {
+        let mut k = 0;
+        while k < 8 {
+            if b >> k & 1 == 1 {
+                table[b] |= 1 << (8 * k);
+            }
+            k += 1;
+        }
+        b += 1;
+    }
+    table
+};
+
+/// Adds the one-byte counters of `lanes` into `ones` and clears them:
+/// byte k of `lanes[j]` counts bit 8 * j + k.
+fn drain(lanes: &mut [u64; 8], ones: &mut [u32; 64]) {
+    for (j, lane) in lanes.iter_mut().enumerate() {
+        for k in 0..8 {
+            ones[8 * j + k] += ((*lane >> (8 * k)) & 0xff) as u32;
+        }
+        *lane = 0;
+    }
 }
 
 /// Texts with fewer tokens than this get an exact fingerprint instead of a
@@ -311,6 +359,39 @@ mod tests {
         assert!(hamming(simhash(&a), simhash(&c)) > 3);
         // Pinned: fingerprints are stored on disk and must not drift.
         assert_eq!(simhash(&["a", "b"]), simhash(&["b", "a"]));
+    }
+
+    /// The SimHash as first written: ±1 per bit and token.
+    fn simhash_bit_by_bit<S: AsRef<str>>(tokens: &[S]) -> u64 {
+        let mut weights = [0i32; 64];
+        for t in tokens {
+            let h = xxhash_rust::xxh3::xxh3_64(t.as_ref().as_bytes());
+            for (bit, w) in weights.iter_mut().enumerate() {
+                if h >> bit & 1 == 1 {
+                    *w += 1;
+                } else {
+                    *w -= 1;
+                }
+            }
+        }
+        weights.iter().enumerate().fold(
+            0u64,
+            |acc, (bit, &w)| if w > 0 { acc | 1 << bit } else { acc },
+        )
+    }
+
+    #[test]
+    fn simhash_equals_the_bit_by_bit_sum() {
+        // Every length up to past two overflows of the one-byte counters,
+        // with repeated tokens (ties, sums of zero) and distinct ones.
+        let words: Vec<String> = (0..700).map(|i| format!("w{}", i % 37 + i / 300)).collect();
+        for n in (0..words.len()).step_by(7).chain([255, 256, 510, 511, 512]) {
+            let t = &words[..n];
+            assert_eq!(simhash(t), simhash_bit_by_bit(t), "{n} tokens");
+        }
+        let same = vec!["kursk"; 300];
+        assert_eq!(simhash(&same), simhash_bit_by_bit(&same));
+        assert_eq!(simhash(&[] as &[&str]), 0);
     }
 
     #[test]

@@ -357,9 +357,18 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 1, ?15, ?16)
          ON CONFLICT DO NOTHING",
     )?;
+    // One lookup per band, in band order (as `band IN (…)` reads them),
+    // without the temporary table SQLite builds for every run of an `IN`
+    // list of parameters (an eighth of the writer's instructions in the
+    // crawl benchmark: 79,000 → 69,000 per item under callgrind).
     let mut near = tx.prepare_cached(
-        "SELECT simhash, mention_id FROM simhash_band
-         WHERE topic_id = ?1 AND host_id = ?2 AND band IN (?3, ?4, ?5, ?6)",
+        "SELECT simhash, mention_id FROM simhash_band WHERE topic_id = ?1 AND host_id = ?2 AND band = ?3
+         UNION ALL
+         SELECT simhash, mention_id FROM simhash_band WHERE topic_id = ?1 AND host_id = ?2 AND band = ?4
+         UNION ALL
+         SELECT simhash, mention_id FROM simhash_band WHERE topic_id = ?1 AND host_id = ?2 AND band = ?5
+         UNION ALL
+         SELECT simhash, mention_id FROM simhash_band WHERE topic_id = ?1 AND host_id = ?2 AND band = ?6",
     )?;
     let mut add_bands = tx.prepare_cached(
         "INSERT OR IGNORE INTO simhash_band (topic_id, host_id, band, simhash, mention_id)
