@@ -103,11 +103,18 @@ struct Node {
 impl Node {
     /// Runs the fire time `fire_at` of source `index` if this node claims
     /// it (once across the cluster) and gets the source's lease (no other
-    /// node is running it). The source is in `running` already.
+    /// node is running it). The source is in `running` already. The node
+    /// claims only once it has a free crawl slot (`[crawler] concurrency`),
+    /// so a busy node leaves the fire times it could not start yet to the
+    /// other nodes instead of queueing them behind its own crawls.
     async fn fire(&self, settings: Arc<Settings>, http: HttpClient, index: usize, fire_at: i64) {
         let name = settings.sources[index].name.clone();
+        let Ok(permit) = Arc::clone(&self.limit).acquire_owned().await else {
+            lock(&self.running).remove(&name);
+            return;
+        };
         match self.claim(&name, fire_at).await {
-            Ok(true) => self.crawl(settings, http, index).await,
+            Ok(true) => self.crawl(settings, http, index, Some(permit)).await,
             Ok(false) => {
                 lock(&self.running).remove(&name);
             }
@@ -144,9 +151,16 @@ impl Node {
         }
     }
 
-    /// Crawls a source whose lease this node holds, stops when the lease
+    /// Crawls a source whose lease this node holds in one of the node's
+    /// crawl slots (`permit`, or the next one free), stops when the lease
     /// is lost, and releases it.
-    async fn crawl(&self, settings: Arc<Settings>, http: HttpClient, index: usize) {
+    async fn crawl(
+        &self,
+        settings: Arc<Settings>,
+        http: HttpClient,
+        index: usize,
+        permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    ) {
         let name = settings.sources[index].name.clone();
         let cancel = lock(&self.running)
             .get(&name)
@@ -154,7 +168,10 @@ impl Node {
             .unwrap_or_default();
         let backend = Backend::Postgres(Box::new(self.pg.clone()));
         let report = {
-            let _permit = self.limit.clone().acquire_owned().await;
+            let _permit = match permit {
+                Some(permit) => Ok(permit),
+                None => Arc::clone(&self.limit).acquire_owned().await,
+            };
             tokio::select! {
                 report = crawl::crawl_source(&settings, &http, &backend, index, None) => Some(report),
                 _ = cancel.cancelled() => None,
@@ -318,7 +335,7 @@ pub async fn schedule_loop(
                             let source = &settings.sources[index];
                             tracing::info!(source = %source.name, "taking over the source from a node whose lease expired");
                             let (settings, http, node) = (Arc::clone(&settings), http.clone(), node.clone());
-                            tasks.spawn(async move { node.crawl(settings, http, index).await });
+                            tasks.spawn(async move { node.crawl(settings, http, index, None).await });
                         }
                     }
                     Err(e) => {

@@ -572,6 +572,137 @@ async fn three_nodes_share_the_sources_and_take_over_from_a_killed_one() {
     );
 }
 
+/// Two nodes of one crawl slot each (`concurrency = 1`) and four slow
+/// sources due at the same second: a node claims a fire time only when it
+/// has a free slot, so neither ever holds more leases than its slots, and
+/// the sources are shared two and two instead of queueing behind the node
+/// that woke first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_node_leaves_due_sources_to_a_free_one() {
+    let Some(db) = TestDb::create("busy node").await else {
+        return;
+    };
+    let server = slow::Server::start().await;
+    const SOURCES: usize = 4;
+    for i in 0..SOURCES {
+        let paths: Vec<String> = (10 * i..10 * i + 3).map(|n| format!("/news/{n}")).collect();
+        let items: Vec<(&str, i64)> = paths.iter().map(|p| (p.as_str(), 0)).collect();
+        let fake = TestServer::start().await;
+        let body = feed(&fake, &items).replace(&fake.url(""), &server.url(""));
+        server.feed(&format!("/f{i}.xml"), body);
+    }
+    // One fire time for all, once both nodes are up.
+    let fire = chrono::Utc::now() + chrono::Duration::seconds(10);
+    let schedule = fire.format("%-S %-M %-H %-d %-m *").to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = format!(
+        "[database]\nurl = \"{}\"\n\n\
+         [crawler]\nuser_agent = \"mentions-test/1.0\"\nretries = 0\nconcurrency = 1\n\
+         schedule = \"{schedule}\"\n\n\
+         [[topic]]\nname = \"nk\"\nquery = \"nordkorea AND russland\"\n",
+        db.url()
+    );
+    for i in 0..SOURCES {
+        text.push_str(&format!(
+            "\n[[source]]\nname = \"s{i}\"\ntype = \"feed\"\nurl = \"{}\"\n",
+            server.url(&format!("/f{i}.xml"))
+        ));
+    }
+    let config = write_config(dir.path(), &text);
+    let mut nodes = Nodes(Vec::new());
+    for k in 1..=2 {
+        let name = format!("node-{k}");
+        let log = std::fs::File::create(dir.path().join(format!("{name}.log"))).unwrap();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_mentions"))
+            .arg("--config")
+            .arg(&config)
+            .arg("run")
+            .env("MENTIONS_NODE", &name)
+            .env("RUST_LOG", "mentions=info")
+            .env_remove("MENTIONS_CONFIG")
+            .env("NO_PROXY", "*")
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        nodes.0.push((name, child));
+    }
+    let client = pg(db.url()).await;
+    wait_for("the sources registered", 60, || async {
+        let n = client
+            .query_one("SELECT count(*) FROM source", &[])
+            .await
+            .ok()?;
+        (n.get::<_, i64>(0) == SOURCES as i64).then_some(())
+    })
+    .await;
+    // Until every source has run: never more leases on a node than its one slot.
+    let most = std::cell::Cell::new(0usize);
+    wait_for("every source crawled", 120, || {
+        let (client, most) = (&client, &most);
+        async move {
+            let mut per_node: std::collections::HashMap<String, usize> = Default::default();
+            for (_, node) in leases(client).await {
+                *per_node.entry(node).or_default() += 1;
+            }
+            most.set(
+                most.get()
+                    .max(per_node.values().copied().max().unwrap_or(0)),
+            );
+            let done: i64 = client
+                .query_one(
+                    "SELECT count(*) FROM source WHERE last_run IS NOT NULL",
+                    &[],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            (done == SOURCES as i64).then_some(())
+        }
+    })
+    .await;
+    let logs = || {
+        (1..=2)
+            .map(|k| std::fs::read_to_string(dir.path().join(format!("node-{k}.log"))).unwrap())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(
+        most.get(),
+        1,
+        "a node held more leases than crawl slots: {}",
+        logs()
+    );
+    let split: Vec<(String, i64)> = client
+        .query(
+            "SELECT node, count(*) FROM source GROUP BY node ORDER BY node",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        split,
+        [("node-1".to_owned(), 2), ("node-2".to_owned(), 2)],
+        "{}",
+        logs()
+    );
+    // Each feed fetched once, by one node; twelve items stored once each.
+    let stats = server.stats();
+    for i in 0..SOURCES {
+        let s = &stats[&format!("/f{i}.xml")];
+        assert_eq!((s.most, s.answered), (1, 1), "s{i}: {s:?}");
+    }
+    let mentions: i64 = client
+        .query_one("SELECT count(*) FROM mention", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(mentions, 12);
+}
+
 /// A TCP proxy to the PostgreSQL server that a test can cut (every
 /// connection closed, new ones refused) and restore: PostgreSQL going
 /// away and coming back, for one node only.
