@@ -336,6 +336,45 @@ mod slow {
 /// The `mentions run` processes of a test, killed when it ends however it ends.
 struct Nodes(Vec<(String, std::process::Child)>);
 
+impl Nodes {
+    /// Starts `count` nodes `node-1` … on `config`, each logging to
+    /// `dir/node-N.log`.
+    fn start(config: &std::path::Path, dir: &std::path::Path, count: usize) -> Nodes {
+        let mut nodes = Nodes(Vec::new());
+        for k in 1..=count {
+            let name = format!("node-{k}");
+            let log = std::fs::File::create(dir.join(format!("{name}.log"))).unwrap();
+            let child = std::process::Command::new(env!("CARGO_BIN_EXE_mentions"))
+                .arg("--config")
+                .arg(config)
+                .arg("run")
+                .env("MENTIONS_NODE", &name)
+                .env("RUST_LOG", "mentions=info")
+                .env_remove("MENTIONS_CONFIG")
+                .env("NO_PROXY", "*")
+                .stdout(std::process::Stdio::null())
+                .stderr(log)
+                .spawn()
+                .unwrap();
+            nodes.0.push((name, child));
+        }
+        nodes
+    }
+}
+
+/// Waits until the first node up has migrated the database and registered
+/// the `sources` sources.
+async fn registered(client: &tokio_postgres::Client, sources: usize) {
+    wait_for("the sources registered", 60, || async {
+        let n = client
+            .query_one("SELECT count(*) FROM source", &[])
+            .await
+            .ok()?;
+        (n.get::<_, i64>(0) == sources as i64).then_some(())
+    })
+    .await;
+}
+
 impl Drop for Nodes {
     fn drop(&mut self) {
         for (_, child) in &mut self.0 {
@@ -416,34 +455,9 @@ async fn three_nodes_share_the_sources_and_take_over_from_a_killed_one() {
         ));
     }
     let config = write_config(dir.path(), &text);
-    let mut nodes = Nodes(Vec::new());
-    for k in 1..=3 {
-        let name = format!("node-{k}");
-        let log = std::fs::File::create(dir.path().join(format!("{name}.log"))).unwrap();
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_mentions"))
-            .arg("--config")
-            .arg(&config)
-            .arg("run")
-            .env("MENTIONS_NODE", &name)
-            .env("RUST_LOG", "mentions=info")
-            .env_remove("MENTIONS_CONFIG")
-            .env("NO_PROXY", "*")
-            .stdout(std::process::Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        nodes.0.push((name, child));
-    }
+    let mut nodes = Nodes::start(&config, dir.path(), 3);
     let client = pg(db.url()).await;
-    // The first node up migrates the database and registers the sources.
-    wait_for("the sources registered", 60, || async {
-        let n = client
-            .query_one("SELECT count(*) FROM source", &[])
-            .await
-            .ok()?;
-        (n.get::<_, i64>(0) == SOURCES as i64).then_some(())
-    })
-    .await;
+    registered(&client, SOURCES).await;
 
     // Catch a node mid-crawl: it holds a lease on a source whose feed is
     // being fetched right now. Kill it there.
@@ -609,33 +623,9 @@ async fn a_busy_node_leaves_due_sources_to_a_free_one() {
         ));
     }
     let config = write_config(dir.path(), &text);
-    let mut nodes = Nodes(Vec::new());
-    for k in 1..=2 {
-        let name = format!("node-{k}");
-        let log = std::fs::File::create(dir.path().join(format!("{name}.log"))).unwrap();
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_mentions"))
-            .arg("--config")
-            .arg(&config)
-            .arg("run")
-            .env("MENTIONS_NODE", &name)
-            .env("RUST_LOG", "mentions=info")
-            .env_remove("MENTIONS_CONFIG")
-            .env("NO_PROXY", "*")
-            .stdout(std::process::Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        nodes.0.push((name, child));
-    }
+    let _nodes = Nodes::start(&config, dir.path(), 2);
     let client = pg(db.url()).await;
-    wait_for("the sources registered", 60, || async {
-        let n = client
-            .query_one("SELECT count(*) FROM source", &[])
-            .await
-            .ok()?;
-        (n.get::<_, i64>(0) == SOURCES as i64).then_some(())
-    })
-    .await;
+    registered(&client, SOURCES).await;
     // Until every source has run: never more leases on a node than its one slot.
     let most = std::cell::Cell::new(0usize);
     wait_for("every source crawled", 120, || {

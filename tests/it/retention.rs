@@ -145,6 +145,24 @@ fn assert_counts_exact(db: &Path) {
     );
 }
 
+/// The archive's old robots.txt and back-off went (`prune`'s last two
+/// lines); the feed server's robots.txt, read today, and the busy host's
+/// running back-off stay.
+fn assert_host_memory_pruned(lines: &[&str], db: &Path) {
+    assert!(
+        lines[4].starts_with("robots.txt: 1 older than "),
+        "{}",
+        lines[4]
+    );
+    assert!(
+        lines[5].starts_with("back-offs: 1 older than "),
+        "{}",
+        lines[5]
+    );
+    assert_eq!(count(db, "SELECT count(*) FROM robots_txt"), 1);
+    assert_eq!(count(db, "SELECT count(*) FROM host_backoff"), 1);
+}
+
 /// `(web, social)` over all time, as `report` gives them.
 async fn counts(config: &Path) -> (u64, u64) {
     let mut args = vec!["report", "--topic", "nk", "--format", "json"];
@@ -204,19 +222,7 @@ async fn prune_removes_exactly_the_old_rows_and_their_counts() {
         "{}",
         lines[3]
     );
-    assert!(
-        lines[4].starts_with("robots.txt: 1 older than "),
-        "{}",
-        lines[4]
-    );
-    assert!(
-        lines[5].starts_with("back-offs: 1 older than "),
-        "{}",
-        lines[5]
-    );
-    // The feed server's robots.txt was read today, the busy host's back-off runs on.
-    assert_eq!(count(&db, "SELECT count(*) FROM robots_txt"), 1);
-    assert_eq!(count(&db, "SELECT count(*) FROM host_backoff"), 1);
+    assert_host_memory_pruned(&lines, &db);
 
     // The two new feed items and the 30-day-old post are left, and the
     // reports say so.
@@ -287,19 +293,7 @@ async fn without_retention_mentions_stay_and_bookkeeping_still_goes() {
         "{}",
         lines[3]
     );
-    assert!(
-        lines[4].starts_with("robots.txt: 1 older than "),
-        "{}",
-        lines[4]
-    );
-    assert!(
-        lines[5].starts_with("back-offs: 1 older than "),
-        "{}",
-        lines[5]
-    );
-    // The feed server's robots.txt was read today, the busy host's back-off runs on.
-    assert_eq!(count(&db, "SELECT count(*) FROM robots_txt"), 1);
-    assert_eq!(count(&db, "SELECT count(*) FROM host_backoff"), 1);
+    assert_host_memory_pruned(&lines, &db);
     assert_eq!(counts(&config).await, (5, 2));
     assert_counts_exact(&db);
     // The feed's own seen items and validator are fresh and stay.

@@ -338,6 +338,17 @@ fn unzip3(rows: impl IntoIterator<Item = (i64, i64, i64)>) -> (Vec<i64>, Vec<i64
     out
 }
 
+/// Rows of five integers as five columns, for `unnest`.
+fn columns5(rows: &[(i64, i64, i64, i64, i64)]) -> [Vec<i64>; 5] {
+    let mut out: [Vec<i64>; 5] = Default::default();
+    for r in rows {
+        for (column, value) in out.iter_mut().zip([r.0, r.1, r.2, r.3, r.4]) {
+            column.push(value);
+        }
+    }
+    out
+}
+
 /// One sighting to write: mention, form, rule, detail, URL.
 type SightingRow = (i64, i64, i64, Option<i64>, Option<String>);
 
@@ -387,12 +398,7 @@ impl Writes {
     ) -> Result<(), tokio_postgres::Error> {
         if !self.bands.is_empty() {
             self.bands.sort_unstable();
-            let mut c: [Vec<i64>; 5] = Default::default();
-            for r in &self.bands {
-                for (column, value) in c.iter_mut().zip([r.0, r.1, r.2, r.3, r.4]) {
-                    column.push(value);
-                }
-            }
+            let c = columns5(&self.bands);
             tx.execute(
                 "INSERT INTO simhash_band (topic_id, host_id, band, simhash, mention_id)
                  SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[])
@@ -402,12 +408,7 @@ impl Writes {
             .await?;
         }
         if !self.headlines.is_empty() {
-            let mut c: [Vec<i64>; 5] = Default::default();
-            for r in &self.headlines {
-                for (column, value) in c.iter_mut().zip([r.0, r.1, r.2, r.3, r.4]) {
-                    column.push(value);
-                }
-            }
+            let c = columns5(&self.headlines);
             tx.execute(
                 "INSERT INTO headline (topic_id, key, at, news, mention_id)
                  SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[])
