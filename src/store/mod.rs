@@ -123,6 +123,14 @@ impl Store {
         Ok(())
     }
 
+    /// Sets the page cache of this connection to `kib` KiB (a bulk load,
+    /// such as a benchmark building a large database, wants far more than
+    /// a crawl's `WRITE_CACHE_KIB`; pages are allocated only as used).
+    pub fn set_cache_kib(&self, kib: i64) -> Result<(), StoreError> {
+        self.conn.pragma_update(None, "cache_size", -kib)?;
+        Ok(())
+    }
+
     /// Opens the database at `path` for a command that reads it: a missing
     /// file is an error, never a new empty database (a mistyped path must
     /// not report zeros).
