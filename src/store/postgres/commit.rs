@@ -187,7 +187,7 @@ type HeadlineRows = HashMap<(i64, i64), Vec<(i64, i64, bool)>>;
 #[derive(Default)]
 struct Committed {
     /// (topic, identity) → mention.
-    ids: HashMap<(i64, String), i64>,
+    ids: HashMap<i64, HashMap<String, i64>>,
     bands: BandRows,
     headlines: HeadlineRows,
 }
@@ -196,18 +196,17 @@ impl Committed {
     async fn read(
         tx: &Transaction<'_>,
         batch: &CrawlBatch,
+        arrivals: &[Arrival<'_>],
         topic_ids: &HashMap<String, i64>,
         host_ids: &HashMap<String, i64>,
-        now: i64,
     ) -> Result<Committed, tokio_postgres::Error> {
         let (mut id_topics, mut identities) = (Vec::new(), Vec::new());
         let mut band_keys = std::collections::BTreeSet::new();
         let mut headline_keys = std::collections::BTreeSet::new();
-        for m in &batch.mentions {
+        for (m, arrival) in batch.mentions.iter().zip(arrivals) {
             let topic_id = topic_ids[m.topic.as_str()];
             id_topics.push(topic_id);
             identities.push(m.identity.as_str());
-            let arrival = Arrival::of(m, now);
             if let Some(host_id) = m.host.as_deref().map(|h| host_ids[h]) {
                 for band in arrival.bands {
                     band_keys.insert((topic_id, host_id, band));
@@ -228,7 +227,7 @@ impl Committed {
                 )
                 .await?
             {
-                committed.ids.insert((r.get(0), r.get(1)), r.get(2));
+                committed.add_id(r.get(0), r.get(1), r.get(2));
             }
         }
         if !band_keys.is_empty() {
@@ -272,6 +271,18 @@ impl Committed {
             }
         }
         Ok(committed)
+    }
+
+    /// The mention of `identity` in `topic`, if stored.
+    fn id(&self, topic_id: i64, identity: &str) -> Option<i64> {
+        self.ids.get(&topic_id)?.get(identity).copied()
+    }
+
+    fn add_id(&mut self, topic_id: i64, identity: String, mention_id: i64) {
+        self.ids
+            .entry(topic_id)
+            .or_default()
+            .insert(identity, mention_id);
     }
 
     /// Rule 3: the first stored fingerprint within the distance, in the
@@ -560,15 +571,15 @@ async fn write(
     // Count rows this batch adds, written once per key at the end.
     let mut tally = Tally::default();
     let st = Statements::prepare(&tx).await?;
-    let mut committed = Committed::read(&tx, batch, &topic_ids, &host_ids, now).await?;
+    let arrivals: Vec<Arrival<'_>> = batch.mentions.iter().map(|m| Arrival::of(m, now)).collect();
+    let mut committed = Committed::read(&tx, batch, &arrivals, &topic_ids, &host_ids).await?;
     let mut writes = Writes::default();
-    for m in &batch.mentions {
+    for (m, arrival) in batch.mentions.iter().zip(&arrivals) {
         let topic_id = topic_ids[m.topic.as_str()];
         let host_id = m.host.as_deref().map(|h| host_ids[h]);
-        let arrival = Arrival::of(m, now);
         // Rules 1 and 2 (and an exact text identity): the same identity.
-        if let Some(&id) = committed.ids.get(&(topic_id, m.identity.clone())) {
-            writes.sight(id, m, &arrival, Rule::of_identity(m), None);
+        if let Some(id) = committed.id(topic_id, &m.identity) {
+            writes.sight(id, m, arrival, Rule::of_identity(m), None);
             stats.duplicates += 1;
             continue;
         }
@@ -577,7 +588,7 @@ async fn write(
             // Rule 3. Pigeonhole: any stored fingerprint within 3 bits shares a band.
             if let Some((mention_id, distance)) = committed.near(topic_id, host_id, b, m.simhash) {
                 if let Some(id) = mention_id {
-                    writes.sight(id, m, &arrival, Rule::Text, Some(distance));
+                    writes.sight(id, m, arrival, Rule::Text, Some(distance));
                 }
                 stats.duplicates += 1;
                 continue;
@@ -589,7 +600,7 @@ async fn write(
         if let Some(key) = headline {
             let stored = committed.headlines.get(&(topic_id, key));
             if let Some(id) = headlines::nearest(stored.into_iter().flatten().copied(), at, news) {
-                writes.sight(id, m, &arrival, Rule::Headline, None);
+                writes.sight(id, m, arrival, Rule::Headline, None);
                 stats.duplicates += 1;
                 continue;
             }
@@ -628,16 +639,14 @@ async fn write(
                 .await?
             {
                 let id: i64 = row.get(0);
-                committed.ids.insert((topic_id, m.identity.clone()), id);
-                writes.sight(id, m, &arrival, Rule::of_identity(m), None);
+                committed.add_id(topic_id, m.identity.clone(), id);
+                writes.sight(id, m, arrival, Rule::of_identity(m), None);
             }
             stats.duplicates += 1;
             continue;
         };
         let mention_id: i64 = row.get(0);
-        committed
-            .ids
-            .insert((topic_id, m.identity.clone()), mention_id);
+        committed.add_id(topic_id, m.identity.clone(), mention_id);
         if let Some(key) = headline {
             committed
                 .headlines
@@ -648,7 +657,7 @@ async fn write(
                 .headlines
                 .push((topic_id, key, at, i64::from(news), mention_id));
         }
-        writes.sight(mention_id, m, &arrival, Rule::First, None);
+        writes.sight(mention_id, m, arrival, Rule::First, None);
         if let Some(host_id) = host_id {
             committed.add_bands(
                 topic_id,
