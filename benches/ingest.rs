@@ -45,17 +45,6 @@ struct Outcome {
     by_node: Vec<(String, i64)>,
 }
 
-/// User + system seconds of process `pid` (/proc/PID/stat).
-fn cpu_of(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let f: Vec<u64> = rest
-        .split_whitespace()
-        .map(|x| x.parse().unwrap_or(0))
-        .collect();
-    (f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0)) as f64 / 100.0
-}
-
 fn config(port: u16, database: &str, schedule: &str) -> String {
     let mut config = format!(
         "[database]\n{database}\n\n[crawler]\nuser_agent = \"mentions-bench/0.1\"\nconcurrency = 16\nper_host_concurrency = 16\nretries = 0\n\n{}",
@@ -163,7 +152,7 @@ fn run_once(store: Store, port: u16, admin: &str, rt: &tokio::runtime::Runtime) 
         .unwrap_or(Duration::ZERO);
     std::thread::sleep(until_fire);
     let t0 = Instant::now();
-    let cpu0: f64 = children.iter().map(|c| cpu_of(c.id())).sum();
+    let cpu0: f64 = children.iter().map(|c| cpu_s_of(&c.id().to_string())).sum();
 
     let pg = admin_client.as_ref().map(|_| {
         rt.block_on(async {
@@ -198,7 +187,11 @@ fn run_once(store: Store, port: u16, admin: &str, rt: &tokio::runtime::Runtime) 
         std::thread::sleep(Duration::from_millis(20));
     }
     let wall = t0.elapsed().as_secs_f64();
-    let daemon_cpu = children.iter().map(|c| cpu_of(c.id())).sum::<f64>() - cpu0;
+    let daemon_cpu = children
+        .iter()
+        .map(|c| cpu_s_of(&c.id().to_string()))
+        .sum::<f64>()
+        - cpu0;
 
     let mut counts = [0u64; 2];
     let mut by_node = Vec::new();
@@ -230,7 +223,7 @@ fn run_once(store: Store, port: u16, admin: &str, rt: &tokio::runtime::Runtime) 
                 .await
                 .expect("backends")
             {
-                server_cpu += cpu_of(row.get::<_, i32>(0) as u32);
+                server_cpu += cpu_s_of(&row.get::<_, i32>(0).to_string());
             }
         }),
         None => {

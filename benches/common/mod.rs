@@ -679,10 +679,16 @@ pub fn thread_cpu_ns() -> u64 {
     t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
 }
 
-/// User + system CPU time of this process so far, all threads, in seconds
-/// (/proc/self/stat, clock ticks of 10 ms).
+/// User + system CPU time of this process so far, all threads, in seconds.
 pub fn process_cpu_s() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    cpu_s_of("self")
+}
+
+/// User + system CPU time of process `pid` (a number, or `self`) so far,
+/// all threads, in seconds (/proc/PID/stat, clock ticks of 10 ms); 0 when
+/// it cannot be read.
+pub fn cpu_s_of(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // Fields after the command name, which is in parentheses.
     let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
     let f: Vec<u64> = rest
