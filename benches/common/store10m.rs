@@ -66,7 +66,10 @@ pub fn build(path: &Path, mentions: u64, end: i64) {
                     },
                     url: None,
                     host,
-                    title: "Nordkorea schickt weitere Soldaten nach Russland".into(),
+                    // Every item its own headline, as on real sites: rule 4
+                    // looks a headline up by its key, which a key shared by
+                    // every item of a source would turn into a scan.
+                    title: format!("Meldung {i} vom Tag {day}: Nordkorea schickt weitere Soldaten nach Russland"),
                     excerpt: "Seoul: Nach Angaben des Geheimdienstes hat Nordkorea weitere Truppen an die Front bei Kursk verlegt.".into(),
                     author: None,
                     lang: Some("de".into()),
