@@ -152,11 +152,84 @@ pub fn split_tokens(normalized: &str) -> Vec<String> {
     token_slices(normalized).map(str::to_owned).collect()
 }
 
-/// The tokens of already normalised text, borrowed from it.
-pub fn token_slices(normalized: &str) -> impl Iterator<Item = &str> {
-    normalized
-        .split(|c: char| !is_token_char(c))
-        .filter(|t| !t.is_empty())
+/// The tokens of already normalised text, borrowed from it: the maximal
+/// runs of characters for which `char::is_alphanumeric` holds.
+pub fn token_slices(normalized: &str) -> Tokens<'_> {
+    Tokens { rest: normalized }
+}
+
+/// Iterator of [`token_slices`]. Bytes are classified by a table (ASCII
+/// letters and digits, other ASCII, the lead and continuation bytes of
+/// other characters), and runs of one ASCII class are skipped with one
+/// slice search; only characters beyond ASCII are decoded (`str::chars`)
+/// and asked `char::is_alphanumeric`, which for ASCII is
+/// `u8::is_ascii_alphanumeric`. It gives what splitting on
+/// `!char::is_alphanumeric` and dropping empty pieces gives
+/// (`tests::tokens_equal_the_split_on_characters` and a property test).
+pub struct Tokens<'a> {
+    rest: &'a str,
+}
+
+/// Byte classes of [`Tokens`].
+const SEPARATOR: u8 = 0;
+const ALNUM: u8 = 1;
+const NOT_ASCII: u8 = 2;
+
+static TOKEN_CLASS: [u8; 256] = {
+    let mut table = [SEPARATOR; 256];
+    let mut b = 0;
+    while b < 256 {
+        let byte = b as u8;
+        table[b] = if byte >= 0x80 {
+            NOT_ASCII
+        } else if byte.is_ascii_alphanumeric() {
+            ALNUM
+        } else {
+            SEPARATOR
+        };
+        b += 1;
+    }
+    table
+};
+
+impl<'a> Tokens<'a> {
+    /// The offset of the first character at or after `i` that is (`token`
+    /// true) or is not a token character; the end of the text if none.
+    #[inline(always)]
+    fn find_token_edge(&self, mut i: usize, token: bool) -> usize {
+        let s = self.rest;
+        let bytes = s.as_bytes();
+        let run = if token { SEPARATOR } else { ALNUM };
+        loop {
+            let rest = bytes.get(i..).unwrap_or_default();
+            i += rest
+                .iter()
+                .position(|b| TOKEN_CLASS[usize::from(*b)] != run)
+                .unwrap_or(rest.len());
+            match bytes.get(i) {
+                Some(&b) if TOKEN_CLASS[usize::from(b)] == NOT_ASCII => {
+                    match s.get(i..).and_then(|r| r.chars().next()) {
+                        Some(c) if is_token_char(c) != token => i += c.len_utf8(),
+                        _ => return i,
+                    }
+                }
+                Some(_) => return i,
+                None => return bytes.len(),
+            }
+        }
+    }
+}
+
+impl<'a> Iterator for Tokens<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let s = self.rest;
+        let start = self.find_token_edge(0, true);
+        let end = self.find_token_edge(start, false);
+        self.rest = s.get(end..).unwrap_or_default();
+        s.get(start..end).filter(|t| !t.is_empty())
+    }
 }
 
 /// Normalises plain text and splits it into tokens.
@@ -330,6 +403,48 @@ mod tests {
             normalize_parts(&["ÄRGER", "\n", "ﬁnal"]),
             normalize("ÄRGER\nﬁnal")
         );
+    }
+
+    /// The tokenizer as first written: `str::split` on a character predicate.
+    fn tokens_by_split(s: &str) -> Vec<&str> {
+        s.split(|c: char| !c.is_alphanumeric())
+            .filter(|t| !t.is_empty())
+            .collect()
+    }
+
+    #[test]
+    fn tokens_equal_the_split_on_characters() {
+        let cases = [
+            "",
+            " ",
+            "a",
+            "  a  ",
+            "nordkorea, russland: 2026!",
+            "straße „köln“ – éclair … ½ ² ٣ x²y",
+            "\u{a0}a\u{a0}b\u{2003}c\u{feff}d\u{301}e",
+            "日本語のテキスト、中文。한국어",
+            "ω-ψ ǅx ǈ ﬁ ⅷ ①",
+            "a\u{0}b\u{7f}c\u{85}d\u{10ffff}e😀f",
+            "kim jong-un's 3rd (visit) #x_y",
+        ];
+        for s in cases {
+            assert_eq!(
+                token_slices(s).collect::<Vec<_>>(),
+                tokens_by_split(s),
+                "{s:?}"
+            );
+        }
+        // Every character, alone and between letters.
+        for n in 0..0x3_0000 {
+            let Some(c) = char::from_u32(n) else { continue };
+            for s in [format!("{c}"), format!("a{c}b"), format!("{c}{c} {c}")] {
+                assert_eq!(
+                    token_slices(&s).collect::<Vec<_>>(),
+                    tokens_by_split(&s),
+                    "U+{n:04X}"
+                );
+            }
+        }
     }
 
     #[test]
