@@ -392,6 +392,11 @@ pub fn excerpt(s: &str, max_chars: usize) -> String {
     else {
         return s.to_owned();
     };
+    excerpt_to(s, end, max_chars)
+}
+
+/// The excerpt of `s` whose first character past the limit begins at `end`.
+fn excerpt_to(s: &str, end: usize, max_chars: usize) -> String {
     let cut = s.get(..end).unwrap_or(s);
     let cut = match cut.rfind(' ') {
         Some(i) if i > max_chars / 2 => &cut[..i],
@@ -601,12 +606,7 @@ mod tests {
         let Some((end, _)) = s.char_indices().nth(max_chars) else {
             return s.to_owned();
         };
-        let cut = s.get(..end).unwrap_or(s);
-        let cut = match cut.rfind(' ') {
-            Some(i) if i > max_chars / 2 => &cut[..i],
-            _ => cut,
-        };
-        format!("{}…", cut.trim_end())
+        excerpt_to(s, end, max_chars)
     }
 
     #[test]
