@@ -29,14 +29,19 @@ const DROPPED_PREFIXES: &[&str] = &["utm_", "pk_", "mtm_"];
 /// and fragment dropped, tracking and session parameters dropped, remaining
 /// query parameters sorted.
 pub fn canonical(url: &Url) -> Url {
+    canonicalize(url.clone())
+}
+
+/// [`canonical`] of a URL the caller owns.
+fn canonicalize(mut url: Url) -> Url {
     // `Url` already lower-cases scheme and host and drops default ports of
     // http(s) when parsing; the rest is ours.
-    let mut url = url.clone();
     url.set_fragment(None);
     // User info is never part of an identity (nor sent: see http::guard).
     let _ = url.set_username("");
     let _ = url.set_password(None);
-    if url.path().to_ascii_lowercase().contains(";jsessionid=") {
+    // The path is only lower-cased (a copy) when it has a parameter at all.
+    if url.path().contains(';') && url.path().to_ascii_lowercase().contains(";jsessionid=") {
         let path = strip_jsessionid(url.path());
         url.set_path(&path);
     }
@@ -55,15 +60,31 @@ pub fn canonical(url: &Url) -> Url {
 
 /// Whether a raw `key=value` pair is a tracking or session parameter.
 fn is_tracking(pair: &str) -> bool {
+    // A pair without `%` or `+` decodes to itself: its name is what comes
+    // before the first `=`, its value the rest (as `form_urlencoded` reads it).
+    if !pair.contains(['%', '+']) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        return is_tracking_decoded(key, value);
+    }
     let Some((key, value)) = url::form_urlencoded::parse(pair.as_bytes()).next() else {
         return false;
     };
-    let key = key.to_ascii_lowercase();
-    DROPPED.contains(&key.as_str())
-        || DROPPED_PREFIXES.iter().any(|p| key.starts_with(p))
+    is_tracking_decoded(&key, &value)
+}
+
+/// [`is_tracking`] of a decoded name and value; names compared in ASCII
+/// lower case, without making a lower-case copy.
+fn is_tracking_decoded(key: &str, value: &str) -> bool {
+    let key = key.as_bytes();
+    DROPPED.iter().any(|d| key.eq_ignore_ascii_case(d.as_bytes()))
+        || DROPPED_PREFIXES
+            .iter()
+            .any(|p| key.get(..p.len()).is_some_and(|k| k.eq_ignore_ascii_case(p.as_bytes())))
         // phpBB and vBulletin put a 32-hex session id in `s`; `s` is a search
         // term elsewhere (WordPress `?s=putin`).
-        || (key == "s" && value.len() == 32 && value.bytes().all(|b| b.is_ascii_hexdigit()))
+        || (key.eq_ignore_ascii_case(b"s")
+            && value.len() == 32
+            && value.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// Removes `;jsessionid=…` path parameters (Java servlet session ids).
@@ -94,7 +115,7 @@ pub fn canonical_str(link: &str, base: Option<&Url>) -> Option<Url> {
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
         return None;
     }
-    Some(canonical(&url))
+    Some(canonicalize(url))
 }
 
 /// The host as shown in reports (`www.merkur.de`): lower case, `www.` kept.
@@ -198,6 +219,69 @@ mod tests {
             c("https://example.org/?s=0123456789abcdef0123456789abcdeg"),
             "https://example.org/?s=0123456789abcdef0123456789abcdeg"
         );
+    }
+
+    /// `is_tracking` as first written: every pair decoded, its name
+    /// lower-cased into a copy.
+    fn is_tracking_by_copy(pair: &str) -> bool {
+        let Some((key, value)) = url::form_urlencoded::parse(pair.as_bytes()).next() else {
+            return false;
+        };
+        let key = key.to_ascii_lowercase();
+        DROPPED.contains(&key.as_str())
+            || DROPPED_PREFIXES.iter().any(|p| key.starts_with(p))
+            || (key == "s" && value.len() == 32 && value.bytes().all(|b| b.is_ascii_hexdigit()))
+    }
+
+    #[test]
+    fn tracking_names_are_read_as_the_decoding_reads_them() {
+        let hex = "0123456789abcdef0123456789ABCDEF";
+        let pairs = [
+            "utm_source=x".to_owned(),
+            "UTM_Campaign=y".into(),
+            "utm".into(),
+            "utm_".into(),
+            "Utm_=1".into(),
+            "ut".into(),
+            "utm%5Fsource=x".into(),
+            "utm%5fsource".into(),
+            "utm+source=x".into(),
+            "fbclid".into(),
+            "FBCLID=".into(),
+            "fbclid=a=b".into(),
+            "=fbclid".into(),
+            "fbclid2=1".into(),
+            "fbcli=1".into(),
+            format!("s={hex}"),
+            format!("S={hex}"),
+            format!("s={}", &hex[1..]),
+            format!("s={hex}0"),
+            format!("s={}%46", &hex[1..]),
+            format!("s%3D={hex}"),
+            format!("s+={hex}"),
+            format!("%73={hex}"),
+            format!("s={}g", &hex[1..]),
+            "s=short".into(),
+            "pk_kwd".into(),
+            "pk=7".into(),
+            "sidebar=0".into(),
+            "sid=9".into(),
+            "%73id=1".into(),
+            "mtm_source=nl".into(),
+            "ü=1".into(),
+            "ütm_x=1".into(),
+            "_ga=2.1".into(),
+            "+_ga=1".into(),
+            "phpsessid".into(),
+            "PHPSESSID=abc".into(),
+            "%ZZ=1".into(),
+            "%=1".into(),
+            "=".into(),
+            "==".into(),
+        ];
+        for pair in &pairs {
+            assert_eq!(is_tracking(pair), is_tracking_by_copy(pair), "{pair}");
+        }
     }
 
     #[test]

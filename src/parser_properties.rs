@@ -827,6 +827,15 @@ proptest! {
     }
 
     #[test]
+    fn token_slices_split_on_characters(s in any::<String>()) {
+        let split: Vec<&str> = s
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|t| !t.is_empty())
+            .collect();
+        prop_assert_eq!(crate::text::token_slices(&s).collect::<Vec<_>>(), split);
+    }
+
+    #[test]
     fn normalize_reads_any_text(s in any::<String>()) {
         let n = normalize(&s);
         if s.is_ascii() {

@@ -84,15 +84,21 @@ fn stable(c: char) -> bool {
     canonical_combining_class(c) == 0 && is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes
 }
 
-/// First character not in [`LATIN_FOLD`].
+/// First character not in the Latin part of [`LATIN_FOLD`].
 const LATIN_END: u32 = 0x250;
 
+/// The General Punctuation block (typographic quotes, dashes, spaces),
+/// the other part of [`LATIN_FOLD`].
+const PUNCTUATION: std::ops::Range<u32> = 0x2000..0x2070;
+
 /// For U+0080 … U+024F (Latin-1 and the Latin extensions, where most
-/// non-ASCII letters of European text are): the single stable character a
+/// non-ASCII letters of European text are) and then U+2000 … U+206F (the
+/// quotes and dashes of typeset text): the single stable character a
 /// stable character folds to, or 0 where [`fold_stable_into`] has to look.
 static LATIN_FOLD: std::sync::LazyLock<Vec<u32>> = std::sync::LazyLock::new(|| {
     use caseless::Caseless;
     (0x80..LATIN_END)
+        .chain(PUNCTUATION)
         .map(|n| {
             let Some(c) = char::from_u32(n) else {
                 return 0;
@@ -108,10 +114,14 @@ static LATIN_FOLD: std::sync::LazyLock<Vec<u32>> = std::sync::LazyLock::new(|| {
 
 fn latin_fold(c: char) -> Option<char> {
     let n = u32::from(c);
-    if n >= LATIN_END {
+    let at = if (0x80..LATIN_END).contains(&n) {
+        n - 0x80
+    } else if PUNCTUATION.contains(&n) {
+        n - PUNCTUATION.start + (LATIN_END - 0x80)
+    } else {
         return None;
-    }
-    let f = *LATIN_FOLD.get(usize::try_from(n - 0x80).ok()?)?;
+    };
+    let f = *LATIN_FOLD.get(usize::try_from(at).ok()?)?;
     if f == 0 {
         None
     } else {
@@ -143,20 +153,131 @@ pub(crate) fn normalize_in_full(s: &str) -> String {
     }
 }
 
+/// `char::is_alphanumeric`, read from a bit table for the characters of
+/// European text beyond ASCII: U+0080 … U+027F (Latin-1 and the Latin
+/// extensions) and U+2000 … U+207F (typographic quotes, dashes and
+/// spaces), where the standard library's lookup costs hundreds of
+/// instructions a character.
 fn is_token_char(c: char) -> bool {
-    c.is_alphanumeric()
+    let n = u32::from(c);
+    let at = if n < TOKEN_LOW_END {
+        n
+    } else if (TOKEN_PUNCT_START..TOKEN_PUNCT_END).contains(&n) {
+        n - TOKEN_PUNCT_START + TOKEN_LOW_END
+    } else {
+        return c.is_alphanumeric();
+    };
+    let Ok(at) = usize::try_from(at) else {
+        return c.is_alphanumeric();
+    };
+    TOKEN_BITS
+        .get(at / 64)
+        .is_some_and(|word| word >> (at % 64) & 1 == 1)
 }
+
+const TOKEN_LOW_END: u32 = 0x280;
+const TOKEN_PUNCT_START: u32 = 0x2000;
+const TOKEN_PUNCT_END: u32 = 0x2080;
+
+/// Bit k: `char::is_alphanumeric` of the k-th character of the ranges of
+/// [`is_token_char`], computed from it once.
+static TOKEN_BITS: std::sync::LazyLock<Vec<u64>> = std::sync::LazyLock::new(|| {
+    let chars = (0..TOKEN_LOW_END).chain(TOKEN_PUNCT_START..TOKEN_PUNCT_END);
+    let mut bits =
+        vec![0u64; (TOKEN_LOW_END + TOKEN_PUNCT_END - TOKEN_PUNCT_START).div_ceil(64) as usize];
+    for (k, n) in chars.enumerate() {
+        if char::from_u32(n).is_some_and(char::is_alphanumeric) {
+            if let Some(word) = bits.get_mut(k / 64) {
+                *word |= 1 << (k % 64);
+            }
+        }
+    }
+    bits
+});
 
 /// Splits already normalised text into tokens.
 pub fn split_tokens(normalized: &str) -> Vec<String> {
     token_slices(normalized).map(str::to_owned).collect()
 }
 
-/// The tokens of already normalised text, borrowed from it.
-pub fn token_slices(normalized: &str) -> impl Iterator<Item = &str> {
-    normalized
-        .split(|c: char| !is_token_char(c))
-        .filter(|t| !t.is_empty())
+/// The tokens of already normalised text, borrowed from it: the maximal
+/// runs of characters for which `char::is_alphanumeric` holds.
+pub fn token_slices(normalized: &str) -> Tokens<'_> {
+    Tokens { rest: normalized }
+}
+
+/// Iterator of [`token_slices`]. Bytes are classified by a table (ASCII
+/// letters and digits, other ASCII, the lead and continuation bytes of
+/// other characters), and runs of one ASCII class are skipped with one
+/// slice search; only characters beyond ASCII are decoded (`str::chars`)
+/// and asked `char::is_alphanumeric`, which for ASCII is
+/// `u8::is_ascii_alphanumeric`. It gives what splitting on
+/// `!char::is_alphanumeric` and dropping empty pieces gives
+/// (`tests::tokens_equal_the_split_on_characters` and a property test).
+pub struct Tokens<'a> {
+    rest: &'a str,
+}
+
+/// Byte classes of [`Tokens`].
+const SEPARATOR: u8 = 0;
+const ALNUM: u8 = 1;
+const NOT_ASCII: u8 = 2;
+
+static TOKEN_CLASS: [u8; 256] = {
+    let mut table = [SEPARATOR; 256];
+    let mut b = 0;
+    while b < 256 {
+        let byte = b as u8;
+        table[b] = if byte >= 0x80 {
+            NOT_ASCII
+        } else if byte.is_ascii_alphanumeric() {
+            ALNUM
+        } else {
+            SEPARATOR
+        };
+        b += 1;
+    }
+    table
+};
+
+impl<'a> Tokens<'a> {
+    /// The offset of the first character at or after `i` that is (`token`
+    /// true) or is not a token character; the end of the text if none.
+    #[inline(always)]
+    fn find_token_edge(&self, mut i: usize, token: bool) -> usize {
+        let s = self.rest;
+        let bytes = s.as_bytes();
+        let run = if token { SEPARATOR } else { ALNUM };
+        loop {
+            let rest = bytes.get(i..).unwrap_or_default();
+            i += rest
+                .iter()
+                .position(|b| TOKEN_CLASS[usize::from(*b)] != run)
+                .unwrap_or(rest.len());
+            match bytes.get(i) {
+                Some(&b) if TOKEN_CLASS[usize::from(b)] == NOT_ASCII => {
+                    match s.get(i..).and_then(|r| r.chars().next()) {
+                        Some(c) if is_token_char(c) != token => i += c.len_utf8(),
+                        _ => return i,
+                    }
+                }
+                Some(_) => return i,
+                None => return bytes.len(),
+            }
+        }
+    }
+}
+
+impl<'a> Iterator for Tokens<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let s = self.rest;
+        let start = self.find_token_edge(0, true);
+        let end = self.find_token_edge(start, false);
+        self.rest = s.get(end..).unwrap_or_default();
+        s.get(start..end).filter(|t| !t.is_empty())
+    }
 }
 
 /// Normalises plain text and splits it into tokens.
@@ -260,10 +381,22 @@ pub fn hamming(a: u64, b: u64) -> u32 {
 
 /// At most `max_chars` characters of `s`, cut at a word boundary with `…`.
 pub fn excerpt(s: &str, max_chars: usize) -> String {
-    // Where the first character past the limit begins, if there is one.
-    let Some((end, _)) = s.char_indices().nth(max_chars) else {
+    // Where the first character past the limit begins, if there is one:
+    // characters begin at the bytes that are not UTF-8 continuation bytes
+    // (0b10xx_xxxx), so they are counted without decoding them.
+    let Some((end, _)) = s
+        .bytes()
+        .enumerate()
+        .filter(|(_, b)| (*b as i8) >= -0x40)
+        .nth(max_chars)
+    else {
         return s.to_owned();
     };
+    excerpt_to(s, end, max_chars)
+}
+
+/// The excerpt of `s` whose first character past the limit begins at `end`.
+fn excerpt_to(s: &str, end: usize, max_chars: usize) -> String {
     let cut = s.get(..end).unwrap_or(s);
     let cut = match cut.rfind(' ') {
         Some(i) if i > max_chars / 2 => &cut[..i],
@@ -330,6 +463,48 @@ mod tests {
             normalize_parts(&["ÄRGER", "\n", "ﬁnal"]),
             normalize("ÄRGER\nﬁnal")
         );
+    }
+
+    /// The tokenizer as first written: `str::split` on a character predicate.
+    fn tokens_by_split(s: &str) -> Vec<&str> {
+        s.split(|c: char| !c.is_alphanumeric())
+            .filter(|t| !t.is_empty())
+            .collect()
+    }
+
+    #[test]
+    fn tokens_equal_the_split_on_characters() {
+        let cases = [
+            "",
+            " ",
+            "a",
+            "  a  ",
+            "nordkorea, russland: 2026!",
+            "straße „köln“ – éclair … ½ ² ٣ x²y",
+            "\u{a0}a\u{a0}b\u{2003}c\u{feff}d\u{301}e",
+            "日本語のテキスト、中文。한국어",
+            "ω-ψ ǅx ǈ ﬁ ⅷ ①",
+            "a\u{0}b\u{7f}c\u{85}d\u{10ffff}e😀f",
+            "kim jong-un's 3rd (visit) #x_y",
+        ];
+        for s in cases {
+            assert_eq!(
+                token_slices(s).collect::<Vec<_>>(),
+                tokens_by_split(s),
+                "{s:?}"
+            );
+        }
+        // Every character, alone and between letters.
+        for n in 0..0x3_0000 {
+            let Some(c) = char::from_u32(n) else { continue };
+            for s in [format!("{c}"), format!("a{c}b"), format!("{c}{c} {c}")] {
+                assert_eq!(
+                    token_slices(&s).collect::<Vec<_>>(),
+                    tokens_by_split(&s),
+                    "U+{n:04X}"
+                );
+            }
+        }
     }
 
     #[test]
@@ -424,5 +599,30 @@ mod tests {
     fn excerpt_cuts_at_words() {
         assert_eq!(excerpt("short", 10), "short");
         assert_eq!(excerpt("one two three four", 10), "one two…");
+    }
+
+    /// `excerpt` as first written: the cut found by decoding characters.
+    fn excerpt_by_chars(s: &str, max_chars: usize) -> String {
+        let Some((end, _)) = s.char_indices().nth(max_chars) else {
+            return s.to_owned();
+        };
+        excerpt_to(s, end, max_chars)
+    }
+
+    #[test]
+    fn excerpt_counts_characters_not_bytes() {
+        let texts = [
+            "",
+            "ä",
+            "Straße „Köln“ – Éclair … über Ärger 😀 日本語 the end",
+            "ééééé ééééé ééééé",
+            "a😀b😀c😀d😀e😀f😀 g😀h😀",
+            "x\u{301}y\u{301}z\u{301} w\u{301}v\u{301}",
+        ];
+        for t in texts {
+            for max in 0..t.chars().count() + 2 {
+                assert_eq!(excerpt(t, max), excerpt_by_chars(t, max), "{t:?} {max}");
+            }
+        }
     }
 }

@@ -145,12 +145,15 @@ impl Plain {
     }
 }
 
-/// The offset of the first byte of `s` that is in `set`.
+/// The offset of the first byte of `s` that is in `set` (memchr's
+/// vectorised searches for up to three bytes).
 pub(crate) fn position(s: &str, set: &[u8]) -> Option<usize> {
+    let bytes = s.as_bytes();
     match set {
-        [a] => s.bytes().position(|b| b == *a),
-        [a, b] => s.bytes().position(|x| x == *a || x == *b),
-        _ => s.bytes().position(|x| set.contains(&x)),
+        [a] => memchr::memchr(*a, bytes),
+        [a, b] => memchr::memchr2(*a, *b, bytes),
+        [a, b, c] => memchr::memchr3(*a, *b, *c, bytes),
+        _ => bytes.iter().position(|x| set.contains(x)),
     }
 }
 
@@ -167,70 +170,70 @@ enum Kind {
     Void(bool),
 }
 
-/// The known elements, by lower-case name. (A `match` on the name: the
-/// compiler compares these short names as integers.)
-fn kind(name: &str) -> Option<(&'static str, Kind)> {
+/// The known elements, by lower-case name (ASCII bytes). (A `match` on the
+/// name: the compiler compares these short names as integers.)
+fn kind(name: &[u8]) -> Option<(&'static str, Kind)> {
     Some(match name {
-        "a" => ("a", Kind::Formatting),
-        "abbr" => ("abbr", Kind::Inline),
-        "address" => ("address", Kind::Block),
-        "article" => ("article", Kind::Block),
-        "aside" => ("aside", Kind::Block),
-        "b" => ("b", Kind::Formatting),
-        "bdi" => ("bdi", Kind::Inline),
-        "bdo" => ("bdo", Kind::Inline),
-        "big" => ("big", Kind::Formatting),
-        "blockquote" => ("blockquote", Kind::Block),
-        "br" => ("br", Kind::Void(true)),
-        "cite" => ("cite", Kind::Inline),
-        "code" => ("code", Kind::Formatting),
-        "data" => ("data", Kind::Inline),
-        "dd" => ("dd", Kind::Block),
-        "del" => ("del", Kind::Inline),
-        "dfn" => ("dfn", Kind::Inline),
-        "div" => ("div", Kind::Block),
-        "dl" => ("dl", Kind::Block),
-        "dt" => ("dt", Kind::Block),
-        "em" => ("em", Kind::Formatting),
-        "figcaption" => ("figcaption", Kind::Block),
-        "figure" => ("figure", Kind::Block),
-        "font" => ("font", Kind::Formatting),
-        "footer" => ("footer", Kind::Block),
-        "h1" => ("h1", Kind::Block),
-        "h2" => ("h2", Kind::Block),
-        "h3" => ("h3", Kind::Block),
-        "h4" => ("h4", Kind::Block),
-        "h5" => ("h5", Kind::Block),
-        "h6" => ("h6", Kind::Block),
-        "header" => ("header", Kind::Block),
-        "hr" => ("hr", Kind::Void(true)),
-        "i" => ("i", Kind::Formatting),
-        "img" => ("img", Kind::Void(true)),
-        "ins" => ("ins", Kind::Inline),
-        "kbd" => ("kbd", Kind::Inline),
-        "li" => ("li", Kind::Block),
-        "main" => ("main", Kind::Block),
-        "mark" => ("mark", Kind::Inline),
-        "nav" => ("nav", Kind::Block),
-        "ol" => ("ol", Kind::Block),
-        "p" => ("p", Kind::Block),
-        "pre" => ("pre", Kind::Block),
-        "q" => ("q", Kind::Inline),
-        "s" => ("s", Kind::Formatting),
-        "samp" => ("samp", Kind::Inline),
-        "section" => ("section", Kind::Block),
-        "small" => ("small", Kind::Formatting),
-        "span" => ("span", Kind::Inline),
-        "strike" => ("strike", Kind::Formatting),
-        "strong" => ("strong", Kind::Formatting),
-        "sub" => ("sub", Kind::Inline),
-        "sup" => ("sup", Kind::Inline),
-        "time" => ("time", Kind::Inline),
-        "tt" => ("tt", Kind::Formatting),
-        "u" => ("u", Kind::Formatting),
-        "ul" => ("ul", Kind::Block),
-        "var" => ("var", Kind::Inline),
-        "wbr" => ("wbr", Kind::Void(false)),
+        b"a" => ("a", Kind::Formatting),
+        b"abbr" => ("abbr", Kind::Inline),
+        b"address" => ("address", Kind::Block),
+        b"article" => ("article", Kind::Block),
+        b"aside" => ("aside", Kind::Block),
+        b"b" => ("b", Kind::Formatting),
+        b"bdi" => ("bdi", Kind::Inline),
+        b"bdo" => ("bdo", Kind::Inline),
+        b"big" => ("big", Kind::Formatting),
+        b"blockquote" => ("blockquote", Kind::Block),
+        b"br" => ("br", Kind::Void(true)),
+        b"cite" => ("cite", Kind::Inline),
+        b"code" => ("code", Kind::Formatting),
+        b"data" => ("data", Kind::Inline),
+        b"dd" => ("dd", Kind::Block),
+        b"del" => ("del", Kind::Inline),
+        b"dfn" => ("dfn", Kind::Inline),
+        b"div" => ("div", Kind::Block),
+        b"dl" => ("dl", Kind::Block),
+        b"dt" => ("dt", Kind::Block),
+        b"em" => ("em", Kind::Formatting),
+        b"figcaption" => ("figcaption", Kind::Block),
+        b"figure" => ("figure", Kind::Block),
+        b"font" => ("font", Kind::Formatting),
+        b"footer" => ("footer", Kind::Block),
+        b"h1" => ("h1", Kind::Block),
+        b"h2" => ("h2", Kind::Block),
+        b"h3" => ("h3", Kind::Block),
+        b"h4" => ("h4", Kind::Block),
+        b"h5" => ("h5", Kind::Block),
+        b"h6" => ("h6", Kind::Block),
+        b"header" => ("header", Kind::Block),
+        b"hr" => ("hr", Kind::Void(true)),
+        b"i" => ("i", Kind::Formatting),
+        b"img" => ("img", Kind::Void(true)),
+        b"ins" => ("ins", Kind::Inline),
+        b"kbd" => ("kbd", Kind::Inline),
+        b"li" => ("li", Kind::Block),
+        b"main" => ("main", Kind::Block),
+        b"mark" => ("mark", Kind::Inline),
+        b"nav" => ("nav", Kind::Block),
+        b"ol" => ("ol", Kind::Block),
+        b"p" => ("p", Kind::Block),
+        b"pre" => ("pre", Kind::Block),
+        b"q" => ("q", Kind::Inline),
+        b"s" => ("s", Kind::Formatting),
+        b"samp" => ("samp", Kind::Inline),
+        b"section" => ("section", Kind::Block),
+        b"small" => ("small", Kind::Formatting),
+        b"span" => ("span", Kind::Inline),
+        b"strike" => ("strike", Kind::Formatting),
+        b"strong" => ("strong", Kind::Formatting),
+        b"sub" => ("sub", Kind::Inline),
+        b"sup" => ("sup", Kind::Inline),
+        b"time" => ("time", Kind::Inline),
+        b"tt" => ("tt", Kind::Formatting),
+        b"u" => ("u", Kind::Formatting),
+        b"ul" => ("ul", Kind::Block),
+        b"var" => ("var", Kind::Inline),
+        b"wbr" => ("wbr", Kind::Void(false)),
         _ => return None,
     })
 }
@@ -383,7 +386,8 @@ fn tag_name(s: &str) -> Option<(&'static str, Kind, usize)> {
     for (l, b) in buf.iter_mut().zip(raw) {
         *l = b.to_ascii_lowercase();
     }
-    let (name, kind) = kind(std::str::from_utf8(buf).ok()?)?;
+    // The name is ASCII letters and digits: no UTF-8 check is needed.
+    let (name, kind) = kind(buf)?;
     Some((name, kind, len))
 }
 

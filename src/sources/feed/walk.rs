@@ -459,7 +459,7 @@ impl<'a> Walker<'a> {
             self.close_to(at, start);
         }
         let depth = self.stack.len();
-        if attrs.contains("xml:") {
+        if !attrs.is_empty() && attrs.contains("xml:") {
             self.declare(depth, attrs);
         }
         if is_item {

@@ -71,12 +71,16 @@ impl<'a> Tokenizer<'a> {
             return None;
         }
         let rest = self.src.get(from..)?;
-        let first = char::from(*needle.as_bytes().first()?);
+        let first = *needle.as_bytes().first()?;
         // memchr on the first byte, then a comparison: the terminators are
         // short and their first byte is rare in the text they end.
         let mut at = 0;
         let found = loop {
-            match rest.get(at..).and_then(|r| r.find(first)) {
+            match rest
+                .as_bytes()
+                .get(at..)
+                .and_then(|r| memchr::memchr(first, r))
+            {
                 Some(i) if rest.get(at + i..).is_some_and(|r| r.starts_with(needle)) => {
                     break Some(at + i);
                 }
@@ -240,7 +244,7 @@ impl<'a> Iterator for Tokenizer<'a> {
         let src = self.src;
         let bytes = src.as_bytes();
         loop {
-            let lt = self.pos + src.get(self.pos..)?.find('<')?;
+            let lt = self.pos + memchr::memchr(b'<', bytes.get(self.pos..)?)?;
             let rest = src.get(lt..)?;
             // Unless a construct below is recognised, the `<` is text.
             self.pos = lt + 1;
