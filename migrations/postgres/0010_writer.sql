@@ -19,9 +19,3 @@ SELECT DISTINCT ON (fire_at) -fire_at - 1, node, claimed_at
 FROM source_fire WHERE fire_at < 0
 ORDER BY fire_at, claimed_at;
 DELETE FROM source_fire WHERE fire_at < 0;
-
--- SQLite's 0010 also puts the most selective column first in the primary
--- keys of simhash_band, headline and seen (its record comparisons take a
--- fast path on a differing first integer column). PostgreSQL's B-trees
--- compare keys their own way and its write path reads these tables in
--- batches: its keys stay as they are.

@@ -458,16 +458,6 @@ async fn one_node_claims_each_days_retention() {
         .await
         .unwrap();
     assert!(a.claim_fire("a", "feed-a", T0, T0).await.unwrap());
-    let client = a.client().await.unwrap();
-    let claims = || async {
-        client
-            .query("SELECT day, node FROM retention_claim ORDER BY day", &[])
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| (r.get::<_, i64>(0), r.get::<_, String>(1)))
-            .collect::<Vec<_>>()
-    };
     let first_day = T0.div_euclid(86_400);
     for day in 0..5 {
         let now = T0 + day * 86_400;
@@ -480,18 +470,31 @@ async fn one_node_claims_each_days_retention() {
         assert!(!a.claim_retention_day("a", now + 3600).await.unwrap());
         assert!(!b.claim_retention_day("b", now + 7200).await.unwrap());
         let node = if x { "a" } else { "b" };
-        let held = claims().await;
+        let held = retention_claims(&a).await;
         assert_eq!(held.last().unwrap(), &(first_day + day, node.to_owned()));
         assert_eq!(held.len(), (day as usize + 1).min(2), "{held:?}");
     }
-    let fires: Vec<i64> = client
+    assert_eq!(fire_times(&a).await, [T0]);
+}
+
+/// (day, node) of every retention claim, by day.
+async fn retention_claims(pg: &Postgres) -> Vec<(i64, String)> {
+    let client = pg.client().await.unwrap();
+    let rows = client
+        .query("SELECT day, node FROM retention_claim ORDER BY day", &[])
+        .await
+        .unwrap();
+    rows.iter().map(|r| (r.get(0), r.get(1))).collect()
+}
+
+/// Every claimed fire time.
+async fn fire_times(pg: &Postgres) -> Vec<i64> {
+    let client = pg.client().await.unwrap();
+    let rows = client
         .query("SELECT fire_at FROM source_fire", &[])
         .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
-    assert_eq!(fires, [T0]);
+        .unwrap();
+    rows.iter().map(|r| r.get(0)).collect()
 }
 
 /// Migration 0010 carries the claims made before it (fire-time claims of
@@ -540,22 +543,8 @@ async fn claims_made_before_migration_0010_hold() {
         .claim_retention_day("new-node", T0 + 86_400)
         .await
         .unwrap());
-    let client = pg.client().await.unwrap();
-    let fires: Vec<i64> = client
-        .query("SELECT fire_at FROM source_fire", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
-    assert_eq!(fires, [T0]);
-    let claims: Vec<(i64, String)> = client
-        .query("SELECT day, node FROM retention_claim ORDER BY day", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
+    assert_eq!(fire_times(&pg).await, [T0]);
+    let claims = retention_claims(&pg).await;
     assert_eq!(
         claims,
         [
