@@ -270,6 +270,19 @@ impl<'a> Arrival<'a> {
     }
 }
 
+/// The mention cutoff retention last applied (`retention.mentions_before`;
+/// None keeps everything). Both write paths skip an item older than it —
+/// retention deleted it, or would — and count it as a duplicate.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Retention(pub Option<i64>);
+
+impl Retention {
+    /// Whether an item of time `at` stays out.
+    pub fn drops(self, at: i64) -> bool {
+        self.0.is_some_and(|before| at < before)
+    }
+}
+
 /// The instance a platform item was seen on (web items have a host
 /// instead), and the rule that excludes the item as `source_id` stores it
 /// for `topic_id`, if any.
@@ -332,13 +345,18 @@ impl SourceState {
 fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, StoreError> {
     let state = SourceState::of(batch);
     let now = state.now;
-    let source_id: i64 = tx.query_row(
-        "INSERT INTO source (name, type, kind) VALUES (?1, ?2, ?3)
-         ON CONFLICT (name) DO UPDATE SET type = excluded.type, kind = excluded.kind
-         RETURNING id",
-        (&batch.source, &batch.source_type, batch.kind.code()),
-        |r| r.get(0),
-    )?;
+    // With the retention cutoff: read once, as retention records a new one
+    // in a write transaction of its own (SQLite has one writer at a time).
+    let (source_id, retention): (i64, Retention) = tx
+        .prepare_cached(
+            "INSERT INTO source (name, type, kind) VALUES (?1, ?2, ?3)
+             ON CONFLICT (name) DO UPDATE SET type = excluded.type, kind = excluded.kind
+             RETURNING id, (SELECT mentions_before FROM retention WHERE id = 1)",
+        )?
+        .query_row(
+            (&batch.source, &batch.source_type, batch.kind.code()),
+            |r| Ok((r.get(0)?, Retention(r.get(1)?))),
+        )?;
 
     let mut stats = CommitStats::default();
     // Items of a news search meet the publishers' own articles by headline.
@@ -460,6 +478,11 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
                 stats.duplicates += 1;
                 continue;
             }
+        }
+        if retention.drops(at) {
+            // Deleted by retention, or it would be: not stored again.
+            stats.duplicates += 1;
+            continue;
         }
         let (instance, excluded_by) = instance_and_exclusion(&rules, topic_id, source_id, m);
         let changed = insert.execute(rusqlite::params![

@@ -734,6 +734,49 @@ mod tests {
     }
 
     #[test]
+    fn an_item_older_than_the_cutoff_arriving_after_a_prune_is_not_stored_or_counted() {
+        let mut store = filled();
+        let cutoff = now().timestamp() - 123 * DAY;
+        store.prune(&plan(Some(cutoff), 0), &|| true).unwrap();
+        let before = |store: &Store| {
+            (
+                q(store, "SELECT count(*) FROM mention"),
+                q(store, "SELECT count(*) FROM sighting"),
+                q(store, "SELECT sum(mentions) FROM source"),
+                q(store, "SELECT sum(n) FROM count_source WHERE span = 3600"),
+            )
+        };
+        let (mentions, sightings, total, counted) = before(&store);
+        // Never stored before: one second older than the cutoff, and one at it.
+        let mut late = batch(
+            "web",
+            Kind::Web,
+            now(),
+            vec![
+                mention("a", Kind::Web, Some("z.example"), 9001, cutoff - 1),
+                mention("a", Kind::Web, Some("z.example"), 9002, cutoff),
+            ],
+        );
+        late.seen = vec![9001, 9002];
+        let stats = store.commit(&late).unwrap();
+        assert_eq!((stats.new, stats.duplicates), (1, 1));
+        assert_eq!(
+            before(&store),
+            (mentions + 1, sightings + 1, total + 1, counted + 1)
+        );
+        assert_eq!(
+            q(
+                &store,
+                &format!("SELECT count(*) FROM mention WHERE at < {cutoff}")
+            ),
+            0
+        );
+        // The crawl's seen keys are stored as for any item.
+        assert_eq!(store.seen("web", &[9001, 9002]).unwrap(), [true, true]);
+        assert_counts_exact(&store);
+    }
+
+    #[test]
     fn bookkeeping_goes_by_age_whatever_the_retention() {
         let mut store = Store::open_in_memory().unwrap();
         let validators = |url: &str| {

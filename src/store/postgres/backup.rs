@@ -5,10 +5,10 @@
 //! committing. The file is then a database like any other: `check`,
 //! `report` and the other commands read it with `[database] path`.
 //!
-//! Rows keep their ids. SQLite's triggers would change two things as rows
-//! arrive: a validator's `stored_at` (set from its source on insert; put
-//! back right after) and mentions older than the retention cutoff (not
-//! stored; `retention` is the last table copied, so no cutoff is set yet).
+//! Rows keep their ids. SQLite's trigger sets a validator's `stored_at`
+//! from its source as the row arrives; it is put back right after. (No
+//! trigger is on `mention` since migration 0010: the crawl's writer checks
+//! the retention cutoff itself.)
 
 use super::copy::TABLES;
 use super::{CopyError, Postgres};

@@ -55,7 +55,7 @@ use super::{PgError, Postgres};
 use crate::store::counts::{Counted, Tally};
 use crate::store::headlines;
 use crate::store::mentions::{
-    instance_and_exclusion, language, Arrival, SourceState, SIMHASH_MAX_DISTANCE,
+    instance_and_exclusion, language, Arrival, Retention, SourceState, SIMHASH_MAX_DISTANCE,
 };
 use crate::store::rules::{Rules, SELECT_RULES};
 use crate::store::{CommitStats, CrawlBatch, NewMention, Rule};
@@ -105,6 +105,12 @@ fn lock_keys(batch: &CrawlBatch) -> Vec<i32> {
     keys.dedup();
     keys
 }
+
+/// The source's row, created or updated, with its id and the retention
+/// cutoff (NULL: none).
+const UPSERT_SOURCE: &str = "INSERT INTO source (name, type, kind) VALUES ($1, $2, $3)
+     ON CONFLICT (name) DO UPDATE SET type = excluded.type, kind = excluded.kind
+     RETURNING id, (SELECT mentions_before FROM retention WHERE id = 1)";
 
 /// A deadlock or serialization failure: the transaction may be run again.
 fn retryable(e: &tokio_postgres::Error) -> bool {
@@ -543,15 +549,16 @@ async fn write(
 
     let state = SourceState::of(batch);
     let now = state.now;
-    let source_id: i64 = tx
+    // With the retention cutoff, read once: retention records a new one
+    // only under the exclusion table's lock, which waits for this commit.
+    let row = tx
         .query_one(
-            "INSERT INTO source (name, type, kind) VALUES ($1, $2, $3)
-             ON CONFLICT (name) DO UPDATE SET type = excluded.type, kind = excluded.kind
-             RETURNING id",
+            UPSERT_SOURCE,
             &[&batch.source, &batch.source_type, &batch.kind.code()],
         )
-        .await?
-        .get(0);
+        .await?;
+    let source_id: i64 = row.get(0);
+    let retention = Retention(row.get(1));
 
     let mut stats = CommitStats::default();
     // Items of a news search meet the publishers' own articles by headline.
@@ -606,8 +613,10 @@ async fn write(
             }
         }
         let (instance, excluded_by) = instance_and_exclusion(&rules, topic_id, source_id, m);
-        let inserted = tx
-            .query_opt(
+        let inserted = if retention.drops(at) {
+            None
+        } else {
+            tx.query_opt(
                 &st.insert,
                 &[
                     &topic_id,
@@ -629,11 +638,12 @@ async fn write(
                     &instance,
                 ],
             )
-            .await?;
+            .await?
+        };
         let Some(row) = inserted else {
-            // Another node stored this identity since the batch's lookup
-            // (a statement sees what is committed when it starts): a
-            // sighting of that mention. Nothing there: older than retention keeps.
+            // Older than retention keeps, or another node stored this
+            // identity since the batch's lookup (a statement sees what is
+            // committed when it starts): a sighting of that mention, if any.
             if let Some(row) = tx
                 .query_opt(&st.existing, &[&topic_id, &m.identity])
                 .await?

@@ -7,7 +7,8 @@
 //! interrupted anywhere is finished by running it again. A row PostgreSQL
 //! already holds under the same key must be equal in every column, else
 //! the copy stops: a target that holds other data is refused, never merged.
-//! The copy sets `mentions.copying`, so the triggers keep rows as they are;
+//! The copy sets `mentions.copying`, so the validators' triggers keep rows
+//! as they are;
 //! identity sequences are moved past the copied ids at the end.
 
 use super::{PgError, Postgres};

@@ -126,8 +126,8 @@ mod tests {
             return;
         };
         let pg = connect(&db).await.unwrap();
-        assert_eq!(KNOWN_VERSION, 9);
-        assert_eq!(schema_version(&pg).await.unwrap(), 9);
+        assert_eq!(KNOWN_VERSION, 10);
+        assert_eq!(schema_version(&pg).await.unwrap(), 10);
         let rows = recorded(&pg).await;
         let names: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
         assert_eq!(
@@ -141,7 +141,8 @@ mod tests {
                 "0006_sightings.sql",
                 "0007_source_warning.sql",
                 "0008_headlines.sql",
-                "0009_host_memory.sql"
+                "0009_host_memory.sql",
+                "0010_writer.sql"
             ]
         );
         // A second start changes nothing.
@@ -167,10 +168,10 @@ mod tests {
         }
         let pg = connect(&db).await.unwrap();
         let rows = recorded(&pg).await;
-        assert_eq!(rows.len(), 9);
+        assert_eq!(rows.len(), 10);
         assert_eq!(
             rows.iter().map(|r| r.0).collect::<Vec<_>>(),
-            (1..=9).collect::<Vec<i64>>()
+            (1..=10).collect::<Vec<i64>>()
         );
     }
 
@@ -184,7 +185,7 @@ mod tests {
             .await
             .unwrap()
             .execute(
-                "INSERT INTO schema_version (version, name, applied_at) VALUES (10, '0010_future.sql', 0)",
+                "INSERT INTO schema_version (version, name, applied_at) VALUES (11, '0011_future.sql', 0)",
                 &[],
             )
             .await
@@ -194,8 +195,8 @@ mod tests {
             matches!(
                 err,
                 PgError::TooNew {
-                    found: 10,
-                    known: 9,
+                    found: 11,
+                    known: 10,
                     ..
                 }
             ),
@@ -203,7 +204,7 @@ mod tests {
         );
         let text = err.to_string();
         assert!(
-            text.contains("schema version 10, newer than this build knows (9)"),
+            text.contains("schema version 11, newer than this build knows (10)"),
             "{text}"
         );
         assert!(text.contains(&format!("/{}", db.name())), "{text}");
@@ -286,6 +287,9 @@ mod tests {
             "source_fire.fire_at",
             "source_fire.node",
             "source_fire.claimed_at",
+            "retention_claim.day",
+            "retention_claim.node",
+            "retention_claim.claimed_at",
         ]
         .into_iter()
         .map(String::from)
@@ -300,8 +304,9 @@ mod tests {
     }
 
     /// SQLite's triggers, as PostgreSQL triggers: a validator's time is its
-    /// source's last run; a mention older than the retention cutoff is not
-    /// stored; a copy (mentions.copying) keeps rows as they are.
+    /// source's last run; a copy (mentions.copying) keeps rows as they are.
+    /// No trigger on `mention` is left (the writer checks retention's
+    /// cutoff itself, as on SQLite since migration 0010).
     #[tokio::test]
     async fn triggers_behave_as_sqlites() {
         let Some(db) = TestDb::create("triggers").await else {
@@ -314,11 +319,7 @@ mod tests {
              INSERT INTO source (id, name, type, kind, last_run) VALUES (1, 's', 'feed', 0, 5000);
              INSERT INTO http_cache (source_id, url, etag) VALUES (1, 'https://x.org/feed', '\"1\"');
              UPDATE source SET last_run = 6000;
-             INSERT INTO http_cache (source_id, url, etag, stored_at) VALUES (1, 'https://x.org/2', NULL, 7);
-             INSERT INTO retention (id, mentions_before) VALUES (1, 1000);
-             INSERT INTO mention (id, topic_id, source_id, kind, identity, title, excerpt, first_seen, at, simhash)
-             VALUES (1, 1, 1, 0, 'https://x.org/old', 't', 'e', 999, 999, 0),
-                    (2, 1, 1, 0, 'https://x.org/new', 't', 'e', 1000, 1000, 0);",
+             INSERT INTO http_cache (source_id, url, etag, stored_at) VALUES (1, 'https://x.org/2', NULL, 7);",
         )
         .await
         .unwrap();
@@ -340,14 +341,15 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(stored(c.query(q, &[]).await.unwrap())[1].1, 6000);
-        let ids: Vec<i64> = c
-            .query("SELECT id FROM mention ORDER BY id", &[])
+        let mention_triggers: i64 = c
+            .query_one(
+                "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'mention'::regclass AND NOT tgisinternal",
+                &[],
+            )
             .await
             .unwrap()
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
-        assert_eq!(ids, [2]);
+            .get(0);
+        assert_eq!(mention_triggers, 0);
         let tx = c.transaction().await.unwrap();
         tx.batch_execute(
             "SET LOCAL mentions.copying = 'on';

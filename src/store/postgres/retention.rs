@@ -51,14 +51,19 @@ impl Postgres {
             match &plan.mentions {
                 Some(cutoff) => {
                     let before = cutoff.before.timestamp();
-                    // Recorded first, so a crawl meanwhile does not store again what goes now.
-                    client
-                        .execute(
-                            "INSERT INTO retention (id, mentions_before) VALUES (1, $1)
-                             ON CONFLICT (id) DO UPDATE SET mentions_before = excluded.mentions_before",
-                            &[&before],
-                        )
-                        .await?;
+                    // Recorded first, so a crawl meanwhile does not store again what
+                    // goes now. Under the exclusion table's lock: a commit reads the
+                    // cutoff once, under its SHARE lock, so it either read this one or
+                    // commits before it is recorded (and before the first batch below).
+                    let tx = client.transaction().await?;
+                    tx.batch_execute(LOCK_EXCLUSIONS).await?;
+                    tx.execute(
+                        "INSERT INTO retention (id, mentions_before) VALUES (1, $1)
+                         ON CONFLICT (id) DO UPDATE SET mentions_before = excluded.mentions_before",
+                        &[&before],
+                    )
+                    .await?;
+                    tx.commit().await?;
                     let topics: Vec<i64> = client
                         .query("SELECT id FROM topic ORDER BY id", &[])
                         .await?
@@ -88,7 +93,10 @@ impl Postgres {
                     pruned.complete &= complete;
                 }
                 None => {
-                    client.execute("DELETE FROM retention", &[]).await?;
+                    let tx = client.transaction().await?;
+                    tx.batch_execute(LOCK_EXCLUSIONS).await?;
+                    tx.execute("DELETE FROM retention", &[]).await?;
+                    tx.commit().await?;
                 }
             }
             let before = plan.bookkeeping.before.timestamp();
@@ -121,21 +129,19 @@ impl Postgres {
 
     /// Claims the daily retention of the UTC day `now` (unix seconds, the
     /// database's clock) for `node`: true for the one node that claims it
-    /// first, false for every other node that day. The claim is a fire-time
-    /// claim (`source_fire`, once per key across the cluster) of the first
-    /// registered source under the negative key −(day + 1), which no real
-    /// fire time has; it is pruned with the other fire times a day later.
-    /// False when no source is registered (nothing is stored either).
+    /// first, false for every other node that day. A claim is a row of
+    /// `retention_claim`, one per day (its primary key decides); claims of
+    /// the days before yesterday go in the same statement.
     pub async fn claim_retention_day(&self, node: &str, now: i64) -> Result<bool, PgError> {
-        let key = -(now.div_euclid(86_400) + 1);
+        let day = now.div_euclid(86_400);
         let client = self.client().await?;
         let row = client
             .query_opt(
-                "INSERT INTO source_fire (source_id, fire_at, node, claimed_at)
-                 SELECT min(id), $1, $2, $3 FROM source HAVING min(id) IS NOT NULL
-                 ON CONFLICT (source_id, fire_at) DO NOTHING
+                "WITH old AS (DELETE FROM retention_claim WHERE day < $1::bigint - 1)
+                 INSERT INTO retention_claim (day, node, claimed_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (day) DO NOTHING
                  RETURNING node",
-                &[&key, &node, &now],
+                &[&day, &node, &now],
             )
             .await
             .map_err(|e| self.query_error(e))?;

@@ -391,6 +391,50 @@ async fn retention_removes_the_same_rows_on_both_backends() {
         pg.commit(first).await.unwrap()
     );
     assert_same(&store, &pg).await;
+    // An item older than the cutoff that was never stored arrives after the
+    // prune: not stored, not counted, no sighting; the crawl's seen keys
+    // and the item beside it are stored as ever.
+    let cutoff = T0 + 36 * 3600 + 1234;
+    let mut late = batch(
+        "feed-c",
+        "feed",
+        Kind::Web,
+        T0 + 4 * 86_400,
+        vec![
+            web(
+                "nk",
+                "h1.example",
+                "/late/old",
+                Some(cutoff - 1),
+                0x0f0f_0f0f,
+            ),
+            web(
+                "nk",
+                "h1.example",
+                "/late/new",
+                Some(cutoff),
+                0xf0f0_f0f0_0000,
+            ),
+        ],
+    );
+    late.seen = vec![7001, 7002];
+    let stats = store.commit(&late).unwrap();
+    assert_eq!(stats, pg.commit(late).await.unwrap());
+    assert_eq!((stats.new, stats.duplicates), (1, 1));
+    assert_same(&store, &pg).await;
+    let stored = |sql: &str| -> i64 { store.conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(
+        stored("SELECT count(*) FROM mention WHERE identity LIKE '%/late/%'"),
+        1
+    );
+    assert_eq!(
+        stored("SELECT count(*) FROM sighting WHERE url LIKE '%/late/old'"),
+        0
+    );
+    assert_eq!(
+        stored("SELECT count(*) FROM seen WHERE key IN (7001, 7002)"),
+        2
+    );
 
     // Stopped at once: nothing goes, and the report says so.
     let stopped = pg.prune_in(&plan, &|| false, small).await.unwrap();
@@ -400,7 +444,9 @@ async fn retention_removes_the_same_rows_on_both_backends() {
 
 /// The daily retention of a cluster runs on one node a day: of two nodes
 /// claiming the same day at once exactly one gets it, the next day is
-/// claimed again, and a day is never claimed twice.
+/// claimed again, and a day is never claimed twice. Claims are rows of
+/// their own table, kept for yesterday and today; fire times are not
+/// touched.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_node_claims_each_days_retention() {
     let Some(db) = TestDb::create("retention claim").await else {
@@ -408,34 +454,104 @@ async fn one_node_claims_each_days_retention() {
     };
     let a = connect(&db).await;
     let b = connect(&db).await;
-    // No source registered yet: nothing to claim it under (and nothing stored).
-    assert!(!a.claim_retention_day("a", T0).await.unwrap());
     a.register_sources(&[("feed-a", "feed", Kind::Web)])
         .await
         .unwrap();
+    assert!(a.claim_fire("a", "feed-a", T0, T0).await.unwrap());
+    let first_day = T0.div_euclid(86_400);
     for day in 0..5 {
         let now = T0 + day * 86_400;
         let (x, y) = tokio::join!(
             a.claim_retention_day("a", now),
             b.claim_retention_day("b", now + 60)
         );
-        assert!(
-            x.unwrap() ^ y.unwrap(),
-            "day {day}: exactly one node claims it"
-        );
+        let (x, y) = (x.unwrap(), y.unwrap());
+        assert!(x ^ y, "day {day}: exactly one node claims it");
         assert!(!a.claim_retention_day("a", now + 3600).await.unwrap());
         assert!(!b.claim_retention_day("b", now + 7200).await.unwrap());
+        let node = if x { "a" } else { "b" };
+        let held = retention_claims(&a).await;
+        assert_eq!(held.last().unwrap(), &(first_day + day, node.to_owned()));
+        assert_eq!(held.len(), (day as usize + 1).min(2), "{held:?}");
     }
-    // Claims are fire-time claims, pruned with them a day later; a source's
-    // real fire times are not affected.
-    assert!(a.claim_fire("a", "feed-a", T0, T0).await.unwrap());
-    let client = a.client().await.unwrap();
-    let claims: i64 = client
-        .query_one("SELECT count(*) FROM source_fire WHERE fire_at < 0", &[])
+    assert_eq!(fire_times(&a).await, [T0]);
+}
+
+/// (day, node) of every retention claim, by day.
+async fn retention_claims(pg: &Postgres) -> Vec<(i64, String)> {
+    let client = pg.client().await.unwrap();
+    let rows = client
+        .query("SELECT day, node FROM retention_claim ORDER BY day", &[])
         .await
-        .unwrap()
-        .get(0);
-    assert_eq!(claims, 5);
+        .unwrap();
+    rows.iter().map(|r| (r.get(0), r.get(1))).collect()
+}
+
+/// Every claimed fire time.
+async fn fire_times(pg: &Postgres) -> Vec<i64> {
+    let client = pg.client().await.unwrap();
+    let rows = client
+        .query("SELECT fire_at FROM source_fire", &[])
+        .await
+        .unwrap();
+    rows.iter().map(|r| r.get(0)).collect()
+}
+
+/// Migration 0010 carries the claims made before it (fire-time claims of
+/// the first source under the key -(day + 1)) into `retention_claim`: a
+/// day claimed before the upgrade is not claimed again after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claims_made_before_migration_0010_hold() {
+    let Some(db) = TestDb::create("retention claim carried").await else {
+        return;
+    };
+    let (mut raw, connection) = tokio_postgres::connect(db.url(), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let tx = raw.transaction().await.unwrap();
+    tx.batch_execute(
+        "CREATE TABLE schema_version (
+             version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+    )
+    .await
+    .unwrap();
+    for &(version, name, sql) in super::migrate::PG_MIGRATIONS.iter().filter(|m| m.0 <= 9) {
+        tx.batch_execute(sql).await.unwrap();
+        tx.execute(
+            "INSERT INTO schema_version (version, name, applied_at) VALUES ($1, $2, 0)",
+            &[&i64::from(version), &name],
+        )
+        .await
+        .unwrap();
+    }
+    let day = T0.div_euclid(86_400);
+    tx.batch_execute("INSERT INTO source (id, name, type, kind) VALUES (1, 'feed-a', 'feed', 0)")
+        .await
+        .unwrap();
+    tx.execute(
+        "INSERT INTO source_fire (source_id, fire_at, node, claimed_at)
+         VALUES (1, $1, 'old-node', $2), (1, $2, 'old-node', $2)",
+        &[&-(day + 1), &T0],
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let pg = connect(&db).await;
+    assert!(!pg.claim_retention_day("new-node", T0 + 60).await.unwrap());
+    assert!(pg
+        .claim_retention_day("new-node", T0 + 86_400)
+        .await
+        .unwrap());
+    assert_eq!(fire_times(&pg).await, [T0]);
+    let claims = retention_claims(&pg).await;
+    assert_eq!(
+        claims,
+        [
+            (day, "old-node".to_owned()),
+            (day + 1, "new-node".to_owned())
+        ]
+    );
 }
 
 /// `backup` of PostgreSQL: an SQLite file holding the same rows (every
