@@ -152,7 +152,10 @@ impl MakeRustls {
     /// A connector for `settings`; reads the CA file now, so a missing or
     /// unreadable one is a start-up error naming the file.
     pub(super) fn new(settings: &TlsSettings) -> Result<MakeRustls, PgError> {
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        // ring, not AWS-LC: AWS-LC seeds its random generator from CPU
+        // jitter on first use, about 50 ms of CPU in every process that
+        // opens a connection (a `report` from cron pays it each time).
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
         let check = match (settings.mode, &settings.root_cert) {
             (SslMode::VerifyFull, _) => Check::ChainAndName,
             (SslMode::VerifyCa, _) | (_, Some(_)) => Check::Chain,
