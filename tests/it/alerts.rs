@@ -267,19 +267,7 @@ async fn the_daemon_posts_once_per_window() {
     let (receiver, hooks) = Receiver::start().await;
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &config(&feed_url, &hooks, "*/1 * * * * *"));
-    let log = std::fs::File::create(dir.path().join("run.log")).unwrap();
-
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mentions"))
-        .arg("--config")
-        .arg(&config)
-        .arg("run")
-        .env("RUST_LOG", "mentions=info")
-        .env_remove("MENTIONS_CONFIG")
-        .env("NO_PROXY", "*")
-        .stdout(std::process::Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap();
+    let mut child = crate::spawn_run(&config, None, &dir.path().join("run.log"));
     let log_text = || std::fs::read_to_string(dir.path().join("run.log")).unwrap_or_default();
 
     let posted = wait_until(Duration::from_secs(30), || !receiver.hooks().is_empty()).await;

@@ -343,19 +343,7 @@ impl Nodes {
         let mut nodes = Nodes(Vec::new());
         for k in 1..=count {
             let name = format!("node-{k}");
-            let log = std::fs::File::create(dir.join(format!("{name}.log"))).unwrap();
-            let child = std::process::Command::new(env!("CARGO_BIN_EXE_mentions"))
-                .arg("--config")
-                .arg(config)
-                .arg("run")
-                .env("MENTIONS_NODE", &name)
-                .env("RUST_LOG", "mentions=info")
-                .env_remove("MENTIONS_CONFIG")
-                .env("NO_PROXY", "*")
-                .stdout(std::process::Stdio::null())
-                .stderr(log)
-                .spawn()
-                .unwrap();
+            let child = crate::spawn_run(config, Some(&name), &dir.join(format!("{name}.log")));
             nodes.0.push((name, child));
         }
         nodes
@@ -793,17 +781,7 @@ async fn a_node_that_loses_postgres_goes_unhealthy_and_reconnects() {
         ),
     );
     let log_path = dir.path().join("node.log");
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_mentions"))
-        .arg("--config")
-        .arg(&config)
-        .arg("run")
-        .env("RUST_LOG", "mentions=info")
-        .env_remove("MENTIONS_CONFIG")
-        .env("NO_PROXY", "*")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(&log_path).unwrap())
-        .spawn()
-        .unwrap();
+    let child = crate::spawn_run(&config, None, &log_path);
     let mut nodes = Nodes(vec![("node".into(), child)]);
     let direct = pg(db.url()).await;
     let last_run = || async {
@@ -953,18 +931,7 @@ async fn a_restarted_node_releases_the_leases_its_previous_process_left() {
         .await
         .unwrap();
     let log_path = dir.path().join("node.log");
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_mentions"))
-        .arg("--config")
-        .arg(&config)
-        .arg("run")
-        .env("MENTIONS_NODE", "node-x")
-        .env("RUST_LOG", "mentions=info")
-        .env_remove("MENTIONS_CONFIG")
-        .env("NO_PROXY", "*")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(&log_path).unwrap())
-        .spawn()
-        .unwrap();
+    let child = crate::spawn_run(&config, Some("node-x"), &log_path);
     let mut nodes = Nodes(vec![("node-x".into(), child)]);
     wait_for("the node to start", 60, || async {
         let log = std::fs::read_to_string(&log_path).unwrap_or_default();
@@ -999,17 +966,7 @@ async fn a_reload_registers_new_sources_and_refuses_another_database() {
     let cut = full.find("\n[[source]]\nname = \"c\"").unwrap();
     let config = write_config(dir.path(), &full[..cut]);
     let log_path = dir.path().join("node.log");
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_mentions"))
-        .arg("--config")
-        .arg(&config)
-        .arg("run")
-        .env("RUST_LOG", "mentions=info")
-        .env_remove("MENTIONS_CONFIG")
-        .env("NO_PROXY", "*")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(&log_path).unwrap())
-        .spawn()
-        .unwrap();
+    let child = crate::spawn_run(&config, None, &log_path);
     let mut nodes = Nodes(vec![("node".into(), child)]);
     let client = pg(db.url()).await;
     let crawled = |name: &'static str| {

@@ -53,6 +53,23 @@ pub async fn mentions(config: &Path, args: &[&str]) -> Run {
         .unwrap()
 }
 
+/// Starts `mentions run` on `config` in the background, as node `node`
+/// (`MENTIONS_NODE`) if given, its log (`mentions=info`) written to `log`.
+pub fn spawn_run(config: &Path, node: Option<&str>, log: &Path) -> std::process::Child {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_mentions"));
+    cmd.arg("--config").arg(config).arg("run");
+    if let Some(node) = node {
+        cmd.env("MENTIONS_NODE", node);
+    }
+    cmd.env("RUST_LOG", "mentions=info")
+        .env_remove("MENTIONS_CONFIG")
+        .env("NO_PROXY", "*")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(log).expect("the log file can be created"))
+        .spawn()
+        .expect("the mentions binary starts")
+}
+
 pub fn mentions_blocking(config: &Path, args: &[String]) -> Run {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_mentions"))
         .arg("--config")
