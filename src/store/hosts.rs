@@ -8,7 +8,7 @@
 //! "the later of the two", which PostgreSQL spells `greatest`.
 
 use super::postgres::Postgres;
-use super::{with_store, Backend, Store, StoreError};
+use super::{with_reader, with_store, Backend, Store, StoreError};
 use crate::http::{HostMemory, StoredRobots};
 use chrono::{DateTime, Utc};
 use futures_util::future::BoxFuture;
@@ -101,6 +101,25 @@ impl Backend {
     }
 }
 
+/// Runs the read `sqlite` on the SQLite store's reading connection (off the
+/// runtime's threads, not waiting for a write in progress) or `pg` on
+/// PostgreSQL; an error as the sentence the client logs.
+async fn read<'a, T, Fut>(
+    backend: &'a Backend,
+    sqlite: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    pg: impl FnOnce(&'a Postgres) -> Fut,
+) -> Result<T, String>
+where
+    T: Send + 'static,
+    Fut: Future<Output = Result<T, StoreError>>,
+{
+    match backend {
+        Backend::Sqlite(store) => with_reader(store, sqlite).await,
+        Backend::Postgres(postgres) => pg(postgres).await,
+    }
+    .map_err(|e| e.to_string())
+}
+
 /// Runs `sqlite` on the SQLite store (off the runtime's threads) or `pg`
 /// on PostgreSQL; an error as the sentence the client logs.
 async fn either<'a, T, Fut>(
@@ -125,7 +144,7 @@ impl HostMemory for Backend {
         origin: &'a str,
     ) -> BoxFuture<'a, Result<Option<StoredRobots>, String>> {
         let owned = origin.to_owned();
-        either(self, move |s| s.robots(&owned), |pg| pg.robots(origin)).boxed()
+        read(self, move |s| s.robots(&owned), |pg| pg.robots(origin)).boxed()
     }
 
     fn save_robots<'a>(
@@ -147,7 +166,7 @@ impl HostMemory for Backend {
         origin: &'a str,
     ) -> BoxFuture<'a, Result<Option<DateTime<Utc>>, String>> {
         let owned = origin.to_owned();
-        either(self, move |s| s.backoff(&owned), |pg| pg.backoff(origin)).boxed()
+        read(self, move |s| s.backoff(&owned), |pg| pg.backoff(origin)).boxed()
     }
 
     fn save_backoff<'a>(
