@@ -27,9 +27,12 @@ const MOST_PER_GROUP: usize = 32;
 /// read-only connection beside it. Dereferences to the lock, so
 /// `store.lock()` reaches the `Store`.
 pub struct StoreCell {
+    /// Closed before the store (fields drop in order): the last connection
+    /// to close checkpoints the write-ahead log and removes it, which a
+    /// read-only one cannot do.
+    reader: Mutex<Reader>,
     store: Mutex<Store>,
     waiting: Mutex<Vec<Waiting>>,
-    reader: Mutex<Reader>,
 }
 
 /// The read-only connection of `with_reader`.
@@ -50,9 +53,9 @@ pub fn shared(store: Store) -> SharedStore {
         Reader::Closed(store.path().to_owned())
     };
     Arc::new(StoreCell {
+        reader: Mutex::new(reader),
         store: Mutex::new(store),
         waiting: Mutex::new(Vec::new()),
-        reader: Mutex::new(reader),
     })
 }
 
@@ -213,6 +216,12 @@ mod tests {
         batch.seen = vec![3];
         commit(&store, batch).await.unwrap();
         assert_eq!(seen(vec![1, 3, 4]).await.unwrap(), [true, true, false]);
+        // The writer closes last and takes the write-ahead log with it.
+        let wal = dir.path().join("m.db-wal");
+        assert!(wal.exists());
+        drop(store);
+        assert!(!wal.exists());
+        assert!(!dir.path().join("m.db-shm").exists());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
