@@ -165,8 +165,8 @@ pub async fn crawl_pass(
             topics.clone(),
         );
         let handle = tasks.spawn(async move {
-            let report = crawl_source_in(
-                &slots,
+            let report = crawl_source(
+                Some(&slots),
                 &task_settings,
                 &http,
                 &store,
@@ -237,30 +237,9 @@ async fn take(
     Arc::clone(semaphore?).acquire_owned().await.ok()
 }
 
-/// Crawls one source and commits what it brought.
+/// Crawls one source and commits what it brought; with `slots`, in a
+/// reading slot and then a writing slot of them.
 pub async fn crawl_source(
-    settings: &Settings,
-    http: &HttpClient,
-    store: &Backend,
-    index: usize,
-    only_topics: Option<&[usize]>,
-) -> SourceReport {
-    crawl_source_with(None, settings, http, store, index, only_topics).await
-}
-
-/// `crawl_source` in a reading slot of `slots`, then a writing slot.
-pub async fn crawl_source_in(
-    slots: &Slots,
-    settings: &Settings,
-    http: &HttpClient,
-    store: &Backend,
-    index: usize,
-    only_topics: Option<&[usize]>,
-) -> SourceReport {
-    crawl_source_with(Some(slots), settings, http, store, index, only_topics).await
-}
-
-async fn crawl_source_with(
     slots: Option<&Slots>,
     settings: &Settings,
     http: &HttpClient,

@@ -252,7 +252,7 @@ pub async fn schedule_loop(
             tasks.spawn(async move {
                 let report = {
                     let backend = crate::store::Backend::Sqlite(Arc::clone(&store));
-                    crawl::crawl_source_in(&slots, &settings, &http, &backend, index, None).await
+                    crawl::crawl_source(Some(&slots), &settings, &http, &backend, index, None).await
                 };
                 tracing::info!("{report}");
                 running
