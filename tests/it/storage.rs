@@ -418,6 +418,72 @@ async fn readers_work_in_a_read_only_folder() {
     assert_eq!(total, 7, "the reader sees what `run` stores");
 }
 
+/// Through a read-only view, a write-ahead log without its index is a
+/// writer opening or closing the database: a reader waits for it to
+/// settle. One a dead writer left behind is reported, naming the log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_waits_out_a_writer_opening_the_database_and_reports_a_stale_log() {
+    let Some(mut disk) = SmallDisk::mount() else {
+        return;
+    };
+    let server = crate::server::TestServer::start().await;
+    server.route("/robots.txt", crate::server::Route::status(404));
+    server.route(
+        "/big.xml",
+        crate::server::Route::ok("application/rss+xml", big_feed(&server.url(""), 3)),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let db = disk.path().join("m.db");
+    let config = disk_config(dir.path(), &db, &server.url("/big.xml"), "");
+    assert_eq!(run(&config, &["crawl"]).code, 0);
+    let view = disk.bind_read_only();
+    let reader = disk_config(dir.path(), &view.join("m.db"), "http://unused.invalid/", "");
+    let report = [
+        "report",
+        "--topic",
+        "nk",
+        "--format",
+        "json",
+        "--from",
+        "2000-01-01T00:00:00Z",
+        "--to",
+        "2100-01-01T00:00:00Z",
+    ];
+
+    // A log with no index and no writer to make one.
+    let wal = disk.path().join("m.db-wal");
+    std::fs::write(&wal, b"").unwrap();
+    assert!(!disk.path().join("m.db-shm").exists());
+    let out = run(&reader, &report);
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(
+        out.stderr
+            .contains(&format!("{} exists but cannot be read", view.join("m.db-wal").display())),
+        "{}",
+        out.stderr
+    );
+
+    // The same log, and a writer that opens the database a moment later
+    // and holds it open until the reader is done.
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    let writer = {
+        let db = db.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            let conn = rusqlite::Connection::open(&db).unwrap();
+            let _: u32 = conn
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .unwrap();
+            let _ = stopped.recv();
+        })
+    };
+    let out = run(&reader, &report);
+    drop(stop);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.json()["total"], 3, "{}", out.stdout);
+    writer.join().unwrap();
+}
+
 /// A child process killed when dropped (before the disk it uses is unmounted).
 struct Killed(std::process::Child);
 
