@@ -457,8 +457,10 @@ async fn a_reader_waits_out_a_writer_opening_the_database_and_reports_a_stale_lo
     let out = run(&reader, &report);
     assert_eq!(out.code, 3, "{out:?}");
     assert!(
-        out.stderr
-            .contains(&format!("{} exists but cannot be read", view.join("m.db-wal").display())),
+        out.stderr.contains(&format!(
+            "{} exists but cannot be read",
+            view.join("m.db-wal").display()
+        )),
         "{}",
         out.stderr
     );
