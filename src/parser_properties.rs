@@ -25,7 +25,7 @@ use crate::text::{
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::{select, Index};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use url::Url;
 
 // ---------------------------------------------------------------------------
