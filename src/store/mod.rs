@@ -30,7 +30,7 @@ pub use pool::ReadPool;
 pub use reads::{PgReader, Reads, Writes};
 pub use retention::{Cutoff, Pruned, RetentionPlan};
 pub use shared::{commit, shared, with_store, SharedStore, StoreCell};
-pub use stats::{Bucket, KindCounts, Reference, SeriesPoint, SourceHealth};
+pub use stats::{Bucket, KindCounts, Reference, SeriesPoint, SourceHealth, TopicFigures};
 pub use unsaved::{Unsaved, UnsavedFailure};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
