@@ -326,13 +326,30 @@ async fn a_crawl_the_full_disk_cannot_take_exits_3_and_its_failure_is_recorded()
     );
 }
 
-/// Readers read a database in a read-only folder: with no writer (no
-/// write-ahead log to read) and while `run` writes through another mount.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn readers_work_in_a_read_only_folder() {
-    let Some(mut disk) = SmallDisk::mount() else {
-        return;
-    };
+/// `report` of topic `nk` over every time, as JSON.
+const REPORT_ALL: [&str; 9] = [
+    "report",
+    "--topic",
+    "nk",
+    "--format",
+    "json",
+    "--from",
+    "2000-01-01T00:00:00Z",
+    "--to",
+    "2100-01-01T00:00:00Z",
+];
+
+/// A small disk holding `m.db`, crawled once from a feed of three items
+/// (the server keeps serving it): the disk, the server, the config's
+/// folder, the database and the config. None where mounting is not possible.
+async fn crawled_disk() -> Option<(
+    SmallDisk,
+    crate::server::TestServer,
+    tempfile::TempDir,
+    std::path::PathBuf,
+    std::path::PathBuf,
+)> {
+    let disk = SmallDisk::mount()?;
     let server = crate::server::TestServer::start().await;
     server.route("/robots.txt", crate::server::Route::status(404));
     server.route(
@@ -344,20 +361,19 @@ async fn readers_work_in_a_read_only_folder() {
     let config = disk_config(dir.path(), &db, &server.url("/big.xml"), "");
     let out = run(&config, &["crawl"]);
     assert_eq!(out.code, 0, "{out:?}");
+    Some((disk, server, dir, db, config))
+}
 
+/// Readers read a database in a read-only folder: with no writer (no
+/// write-ahead log to read) and while `run` writes through another mount.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readers_work_in_a_read_only_folder() {
+    let Some((mut disk, server, dir, db, config)) = crawled_disk().await else {
+        return;
+    };
     disk.remount("ro");
     let readers = [
-        &[
-            "report",
-            "--topic",
-            "nk",
-            "--format",
-            "json",
-            "--from",
-            "2000-01-01T00:00:00Z",
-            "--to",
-            "2100-01-01T00:00:00Z",
-        ][..],
+        &REPORT_ALL[..],
         &["sources", "--format", "json"],
         &["alerts"],
     ];
@@ -423,32 +439,12 @@ async fn readers_work_in_a_read_only_folder() {
 /// settle. One a dead writer left behind is reported, naming the log.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reader_waits_out_a_writer_opening_the_database_and_reports_a_stale_log() {
-    let Some(mut disk) = SmallDisk::mount() else {
+    let Some((mut disk, _server, dir, db, _config)) = crawled_disk().await else {
         return;
     };
-    let server = crate::server::TestServer::start().await;
-    server.route("/robots.txt", crate::server::Route::status(404));
-    server.route(
-        "/big.xml",
-        crate::server::Route::ok("application/rss+xml", big_feed(&server.url(""), 3)),
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let db = disk.path().join("m.db");
-    let config = disk_config(dir.path(), &db, &server.url("/big.xml"), "");
-    assert_eq!(run(&config, &["crawl"]).code, 0);
     let view = disk.bind_read_only();
     let reader = disk_config(dir.path(), &view.join("m.db"), "http://unused.invalid/", "");
-    let report = [
-        "report",
-        "--topic",
-        "nk",
-        "--format",
-        "json",
-        "--from",
-        "2000-01-01T00:00:00Z",
-        "--to",
-        "2100-01-01T00:00:00Z",
-    ];
+    let report = REPORT_ALL;
 
     // A log with no index and no writer to make one.
     let wal = disk.path().join("m.db-wal");
