@@ -300,9 +300,10 @@ fn value(shape: &Shape, i: usize, v: ValueRef<'_>) -> Result<Val, String> {
 
 /// Copies one table; returns how many rows this run inserted.
 ///
-/// Each batch goes into a temporary table of the same columns with a
-/// binary `COPY`, then into the table with one `INSERT … SELECT … ON
-/// CONFLICT DO NOTHING`, in one transaction. Where fewer rows went in than
+/// Each batch goes into a temporary table of the same columns (made for
+/// the batch's transaction and dropped at its end) with a binary `COPY`,
+/// then into the table with one `INSERT … SELECT … ON CONFLICT DO
+/// NOTHING`, in one transaction. Where fewer rows went in than
 /// came, the rest must already be there and equal (`refuse_other_data`).
 async fn copy_table(
     sqlite: &rusqlite::Connection,
@@ -318,20 +319,8 @@ async fn copy_table(
     );
     let mut stmt = sqlite.prepare(&sql).map_err(StoreError::from)?;
     let mut rows = stmt.query([]).map_err(StoreError::from)?;
-    // A temporary table lives in one session: the whole table goes
-    // through one connection.
     let mut client = pg.client().await?;
     let staging = format!("pg_temp.\"copy_{}\"", shape.table);
-    let columns = shape.quoted(&shape.all());
-    client
-        .batch_execute(&format!(
-            "DROP TABLE IF EXISTS {staging};
-             CREATE TEMPORARY TABLE {staging} ON COMMIT DELETE ROWS AS
-                 SELECT {columns} FROM \"{}\" WITH NO DATA",
-            shape.table
-        ))
-        .await
-        .map_err(|e| pg.query_error(e))?;
     let types: Vec<PgType> = shape
         .columns
         .iter()
@@ -359,10 +348,6 @@ async fn copy_table(
             pending.clear();
         }
         if done {
-            client
-                .batch_execute(&format!("DROP TABLE IF EXISTS {staging}"))
-                .await
-                .map_err(|e| pg.query_error(e))?;
             return Ok(copied);
         }
     }
@@ -382,9 +367,18 @@ async fn insert_batch(
     let err = |e| pg.query_error(e);
     let columns = shape.quoted(&shape.all());
     let tx = client.transaction().await.map_err(err)?;
-    tx.batch_execute("SET LOCAL mentions.copying = 'on'")
-        .await
-        .map_err(err)?;
+    // The temporary table is made and dropped within the batch's
+    // transaction: nothing of it outlives the transaction, so a pooler
+    // that hands each transaction another server session (PgBouncer's
+    // transaction mode) does not break the copy.
+    tx.batch_execute(&format!(
+        "SET LOCAL mentions.copying = 'on';
+         CREATE TEMPORARY TABLE {staging} ON COMMIT DROP AS
+             SELECT {columns} FROM \"{}\" WITH NO DATA",
+        shape.table
+    ))
+    .await
+    .map_err(err)?;
     let sink = tx
         .copy_in(&format!(
             "COPY {staging} ({columns}) FROM STDIN (FORMAT binary)"
