@@ -258,7 +258,7 @@ pub enum Command {
         )]
         to: String,
         /// Rows per PostgreSQL transaction.
-        #[arg(long, value_name = "ROWS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+        #[arg(long, value_name = "ROWS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
         batch: u64,
     },
     /// Print ready [[source]] blocks for the feeds of an OPML file.

@@ -25,7 +25,7 @@ use crate::text::{
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::{select, Index};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use url::Url;
 
 // ---------------------------------------------------------------------------
@@ -1456,12 +1456,21 @@ const WIDE: usize = if cfg!(debug_assertions) {
     200_000
 };
 
-/// Runs `parse`, failing when it takes longer than [`HANG_BOUND`].
+/// This thread's CPU time so far: unlike wall time, it does not grow
+/// while the thread waits for a core on a machine busy with other builds.
+pub(crate) fn thread_cpu() -> Duration {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
+
+/// Runs `parse`, failing when it takes more than [`HANG_BOUND`] of this
+/// thread's CPU time (a quadratic case takes minutes; waiting for a core
+/// on a loaded machine does not count).
 fn in_time<T>(what: &str, parse: impl FnOnce() -> T) -> T {
-    let start = Instant::now();
+    let start = thread_cpu();
     let out = parse();
-    let took = start.elapsed();
-    eprintln!("{what}: {took:?}");
+    let took = thread_cpu().saturating_sub(start);
+    eprintln!("{what}: {took:?} of CPU");
     assert!(took < HANG_BOUND, "{what} took {took:?}");
     out
 }

@@ -3,7 +3,7 @@
 
 use crate::config::{Lang, Settings};
 use crate::sources::Kind;
-use crate::store::{KindCounts, Reads, Reference, StoreError};
+use crate::store::{KindCounts, Reads, Reference, StoreError, TopicFigures};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -150,14 +150,18 @@ pub fn build(
     top: usize,
 ) -> Result<Vec<TopicReport>, StoreError> {
     let health = store.source_health()?;
+    let figures = store.report_figures(topics, window.from, window.to, top)?;
     let mut reports = Vec::with_capacity(topics.len());
-    for &topic in topics {
+    for (&topic, figures) in topics.iter().zip(figures) {
         let topic_index = settings.topics.iter().position(|t| t.name == topic);
-        let (KindCounts { web, social, forum }, by_source) =
-            store.window_summary(topic, window.from, window.to)?;
-        let undated = store.undated_counts(topic, window.from, window.to)?.into();
-        let references = store
-            .references(topic, window.from, window.to, top)?
+        let TopicFigures {
+            counts: KindCounts { web, social, forum },
+            by_source,
+            undated,
+            references,
+        } = figures;
+        let undated = undated.into();
+        let references = references
             .into_iter()
             .map(|Reference { domain, mentions }| ReferenceLine { domain, mentions })
             .collect();

@@ -204,7 +204,7 @@ pub fn postgres_database(
         let started = Instant::now();
         let pg = Postgres::connect(&target, 4).await.expect("connect");
         let store = Store::open(sqlite).expect("open the SQLite database");
-        copy_from_sqlite(&store, &pg, 5_000, &mut |c| {
+        copy_from_sqlite(&store, &pg, 20_000, &mut |c| {
             eprintln!("  {:<14} {:>10} rows copied", c.table, c.copied);
         })
         .await

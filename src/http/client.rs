@@ -1378,10 +1378,12 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        // One backoff of 0.5–1.5 s sat between the two attempts.
+        // A refused connection fails at once: the 0.5 s at least is the
+        // one backoff (0.5–1.5 s) between the two attempts. The upper
+        // bound only rules out a hang; a loaded machine stretches the rest.
         let took = start.elapsed();
         assert!(
-            took >= Duration::from_millis(500) && took < Duration::from_secs(2),
+            took >= Duration::from_millis(500) && took < Duration::from_secs(10),
             "{took:?}"
         );
     }

@@ -32,7 +32,7 @@ pub use retention::{Cutoff, Pruned, RetentionPlan};
 #[cfg(test)]
 pub(crate) use shared::hold_busy;
 pub use shared::{commit, shared, with_reader, with_store, SharedStore, StoreCell};
-pub use stats::{Bucket, KindCounts, Reference, SeriesPoint, SourceHealth};
+pub use stats::{Bucket, KindCounts, Reference, SeriesPoint, SourceHealth, TopicFigures};
 pub use unsaved::{Unsaved, UnsavedFailure};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};

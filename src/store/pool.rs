@@ -149,49 +149,21 @@ impl Store {
                 path: path.to_owned(),
             });
         }
-        let open_err = |source| StoreError::Open {
-            path: path.to_owned(),
-            source,
-        };
-        let conn = read_only_connection(path, false).map_err(open_err)?;
-        // The first read opens the WAL index; that is where a read-only folder shows.
-        let cannot_open = match conn.query_row("PRAGMA user_version", [], |r| r.get::<_, u32>(0)) {
-            Ok(_) => return Ok(Store::with_connection(conn, path)),
-            Err(e) => e,
-        };
-        drop(conn);
-        let wal = wal_path(path);
-        if !matches!(
-            cannot_open.sqlite_error_code(),
-            Some(rusqlite::ErrorCode::CannotOpen)
-        ) || wal.exists()
-        {
-            return Err(StoreError::ReadOnly {
-                path: path.to_owned(),
-                detail: format!(
-                    "{cannot_open}{}",
-                    if wal.exists() {
-                        format!(
-                            " (its write-ahead log {} exists but cannot be read; let `mentions run` or `check` open it once with write access)",
-                            wal.display()
-                        )
-                    } else {
-                        String::new()
-                    }
-                ),
-            });
+        // A writer creates its `-wal` before its `-shm` when it opens the
+        // database and removes them in the other order when it closes it:
+        // for a moment the log exists without the index a read-only reader
+        // needs. That passes; a log left behind by a writer that died does
+        // not, and is reported once this wait is over.
+        let started = std::time::Instant::now();
+        loop {
+            match open_read_only_once(path) {
+                Err(OpenReadOnly::WalUnreadable(_)) if started.elapsed() < WAL_SETTLE => {
+                    std::thread::sleep(WAL_SETTLE_STEP);
+                }
+                Err(OpenReadOnly::WalUnreadable(e) | OpenReadOnly::Failed(e)) => return Err(e),
+                Ok(store) => return Ok(store),
+            }
         }
-        let conn = read_only_connection(path, true).map_err(open_err)?;
-        conn.query_row("PRAGMA user_version", [], |r| r.get::<_, u32>(0))
-            .map_err(|e| StoreError::ReadOnly {
-                path: path.to_owned(),
-                detail: e.to_string(),
-            })?;
-        tracing::debug!(
-            "{} is in a read-only folder without a write-ahead log; reading it as immutable",
-            path.display()
-        );
-        Ok(Store::with_connection(conn, path))
     }
 
     /// Opens the existing database for a command that only reads (`report`,
@@ -221,6 +193,73 @@ impl Store {
         })?;
         Store::open_read_only(path)
     }
+}
+
+/// How long a reader waits for a write-ahead log without its index to
+/// settle (a writer opening or closing the database) before reporting it.
+const WAL_SETTLE: std::time::Duration = std::time::Duration::from_secs(2);
+const WAL_SETTLE_STEP: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// Why one attempt of [`Store::open_read_only`] failed.
+enum OpenReadOnly {
+    /// The `-wal` exists but SQLite cannot open it read-only (no `-shm`).
+    WalUnreadable(StoreError),
+    Failed(StoreError),
+}
+
+/// One attempt of [`Store::open_read_only`].
+fn open_read_only_once(path: &Path) -> Result<Store, OpenReadOnly> {
+    let open_err = |source| {
+        OpenReadOnly::Failed(StoreError::Open {
+            path: path.to_owned(),
+            source,
+        })
+    };
+    let conn = read_only_connection(path, false).map_err(open_err)?;
+    // The first read opens the WAL index; that is where a read-only folder shows.
+    let cannot_open = match conn.query_row("PRAGMA user_version", [], |r| r.get::<_, u32>(0)) {
+        Ok(_) => return Ok(Store::with_connection(conn, path)),
+        Err(e) => e,
+    };
+    drop(conn);
+    let wal = wal_path(path);
+    let is_cannot_open = matches!(
+        cannot_open.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::CannotOpen)
+    );
+    if wal.exists() {
+        let error = StoreError::ReadOnly {
+            path: path.to_owned(),
+            detail: format!(
+                "{cannot_open} (its write-ahead log {} exists but cannot be read; let `mentions run` or `check` open it once with write access)",
+                wal.display()
+            ),
+        };
+        return Err(if is_cannot_open {
+            OpenReadOnly::WalUnreadable(error)
+        } else {
+            OpenReadOnly::Failed(error)
+        });
+    }
+    if !is_cannot_open {
+        return Err(OpenReadOnly::Failed(StoreError::ReadOnly {
+            path: path.to_owned(),
+            detail: cannot_open.to_string(),
+        }));
+    }
+    let conn = read_only_connection(path, true).map_err(open_err)?;
+    conn.query_row("PRAGMA user_version", [], |r| r.get::<_, u32>(0))
+        .map_err(|e| {
+            OpenReadOnly::Failed(StoreError::ReadOnly {
+                path: path.to_owned(),
+                detail: e.to_string(),
+            })
+        })?;
+    tracing::debug!(
+        "{} is in a read-only folder without a write-ahead log; reading it as immutable",
+        path.display()
+    );
+    Ok(Store::with_connection(conn, path))
 }
 
 /// A read-only connection; `immutable` tells SQLite nothing changes the file.

@@ -16,7 +16,7 @@ use super::postgres::{PgError, Postgres};
 use super::{
     Bucket, ExcludeTarget, Exclusion, ExclusionChange, Explained, FiredAlert, KindCounts,
     ListFilter, Listed, Pruned, Reference, RetentionPlan, RuleError, SeriesPoint, SourceHealth,
-    Store, StoreError,
+    Store, StoreError, TopicFigures,
 };
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
@@ -106,6 +106,31 @@ pub trait Reads {
         to: DateTime<Utc>,
     ) -> Result<HashMap<String, u64>, StoreError> {
         Ok(self.window_summary(topic, from, to)?.1)
+    }
+
+    /// What a report of each of `topics` over `[from, to)` needs, in the
+    /// order given, with the `top` references of each. Topic by topic
+    /// here; a store where a statement costs a round trip and a plan
+    /// answers for all topics at once.
+    fn report_figures(
+        &self,
+        topics: &[&str],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        top: usize,
+    ) -> Result<Vec<TopicFigures>, StoreError> {
+        topics
+            .iter()
+            .map(|&topic| {
+                let (counts, by_source) = self.window_summary(topic, from, to)?;
+                Ok(TopicFigures {
+                    counts,
+                    by_source,
+                    undated: self.undated_counts(topic, from, to)?,
+                    references: self.references(topic, from, to, top)?,
+                })
+            })
+            .collect()
     }
 }
 
@@ -327,6 +352,15 @@ impl Reads for PgReader {
         bucket: Bucket,
     ) -> Result<Vec<SeriesPoint>, StoreError> {
         self.block(self.pg.series(topic, from, to, bucket))
+    }
+    fn report_figures(
+        &self,
+        topics: &[&str],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        top: usize,
+    ) -> Result<Vec<TopicFigures>, StoreError> {
+        self.block(self.pg.report_figures(topics, from, to, top))
     }
     fn list(
         &self,

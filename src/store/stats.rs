@@ -178,6 +178,16 @@ pub(crate) fn whole_bucket(p: &SeriesPoint, span: i64) -> bool {
 
 /// host → (mentions, earliest mention time), ranked: most mentions first,
 /// ties to the host mentioned first, then by name (bytewise).
+/// What one report needs of one topic: its counts per kind and per source
+/// name, its undated counts and its top references (`Reads::report_figures`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TopicFigures {
+    pub counts: KindCounts,
+    pub by_source: HashMap<String, u64>,
+    pub undated: KindCounts,
+    pub references: Vec<Reference>,
+}
+
 pub(crate) fn rank_references(hosts: HashMap<String, (u64, i64)>, limit: usize) -> Vec<Reference> {
     let mut ranked: Vec<(String, (u64, i64))> = hosts.into_iter().collect();
     ranked.sort_by(|(ha, (na, fa)), (hb, (nb, fb))| {

@@ -291,6 +291,28 @@ async fn migrate_refuses_extra_rows_and_names_an_unreachable_host_without_the_pa
             )),
             "{run:?}"
         );
+        // A host the target holds under another id: the copy's row cannot
+        // go in (same name) and is not there under its own key.
+        let db = dir.path().join("m.db");
+        let (hosts, first_host) = (
+            sqlite_count(&db, "SELECT count(*) FROM host"),
+            sqlite_count(&db, "SELECT min(id) FROM host"),
+        );
+        assert!(hosts > 0, "the stocked database has hosts");
+        pg(pgdb.url())
+            .await
+            .execute("UPDATE host SET id = id + 1000", &[])
+            .await
+            .unwrap();
+        let run = mentions(&config, &["migrate", "--to", &url]).await;
+        assert_eq!(run.code, 1, "{run:?}");
+        assert!(
+            run.stderr.contains(&format!(
+                "the PostgreSQL database holds other data: a row of host conflicts with the one whose id is {first_host}, \
+                 which it does not hold (another row has the same unique value)"
+            )),
+            "{run:?}"
+        );
     }
     // Nothing listens on this port.
     let port = {

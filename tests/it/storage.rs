@@ -326,13 +326,30 @@ async fn a_crawl_the_full_disk_cannot_take_exits_3_and_its_failure_is_recorded()
     );
 }
 
-/// Readers read a database in a read-only folder: with no writer (no
-/// write-ahead log to read) and while `run` writes through another mount.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn readers_work_in_a_read_only_folder() {
-    let Some(mut disk) = SmallDisk::mount() else {
-        return;
-    };
+/// `report` of topic `nk` over every time, as JSON.
+const REPORT_ALL: [&str; 9] = [
+    "report",
+    "--topic",
+    "nk",
+    "--format",
+    "json",
+    "--from",
+    "2000-01-01T00:00:00Z",
+    "--to",
+    "2100-01-01T00:00:00Z",
+];
+
+/// A small disk holding `m.db`, crawled once from a feed of three items
+/// (the server keeps serving it): the disk, the server, the config's
+/// folder, the database and the config. None where mounting is not possible.
+async fn crawled_disk() -> Option<(
+    SmallDisk,
+    crate::server::TestServer,
+    tempfile::TempDir,
+    std::path::PathBuf,
+    std::path::PathBuf,
+)> {
+    let disk = SmallDisk::mount()?;
     let server = crate::server::TestServer::start().await;
     server.route("/robots.txt", crate::server::Route::status(404));
     server.route(
@@ -344,20 +361,19 @@ async fn readers_work_in_a_read_only_folder() {
     let config = disk_config(dir.path(), &db, &server.url("/big.xml"), "");
     let out = run(&config, &["crawl"]);
     assert_eq!(out.code, 0, "{out:?}");
+    Some((disk, server, dir, db, config))
+}
 
+/// Readers read a database in a read-only folder: with no writer (no
+/// write-ahead log to read) and while `run` writes through another mount.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readers_work_in_a_read_only_folder() {
+    let Some((mut disk, server, dir, db, config)) = crawled_disk().await else {
+        return;
+    };
     disk.remount("ro");
     let readers = [
-        &[
-            "report",
-            "--topic",
-            "nk",
-            "--format",
-            "json",
-            "--from",
-            "2000-01-01T00:00:00Z",
-            "--to",
-            "2100-01-01T00:00:00Z",
-        ][..],
+        &REPORT_ALL[..],
         &["sources", "--format", "json"],
         &["alerts"],
     ];
@@ -416,6 +432,54 @@ async fn readers_work_in_a_read_only_folder() {
     };
     assert!(view.join("m.db-wal").exists());
     assert_eq!(total, 7, "the reader sees what `run` stores");
+}
+
+/// Through a read-only view, a write-ahead log without its index is a
+/// writer opening or closing the database: a reader waits for it to
+/// settle. One a dead writer left behind is reported, naming the log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_waits_out_a_writer_opening_the_database_and_reports_a_stale_log() {
+    let Some((mut disk, _server, dir, db, _config)) = crawled_disk().await else {
+        return;
+    };
+    let view = disk.bind_read_only();
+    let reader = disk_config(dir.path(), &view.join("m.db"), "http://unused.invalid/", "");
+    let report = REPORT_ALL;
+
+    // A log with no index and no writer to make one.
+    let wal = disk.path().join("m.db-wal");
+    std::fs::write(&wal, b"").unwrap();
+    assert!(!disk.path().join("m.db-shm").exists());
+    let out = run(&reader, &report);
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(
+        out.stderr.contains(&format!(
+            "{} exists but cannot be read",
+            view.join("m.db-wal").display()
+        )),
+        "{}",
+        out.stderr
+    );
+
+    // The same log, and a writer that opens the database a moment later
+    // and holds it open until the reader is done.
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    let writer = {
+        let db = db.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            let conn = rusqlite::Connection::open(&db).unwrap();
+            let _: u32 = conn
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .unwrap();
+            let _ = stopped.recv();
+        })
+    };
+    let out = run(&reader, &report);
+    drop(stop);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.json()["total"], 3, "{}", out.stdout);
+    writer.join().unwrap();
 }
 
 /// A child process killed when dropped (before the disk it uses is unmounted).

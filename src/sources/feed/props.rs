@@ -6,6 +6,7 @@
 use super::markup::{html_plain, literal_plain};
 use super::*;
 use crate::markup::dom_text;
+use crate::parser_properties::thread_cpu;
 use crate::text::collapse_ws;
 use proptest::prelude::*;
 use std::time::Duration;
@@ -405,13 +406,6 @@ proptest! {
             text
         );
     }
-}
-
-/// This thread's CPU time so far: unlike wall time, it does not grow
-/// while the thread waits for a core on a machine busy with other builds.
-fn thread_cpu() -> Duration {
-    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
-    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
 }
 
 /// The best of five timings (CPU time of this thread) of each of `small`

@@ -3,7 +3,8 @@
 //!
 //! The SQLite side is read in one read transaction, so the copy is one
 //! consistent snapshot even while a daemon writes. Rows go to PostgreSQL in
-//! batches, each its own transaction with `ON CONFLICT DO NOTHING`: a copy
+//! batches (a binary `COPY` into a temporary table, then `INSERT … SELECT`),
+//! each its own transaction with `ON CONFLICT DO NOTHING`: a copy
 //! interrupted anywhere is finished by running it again. A row PostgreSQL
 //! already holds under the same key must be equal in every column, else
 //! the copy stops: a target that holds other data is refused, never merged.
@@ -14,8 +15,9 @@
 use super::{PgError, Postgres};
 use crate::store::{Store, StoreError, MIGRATIONS};
 use rusqlite::types::ValueRef;
-use std::collections::{HashMap, HashSet};
-use tokio_postgres::types::ToSql;
+use std::collections::HashMap;
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::{ToSql, Type as PgType};
 
 /// Every table of the schema, parents before the tables that reference them.
 pub const TABLES: &[&str] = &[
@@ -297,14 +299,18 @@ fn value(shape: &Shape, i: usize, v: ValueRef<'_>) -> Result<Val, String> {
 }
 
 /// Copies one table; returns how many rows this run inserted.
+///
+/// Each batch goes into a temporary table of the same columns (made for
+/// the batch's transaction and dropped at its end) with a binary `COPY`,
+/// then into the table with one `INSERT … SELECT … ON CONFLICT DO
+/// NOTHING`, in one transaction. Where fewer rows went in than
+/// came, the rest must already be there and equal (`refuse_other_data`).
 async fn copy_table(
     sqlite: &rusqlite::Connection,
     pg: &Postgres,
     shape: &Shape,
     batch: usize,
 ) -> Result<u64, CopyError> {
-    // PostgreSQL takes at most 65,535 parameters per statement.
-    let per_batch = batch.min(60_000 / shape.columns.len().max(1)).max(1);
     let sql = format!(
         "SELECT {} FROM \"{}\" ORDER BY {}",
         shape.quoted(&shape.all()),
@@ -313,7 +319,18 @@ async fn copy_table(
     );
     let mut stmt = sqlite.prepare(&sql).map_err(StoreError::from)?;
     let mut rows = stmt.query([]).map_err(StoreError::from)?;
-    let mut pending: Vec<Vec<Val>> = Vec::with_capacity(per_batch);
+    let mut client = pg.client().await?;
+    let staging = format!("pg_temp.\"copy_{}\"", shape.table);
+    let types: Vec<PgType> = shape
+        .columns
+        .iter()
+        .map(|c| match c.ty {
+            Type::Int => PgType::INT8,
+            Type::Real => PgType::FLOAT8,
+            Type::Text => PgType::TEXT,
+        })
+        .collect();
+    let mut pending: Vec<Vec<Val>> = Vec::with_capacity(batch.min(100_000));
     let mut copied = 0;
     loop {
         let row = rows.next().map_err(StoreError::from)?;
@@ -326,8 +343,8 @@ async fn copy_table(
             pending.push(vals);
         }
         let done = row.is_none();
-        if pending.len() >= per_batch || (done && !pending.is_empty()) {
-            copied += insert_batch(pg, shape, &pending).await?;
+        if pending.len() >= batch || (done && !pending.is_empty()) {
+            copied += insert_batch(pg, &mut client, shape, &staging, &types, &pending).await?;
             pending.clear();
         }
         if done {
@@ -336,55 +353,59 @@ async fn copy_table(
     }
 }
 
-/// Inserts `rows`, then checks that each row that was there already is
-/// equal. Returns how many it inserted.
-async fn insert_batch(pg: &Postgres, shape: &Shape, rows: &[Vec<Val>]) -> Result<u64, CopyError> {
-    let width = shape.columns.len();
-    let values: Vec<String> = (0..rows.len())
-        .map(|r| {
-            let params: Vec<String> = (1..=width).map(|c| format!("${}", r * width + c)).collect();
-            format!("({})", params.join(", "))
-        })
-        .collect();
-    let sql = format!(
-        "INSERT INTO \"{}\" ({}) VALUES {} ON CONFLICT DO NOTHING RETURNING {}",
-        shape.table,
-        shape.quoted(&shape.all()),
-        values.join(", "),
-        shape.quoted(&shape.key)
-    );
-    let params: Vec<&(dyn ToSql + Sync)> =
-        rows.iter().flat_map(|r| r.iter().map(Val::param)).collect();
-    let mut client = pg.client().await?;
-    let tx = client.transaction().await.map_err(|e| pg.query_error(e))?;
-    tx.batch_execute("SET LOCAL mentions.copying = 'on'")
+/// Inserts `rows` through the temporary table `staging`, refusing (and
+/// rolling back) if a row that was there already differs. Returns how
+/// many it inserted.
+async fn insert_batch(
+    pg: &Postgres,
+    client: &mut deadpool_postgres::Object,
+    shape: &Shape,
+    staging: &str,
+    types: &[PgType],
+    rows: &[Vec<Val>],
+) -> Result<u64, CopyError> {
+    let err = |e| pg.query_error(e);
+    let columns = shape.quoted(&shape.all());
+    let tx = client.transaction().await.map_err(err)?;
+    // The temporary table is made and dropped within the batch's
+    // transaction: nothing of it outlives the transaction, so a pooler
+    // that hands each transaction another server session (PgBouncer's
+    // transaction mode) does not break the copy.
+    tx.batch_execute(&format!(
+        "SET LOCAL mentions.copying = 'on';
+         CREATE TEMPORARY TABLE {staging} ON COMMIT DROP AS
+             SELECT {columns} FROM \"{}\" WITH NO DATA",
+        shape.table
+    ))
+    .await
+    .map_err(err)?;
+    let sink = tx
+        .copy_in(&format!(
+            "COPY {staging} ({columns}) FROM STDIN (FORMAT binary)"
+        ))
         .await
-        .map_err(|e| pg.query_error(e))?;
-    let inserted = tx
-        .query(&sql, &params)
-        .await
-        .map_err(|e| pg.query_error(e))?;
-    tx.commit().await.map_err(|e| pg.query_error(e))?;
-    let key_types: Vec<Type> = shape.key.iter().map(|&i| shape.columns[i].ty).collect();
-    let inserted_keys: HashSet<String> = inserted
-        .iter()
-        .map(|r| {
-            key_types
-                .iter()
-                .enumerate()
-                .map(|(i, ty)| read(r, i, *ty).show())
-                .collect::<Vec<_>>()
-                .join(", ")
-        })
-        .collect();
-    let present: Vec<&Vec<Val>> = rows
-        .iter()
-        .filter(|r| !inserted_keys.contains(&shape.key_of(r)))
-        .collect();
-    if !present.is_empty() {
-        compare_present(pg, shape, &present).await?;
+        .map_err(err)?;
+    let mut writer = std::pin::pin!(BinaryCopyInWriter::new(sink, types));
+    for row in rows {
+        let params: Vec<&(dyn ToSql + Sync)> = row.iter().map(Val::param).collect();
+        writer.as_mut().write(&params).await.map_err(err)?;
     }
-    Ok(inserted.len() as u64)
+    writer.finish().await.map_err(err)?;
+    let inserted = tx
+        .execute(
+            &format!(
+                "INSERT INTO \"{}\" ({columns}) SELECT {columns} FROM {staging} ON CONFLICT DO NOTHING",
+                shape.table
+            ),
+            &[],
+        )
+        .await
+        .map_err(err)?;
+    if inserted < rows.len() as u64 {
+        refuse_other_data(pg, &tx, shape, staging).await?;
+    }
+    tx.commit().await.map_err(err)?;
+    Ok(inserted)
 }
 
 /// A PostgreSQL value of a column of type `ty`.
@@ -396,100 +417,80 @@ fn read(row: &tokio_postgres::Row, i: usize, ty: Type) -> Val {
     }
 }
 
-/// Refuses unless PostgreSQL holds each of `rows` under its key, equal in every column.
-async fn compare_present(
+/// Refuses unless PostgreSQL holds each row of `staging` under its key,
+/// equal in every column; names the first row (in key order) that is not.
+async fn refuse_other_data(
     pg: &Postgres,
+    tx: &deadpool_postgres::Transaction<'_>,
     shape: &Shape,
-    rows: &[&Vec<Val>],
+    staging: &str,
 ) -> Result<(), CopyError> {
-    let mut holders: Vec<Box<dyn ToSql + Sync + Send>> = Vec::new();
-    for &i in &shape.key {
-        match shape.columns[i].ty {
-            Type::Int => holders.push(Box::new(
-                rows.iter()
-                    .map(|r| match &r[i] {
-                        Val::Int(v) => *v,
-                        _ => None,
-                    })
-                    .collect::<Vec<Option<i64>>>(),
-            )),
-            Type::Text => holders.push(Box::new(
-                rows.iter()
-                    .map(|r| match &r[i] {
-                        Val::Text(v) => v.clone(),
-                        _ => None,
-                    })
-                    .collect::<Vec<Option<String>>>(),
-            )),
-            Type::Real => {
-                return Err(CopyError::Refused(format!(
-                    "{} has a floating-point key, which the copy cannot compare",
-                    shape.table
-                )))
-            }
-        }
-    }
-    let casts: Vec<String> = shape
+    let side = |alias: &str| {
+        shape
+            .columns
+            .iter()
+            .map(|c| format!("{alias}.\"{}\"", c.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let on: Vec<String> = shape
         .key
         .iter()
-        .enumerate()
-        .map(|(n, &i)| match shape.columns[i].ty {
-            Type::Text => format!("${}::text[]", n + 1),
-            _ => format!("${}::bigint[]", n + 1),
-        })
+        .map(|&i| format!("t.\"{0}\" = s.\"{0}\"", shape.columns[i].name))
         .collect();
+    let order: Vec<String> = shape
+        .key
+        .iter()
+        .map(|&i| format!("s.\"{}\"", shape.columns[i].name))
+        .collect();
+    let first_key = &shape.columns[shape.key[0]].name;
     let sql = format!(
-        "SELECT {} FROM \"{}\" WHERE ({}) IN (SELECT * FROM unnest({}))",
-        shape.quoted(&shape.all()),
+        "SELECT {}, {}, t.\"{first_key}\" IS NULL FROM {staging} s
+         LEFT JOIN \"{}\" t ON {}
+         WHERE t.\"{first_key}\" IS NULL OR ({}) IS DISTINCT FROM ({})
+         ORDER BY {} LIMIT 1",
+        side("s"),
+        side("t"),
         shape.table,
-        shape.quoted(&shape.key),
-        casts.join(", ")
+        on.join(" AND "),
+        side("s"),
+        side("t"),
+        order.join(", ")
     );
-    let params: Vec<&(dyn ToSql + Sync)> = holders
-        .iter()
-        .map(|h| &**h as &(dyn ToSql + Sync))
-        .collect();
-    let client = pg.client().await?;
-    let found = client
-        .query(&sql, &params)
+    let Some(found) = tx
+        .query_opt(&sql, &[])
         .await
-        .map_err(|e| pg.query_error(e))?;
-    let there: HashMap<String, Vec<Val>> = found
-        .iter()
-        .map(|r| {
-            let vals: Vec<Val> = shape
-                .columns
-                .iter()
-                .enumerate()
-                .map(|(i, c)| read(r, i, c.ty))
-                .collect();
-            (shape.key_of(&vals), vals)
-        })
+        .map_err(|e| pg.query_error(e))?
+    else {
+        return Ok(());
+    };
+    let width = shape.columns.len();
+    let ours: Vec<Val> = (0..width)
+        .map(|i| read(&found, i, shape.columns[i].ty))
         .collect();
-    for row in rows {
-        let key = shape.key_of(row);
-        let Some(theirs) = there.get(&key) else {
-            return Err(CopyError::Refused(format!(
-                "the PostgreSQL database holds other data: a row of {} conflicts with the one whose {} is {key}, \
-                 which it does not hold (another row has the same unique value); \
-                 copy into an empty database",
-                shape.table,
-                shape.key_names()
-            )));
-        };
-        if let Some((i, _)) = row.iter().enumerate().find(|(i, v)| theirs[*i] != **v) {
-            return Err(CopyError::Refused(format!(
-                "the PostgreSQL database holds other data: {} with {} {key} has {} = {} there, {} here; \
-                 copy into an empty database",
-                shape.table,
-                shape.key_names(),
-                shape.columns[i].name,
-                theirs[i].show(),
-                row[i].show()
-            )));
-        }
+    let key = shape.key_of(&ours);
+    if found.get::<_, bool>(2 * width) {
+        return Err(CopyError::Refused(format!(
+            "the PostgreSQL database holds other data: a row of {} conflicts with the one whose {} is {key}, \
+             which it does not hold (another row has the same unique value); \
+             copy into an empty database",
+            shape.table,
+            shape.key_names()
+        )));
     }
-    Ok(())
+    let theirs: Vec<Val> = (0..width)
+        .map(|i| read(&found, width + i, shape.columns[i].ty))
+        .collect();
+    let i = (0..width).find(|&i| theirs[i] != ours[i]).unwrap_or(0);
+    Err(CopyError::Refused(format!(
+        "the PostgreSQL database holds other data: {} with {} {key} has {} = {} there, {} here; \
+         copy into an empty database",
+        shape.table,
+        shape.key_names(),
+        shape.columns[i].name,
+        theirs[i].show(),
+        ours[i].show()
+    )))
 }
 
 /// Moves each identity sequence past the largest id, so rows added later

@@ -126,8 +126,8 @@ mod tests {
             return;
         };
         let pg = connect(&db).await.unwrap();
-        assert_eq!(KNOWN_VERSION, 10);
-        assert_eq!(schema_version(&pg).await.unwrap(), 10);
+        assert_eq!(KNOWN_VERSION, 11);
+        assert_eq!(schema_version(&pg).await.unwrap(), 11);
         let rows = recorded(&pg).await;
         let names: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
         assert_eq!(
@@ -142,7 +142,8 @@ mod tests {
                 "0007_source_warning.sql",
                 "0008_headlines.sql",
                 "0009_host_memory.sql",
-                "0010_writer.sql"
+                "0010_writer.sql",
+                "0011_report_index.sql"
             ]
         );
         // A second start changes nothing.
@@ -168,10 +169,10 @@ mod tests {
         }
         let pg = connect(&db).await.unwrap();
         let rows = recorded(&pg).await;
-        assert_eq!(rows.len(), 10);
+        assert_eq!(rows.len(), KNOWN_VERSION as usize);
         assert_eq!(
             rows.iter().map(|r| r.0).collect::<Vec<_>>(),
-            (1..=10).collect::<Vec<i64>>()
+            (1..=i64::from(KNOWN_VERSION)).collect::<Vec<i64>>()
         );
     }
 
@@ -185,26 +186,22 @@ mod tests {
             .await
             .unwrap()
             .execute(
-                "INSERT INTO schema_version (version, name, applied_at) VALUES (11, '0011_future.sql', 0)",
-                &[],
+                "INSERT INTO schema_version (version, name, applied_at) VALUES ($1, 'future.sql', 0)",
+                &[&(i64::from(KNOWN_VERSION) + 1)],
             )
             .await
             .unwrap();
         let err = connect(&db).await.err().unwrap();
+        let (found, known) = (KNOWN_VERSION + 1, KNOWN_VERSION);
         assert!(
-            matches!(
-                err,
-                PgError::TooNew {
-                    found: 11,
-                    known: 10,
-                    ..
-                }
-            ),
+            matches!(err, PgError::TooNew { found: f, known: k, .. } if (f, k) == (found, known)),
             "{err}"
         );
         let text = err.to_string();
         assert!(
-            text.contains("schema version 11, newer than this build knows (10)"),
+            text.contains(&format!(
+                "schema version {found}, newer than this build knows ({known})"
+            )),
             "{text}"
         );
         assert!(text.contains(&format!("/{}", db.name())), "{text}");

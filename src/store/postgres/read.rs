@@ -6,7 +6,9 @@
 //! statement — edges and buckets joined by `UNION ALL` — so it sees one
 //! state of the database and costs one round trip; the window's bounds are
 //! integers this process computed and are written into the statement,
-//! which lets the planner see the exact ranges.
+//! which lets the planner see the exact ranges. A report of many topics
+//! asks for all of them at once (`report_figures`): three statements, each
+//! planned once, rather than three a topic.
 //!
 //! Text is ordered bytewise (`COLLATE "C"`), as SQLite orders it, whatever
 //! the database's collation.
@@ -16,7 +18,7 @@ use crate::sources::Kind;
 use crate::store::exclusions::Exclusion;
 use crate::store::stats::{
     rank_references, series_points, time, whole_bucket, Bucket, KindCounts, Reference, SeriesPoint,
-    SourceHealth, Split,
+    SourceHealth, Split, TopicFigures,
 };
 use crate::store::FiredAlert;
 use chrono::{DateTime, TimeZone, Utc};
@@ -28,6 +30,10 @@ use tokio_postgres::Row;
 /// The topic's id as a scalar subquery on `$1` (NULL for an unknown topic,
 /// which then selects nothing).
 const TOPIC: &str = "(SELECT id FROM topic WHERE name = $1)";
+
+/// The ids of the topics named in `$1` (a text array), for `topic_id =
+/// ANY(…)`: unknown names select nothing.
+const TOPICS: &str = "ARRAY(SELECT id FROM topic WHERE name = ANY($1))";
 
 impl Postgres {
     /// Rows of `sql` with `params`, errors as `PgError`.
@@ -52,6 +58,35 @@ impl Postgres {
         row.try_get(i).map_err(|e| self.query_error(e))
     }
 
+    /// The figures of a report of each of `topics` over `[from, to)`, in
+    /// the order given: three statements whatever the number of topics
+    /// (each planned once and each a single round trip), where asking
+    /// topic by topic costs three a topic.
+    pub async fn report_figures(
+        &self,
+        topics: &[&str],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        top: usize,
+    ) -> Result<Vec<TopicFigures>, PgError> {
+        let summaries = self.window_summaries(topics, from, to).await?;
+        let undated = self.undated_counts_of(topics, from, to).await?;
+        let references = self.references_of(topics, from, to, top).await?;
+        Ok(summaries
+            .into_iter()
+            .zip(undated)
+            .zip(references)
+            .map(
+                |(((counts, by_source), undated), references)| TopicFigures {
+                    counts,
+                    by_source,
+                    undated,
+                    references,
+                },
+            )
+            .collect())
+    }
+
     /// Per kind and per source name, the mentions of `topic` in `[from, to)`
     /// (`Store::window_summary`).
     pub async fn window_summary(
@@ -60,42 +95,59 @@ impl Postgres {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<(KindCounts, HashMap<String, u64>), PgError> {
+        Ok(one(self.window_summaries(&[topic], from, to).await?))
+    }
+
+    /// [`Postgres::window_summary`] of each of `topics`, in one statement.
+    async fn window_summaries(
+        &self,
+        topics: &[&str],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<(KindCounts, HashMap<String, u64>)>, PgError> {
         let split = Split::of(from.timestamp(), to.timestamp());
-        let mut counts = KindCounts::default();
-        let mut by_name = HashMap::new();
+        let mut out = vec![(KindCounts::default(), HashMap::new()); topics.len()];
         let mut parts = Vec::new();
         for &(a, b) in &split.edges {
             parts.push(format!(
-                "SELECT source_id, kind, count(*) AS n FROM mention
-                 WHERE topic_id = {TOPIC} AND at >= {a} AND at < {b} AND excluded_by IS NULL
-                 GROUP BY source_id, kind"
+                "SELECT topic_id, source_id, kind, 1::bigint AS n FROM mention
+                 WHERE topic_id = ANY({TOPICS}) AND at >= {a} AND at < {b} AND excluded_by IS NULL"
             ));
         }
         for &(span, a, b) in &split.buckets {
             parts.push(format!(
-                "SELECT source_id, kind, sum(n)::bigint AS n FROM count_source
-                 WHERE topic_id = {TOPIC} AND span = {span} AND bucket >= {a} AND bucket < {b}
-                 GROUP BY source_id, kind"
+                "SELECT topic_id, source_id, kind, n FROM count_source
+                 WHERE topic_id = ANY({TOPICS}) AND span = {span} AND bucket >= {a} AND bucket < {b}"
             ));
         }
         if parts.is_empty() {
-            return Ok((counts, by_name));
+            return Ok(out);
         }
+        // One aggregation over every part's rows, then the names of the
+        // (far fewer) sums: joining first looked a source up per row.
         let sql = format!(
-            "SELECT s.name, w.kind, sum(w.n)::bigint FROM ({}) w
-             LEFT JOIN source s ON s.id = w.source_id
-             GROUP BY s.name, w.kind",
+            "SELECT t.name, s.name, w.kind, w.n FROM (
+                 SELECT topic_id, source_id, kind, sum(n)::bigint AS n FROM ({}) u
+                 GROUP BY topic_id, source_id, kind
+             ) w
+             JOIN topic t ON t.id = w.topic_id
+             LEFT JOIN source s ON s.id = w.source_id",
             parts.join(" UNION ALL ")
         );
-        for r in self.rows(&sql, &[&topic]).await? {
-            let name: Option<String> = self.get(&r, 0)?;
-            let n: i64 = self.get(&r, 2)?;
-            counts.add(self.get(&r, 1)?, n);
+        let index = positions(topics);
+        for r in self.rows(&sql, &[&topics]).await? {
+            let Some(&i) = index.get(self.get::<&str>(&r, 0)?) else {
+                continue;
+            };
+            let (counts, by_name) = &mut out[i];
+            let name: Option<String> = self.get(&r, 1)?;
+            let n: i64 = self.get(&r, 3)?;
+            counts.add(self.get(&r, 2)?, n);
             if let Some(name) = name {
                 *by_name.entry(name).or_default() += n as u64;
             }
         }
-        Ok((counts, by_name))
+        Ok(out)
     }
 
     /// Distinct mentions of `topic` in `[from, to)`, per kind (`Store::counts`).
@@ -115,20 +167,33 @@ impl Postgres {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<KindCounts, PgError> {
+        Ok(one(self.undated_counts_of(&[topic], from, to).await?))
+    }
+
+    /// [`Postgres::undated_counts`] of each of `topics`, in one statement.
+    async fn undated_counts_of(
+        &self,
+        topics: &[&str],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<KindCounts>, PgError> {
         let sql = format!(
-            "SELECT kind, count(*) FROM mention
-             WHERE topic_id = {TOPIC} AND at >= $2 AND at < $3 AND published_at IS NULL
-               AND excluded_by IS NULL
-             GROUP BY kind"
+            "SELECT t.name, m.kind, count(*) FROM mention m JOIN topic t ON t.id = m.topic_id
+             WHERE m.topic_id = ANY({TOPICS}) AND m.at >= $2 AND m.at < $3
+               AND m.published_at IS NULL AND m.excluded_by IS NULL
+             GROUP BY t.name, m.kind"
         );
-        let mut counts = KindCounts::default();
+        let mut out = vec![KindCounts::default(); topics.len()];
+        let index = positions(topics);
         for r in self
-            .rows(&sql, &[&topic, &from.timestamp(), &to.timestamp()])
+            .rows(&sql, &[&topics, &from.timestamp(), &to.timestamp()])
             .await?
         {
-            counts.add(self.get(&r, 0)?, self.get(&r, 1)?);
+            if let Some(&i) = index.get(self.get::<&str>(&r, 0)?) {
+                out[i].add(self.get(&r, 1)?, self.get(&r, 2)?);
+            }
         }
-        Ok(counts)
+        Ok(out)
     }
 
     /// The hosts with the most web mentions in the window (`Store::references`).
@@ -139,38 +204,57 @@ impl Postgres {
         to: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<Reference>, PgError> {
+        Ok(one(self.references_of(&[topic], from, to, limit).await?))
+    }
+
+    /// [`Postgres::references`] of each of `topics`, in one statement.
+    async fn references_of(
+        &self,
+        topics: &[&str],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Vec<Reference>>, PgError> {
         let split = Split::of(from.timestamp(), to.timestamp());
         let web = Kind::Web.code();
         let mut parts = Vec::new();
         for &(a, b) in &split.edges {
             parts.push(format!(
-                "SELECT host, count(*) AS n, min(at) AS first FROM mention
-                 WHERE topic_id = {TOPIC} AND at >= {a} AND at < {b} AND kind = {web}
-                   AND host IS NOT NULL AND excluded_by IS NULL
-                 GROUP BY host"
+                "SELECT topic_id, host, 1::bigint AS n, at AS first FROM mention
+                 WHERE topic_id = ANY({TOPICS}) AND at >= {a} AND at < {b} AND kind = {web}
+                   AND host IS NOT NULL AND excluded_by IS NULL"
             ));
         }
         for &(span, a, b) in &split.buckets {
             parts.push(format!(
-                "SELECT host.name AS host, sum(n)::bigint AS n, min(first) AS first FROM count_host
+                "SELECT topic_id, host.name AS host, n, first FROM count_host
                  JOIN host ON host.id = host_id
-                 WHERE topic_id = {TOPIC} AND span = {span} AND bucket >= {a} AND bucket < {b}
-                 GROUP BY host.name"
+                 WHERE topic_id = ANY({TOPICS}) AND span = {span} AND bucket >= {a} AND bucket < {b}"
             ));
         }
-        let mut hosts: HashMap<String, (u64, i64)> = HashMap::new();
-        if parts.is_empty() {
-            return Ok(Vec::new());
+        let mut hosts: Vec<HashMap<String, (u64, i64)>> = vec![HashMap::new(); topics.len()];
+        if !parts.is_empty() {
+            let sql = format!(
+                "SELECT t.name, w.host, w.n, w.first FROM (
+                     SELECT topic_id, host, sum(n)::bigint AS n, min(first) AS first FROM ({}) u
+                     GROUP BY topic_id, host
+                 ) w
+                 JOIN topic t ON t.id = w.topic_id",
+                parts.join(" UNION ALL ")
+            );
+            let index = positions(topics);
+            for r in self.rows(&sql, &[&topics]).await? {
+                let Some(&i) = index.get(self.get::<&str>(&r, 0)?) else {
+                    continue;
+                };
+                let n: i64 = self.get(&r, 2)?;
+                hosts[i].insert(self.get(&r, 1)?, (n as u64, self.get(&r, 3)?));
+            }
         }
-        let sql = format!(
-            "SELECT host, sum(n)::bigint, min(first) FROM ({}) w GROUP BY host",
-            parts.join(" UNION ALL ")
-        );
-        for r in self.rows(&sql, &[&topic]).await? {
-            let n: i64 = self.get(&r, 1)?;
-            hosts.insert(self.get(&r, 0)?, (n as u64, self.get(&r, 2)?));
-        }
-        Ok(rank_references(hosts, limit))
+        Ok(hosts
+            .into_iter()
+            .map(|h| rank_references(h, limit))
+            .collect())
     }
 
     /// Mentions of `topic` in the window, per source name (`Store::mentions_by_source`).
@@ -371,4 +455,18 @@ impl Postgres {
             })
             .collect()
     }
+}
+
+/// Each name's place in `topics` (the first, should a name repeat).
+fn positions<'a>(topics: &[&'a str]) -> HashMap<&'a str, usize> {
+    let mut index = HashMap::with_capacity(topics.len());
+    for (i, &t) in topics.iter().enumerate() {
+        index.entry(t).or_insert(i);
+    }
+    index
+}
+
+/// The only element of a one-topic answer.
+fn one<T: Default>(answers: Vec<T>) -> T {
+    answers.into_iter().next().unwrap_or_default()
 }

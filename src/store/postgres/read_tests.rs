@@ -667,6 +667,17 @@ fn every_read_answers_the_same_on_both_backends() {
         for topic in ["nk", "other", "no such topic"] {
             assert_window(sqlite, pg, topic, from, to);
         }
+        // A report's figures of several topics at once (one statement a
+        // figure on PostgreSQL) equal SQLite's, asked topic by topic.
+        let (f, t) = (time(from), time(to));
+        let topics = ["other", "no such topic", "nk"];
+        let figures = pg.report_figures(&topics, f, t, 3).unwrap();
+        assert_eq!(
+            sqlite.report_figures(&topics, f, t, 3).unwrap(),
+            figures,
+            "report figures {from}..{to}"
+        );
+        assert_eq!(figures[2].counts, pg.counts("nk", f, t).unwrap());
     }
     assert_mentions(sqlite, pg);
 }
