@@ -111,7 +111,12 @@ pub fn canonical_str(link: &str, base: Option<&Url>) -> Option<Url> {
     if link.is_empty() {
         return None;
     }
-    let url = Url::options().base_url(base).parse(link).ok()?;
+    canonical_http(Url::options().base_url(base).parse(link).ok()?)
+}
+
+/// The canonical form of a parsed URL, if it is an http(s) URL with a
+/// host: `canonical_str` for a link its reader parsed already.
+pub fn canonical_http(url: Url) -> Option<Url> {
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
         return None;
     }

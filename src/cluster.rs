@@ -173,7 +173,7 @@ impl Node {
                 None => Arc::clone(&self.limit).acquire_owned().await,
             };
             tokio::select! {
-                report = crawl::crawl_source(&settings, &http, &backend, index, None) => Some(report),
+                report = crawl::crawl_source(None, &settings, &http, &backend, index, None) => Some(report),
                 _ = cancel.cancelled() => None,
             }
         };

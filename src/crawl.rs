@@ -1,8 +1,10 @@
 //! One pass of one source through the stages: fetch → parse → (full text) →
 //! match → identify → store. `crawl_pass` runs many sources with bounded
-//! concurrency; `crawl_source` wires the store into the source's context,
-//! lets the source read (`sources`), evaluates what it read (full text,
-//! identification) and commits the result in one transaction.
+//! concurrency (`Slots`: a crawl waiting for the store does not keep the
+//! next source from being read); `crawl_source` wires the store into the
+//! source's context, lets the source read (`sources`), evaluates what it
+//! read (full text, identification) and commits the result in one
+//! transaction.
 
 use crate::budget::{Budget, Unread};
 use crate::config::{Settings, SourceConfig, SourceSpec, Topic};
@@ -151,23 +153,27 @@ pub async fn crawl_pass(
     topics: Option<Vec<usize>>,
     on_done: &dyn Fn(&SourceReport),
 ) -> Vec<SourceReport> {
-    let limit = Arc::new(tokio::sync::Semaphore::new(
-        settings.http.concurrency.max(1),
-    ));
+    let slots = Slots::new(settings.http.concurrency);
     let mut tasks = tokio::task::JoinSet::new();
     let mut names = std::collections::HashMap::new();
     for (order, index) in sources.into_iter().enumerate() {
-        let (task_settings, http, store, limit, topics) = (
+        let (task_settings, http, store, slots, topics) = (
             Arc::clone(&settings),
             http.clone(),
             store.clone(),
-            Arc::clone(&limit),
+            slots.clone(),
             topics.clone(),
         );
         let handle = tasks.spawn(async move {
-            let _permit = limit.acquire_owned().await;
-            let report =
-                crawl_source(&task_settings, &http, &store, index, topics.as_deref()).await;
+            let report = crawl_source(
+                Some(&slots),
+                &task_settings,
+                &http,
+                &store,
+                index,
+                topics.as_deref(),
+            )
+            .await;
             (order, report)
         });
         names.insert(handle.id(), (order, settings.sources[index].name.clone()));
@@ -201,14 +207,47 @@ pub async fn crawl_pass(
     reports.into_iter().map(|(_, r)| r).collect()
 }
 
-/// Crawls one source and commits what it brought.
+/// How many sources are read at once, and how many crawls that have been
+/// read may wait for the store. A crawl gives up its reading slot once it
+/// has read and evaluated its items and holds a writing slot instead until
+/// it is committed: the next sources are fetched and parsed while the
+/// store writes (SQLite has one writer), and at most `concurrency` crawls
+/// wait for it, which bounds the memory they hold. Cheap to clone.
+#[derive(Clone)]
+pub struct Slots {
+    reading: Arc<tokio::sync::Semaphore>,
+    writing: Arc<tokio::sync::Semaphore>,
+}
+
+impl Slots {
+    /// `concurrency` sources read at once (at least 1), as many waiting to be written.
+    pub fn new(concurrency: usize) -> Slots {
+        let n = concurrency.max(1);
+        Slots {
+            reading: Arc::new(tokio::sync::Semaphore::new(n)),
+            writing: Arc::new(tokio::sync::Semaphore::new(n)),
+        }
+    }
+}
+
+/// A slot of `Slots`, when there are any; a closed semaphore is no limit.
+async fn take(
+    semaphore: Option<&Arc<tokio::sync::Semaphore>>,
+) -> Option<tokio::sync::OwnedSemaphorePermit> {
+    Arc::clone(semaphore?).acquire_owned().await.ok()
+}
+
+/// Crawls one source and commits what it brought; with `slots`, in a
+/// reading slot and then a writing slot of them.
 pub async fn crawl_source(
+    slots: Option<&Slots>,
     settings: &Settings,
     http: &HttpClient,
     store: &Backend,
     index: usize,
     only_topics: Option<&[usize]>,
 ) -> SourceReport {
+    let reading = take(slots.map(|s| &s.reading)).await;
     let source = &settings.sources[index];
     let topics: Vec<&Topic> = source
         .topics
@@ -288,7 +327,11 @@ pub async fn crawl_source(
         batch.outcome = SourceOutcome::Failed(e);
     }
     let outcome = batch.outcome.clone();
+    // Read and evaluated: the next source may be read while this one waits for the store.
+    let writing = take(slots.map(|s| &s.writing)).await;
+    drop(reading);
     let committed = store.commit(batch).await;
+    drop(writing);
     match &committed {
         Ok(stats) => crate::telemetry::record_crawl(
             &source.name,
@@ -531,6 +574,78 @@ async fn fetch_article(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A feed of one item mentioning Nordkorea, numbered `n`.
+    fn feed(n: usize) -> String {
+        format!(
+            "<rss version=\"2.0\"><channel><title>q</title><item><title>Nordkorea {n}</title>\
+             <link>http://news.example/{n}</link><pubDate>Tue, 24 Nov 2026 10:00:00 GMT</pubDate>\
+             <description>Nordkorea und Russland</description></item></channel></rss>"
+        )
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_crawl_waiting_for_the_store_gives_its_reading_slot_to_the_next_source() {
+        let fetched = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&fetched);
+        let app = axum::Router::new().route(
+            "/feed/{n}",
+            axum::routing::get(move |axum::extract::Path(n): axum::extract::Path<usize>| {
+                counted.fetch_add(1, Ordering::SeqCst);
+                async move { ([("content-type", "application/rss+xml")], feed(n)) }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = format!(
+            "[database]\npath = {:?}\n\n[crawler]\nconcurrency = 1\nrespect_robots_txt = false\nretries = 0\n\n\
+             [[topic]]\nname = \"nk\"\nquery = \"nordkorea\"\n\n",
+            dir.path().join("m.db").display().to_string()
+        );
+        for n in 0..3 {
+            config.push_str(&format!(
+                "[[source]]\nname = \"q{n}\"\ntype = \"feed\"\nurl = \"http://127.0.0.1:{port}/feed/{n}\"\n\n"
+            ));
+        }
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, config).unwrap();
+        let settings = Arc::new(Settings::load(&path).unwrap());
+        let shared = crate::store::shared(crate::store::Store::open(&settings.database).unwrap());
+        let http = HttpClient::new(settings.http.clone()).unwrap();
+        // A write in progress: the store is busy until the test lets go.
+        let busy = crate::store::hold_busy(&shared);
+        let pass = crawl_pass(
+            Arc::clone(&settings),
+            http,
+            Backend::Sqlite(Arc::clone(&shared)),
+            vec![0, 1, 2],
+            None,
+            &|_| {},
+        );
+        let release = async {
+            // One source is read at a time (concurrency 1), yet the second
+            // is read while the first waits for the store.
+            let mut waited = 0;
+            while fetched.load(Ordering::SeqCst) < 2 && waited < 200 {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                waited += 1;
+            }
+            let read = fetched.load(Ordering::SeqCst);
+            drop(busy);
+            read
+        };
+        let (reports, read_while_busy) = tokio::join!(pass, release);
+        assert_eq!(read_while_busy, 2);
+        let lines: Vec<String> = reports.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            lines,
+            [0, 1, 2].map(|n| format!("q{n}: 1 new, 0 already counted, 1 items read"))
+        );
+        assert_eq!(fetched.load(Ordering::SeqCst), 3);
+    }
 
     #[test]
     fn quotes_are_short_and_escaped() {

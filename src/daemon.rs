@@ -148,9 +148,7 @@ pub async fn schedule_loop(
     let mut next = plan(&settings, &HashMap::new(), Utc::now());
     tracing::info!("scheduling {} sources", next.len());
     let running: Arc<Mutex<HashSet<String>>> = Arc::default();
-    let mut limit = Arc::new(tokio::sync::Semaphore::new(
-        settings.http.concurrency.max(1),
-    ));
+    let mut slots = crawl::Slots::new(settings.http.concurrency);
     let mut tasks = tokio::task::JoinSet::new();
     let watchdog = sd_notify::watchdog_enabled().map(|d| d / 2);
     let mut watchdog_tick = tokio::time::interval(watchdog.unwrap_or(Duration::from_secs(3600)));
@@ -175,7 +173,7 @@ pub async fn schedule_loop(
                         Ok(new) => {
                             next = plan(&new, &next, Utc::now());
                             if new.http.concurrency != settings.http.concurrency {
-                                limit = Arc::new(tokio::sync::Semaphore::new(new.http.concurrency.max(1)));
+                                slots = crawl::Slots::new(new.http.concurrency);
                             }
                             settings = new;
                             tracing::info!("config reloaded; scheduling {} sources", next.len());
@@ -244,18 +242,17 @@ pub async fn schedule_loop(
                 tracing::debug!(source = %source.name, "still running; skipping this fire time");
                 continue;
             }
-            let (settings, http, store, running, limit) = (
+            let (settings, http, store, running, slots) = (
                 Arc::clone(&settings),
                 http.clone(),
                 Arc::clone(&store),
                 Arc::clone(&running),
-                Arc::clone(&limit),
+                slots.clone(),
             );
             tasks.spawn(async move {
                 let report = {
-                    let _permit = limit.acquire_owned().await;
                     let backend = crate::store::Backend::Sqlite(Arc::clone(&store));
-                    crawl::crawl_source(&settings, &http, &backend, index, None).await
+                    crawl::crawl_source(Some(&slots), &settings, &http, &backend, index, None).await
                 };
                 tracing::info!("{report}");
                 running

@@ -55,11 +55,16 @@ fn key_with_link(item: &Item, link: Option<&Url>) -> u64 {
     }
 }
 
-/// The canonical form of an item's own link, if it has one.
+/// The canonical form of an item's own link, if it has one (from the URL
+/// its reader parsed, when it kept it).
 fn link_of(item: &Item) -> Option<Url> {
-    item.url
-        .as_deref()
-        .and_then(|u| canon::canonical_str(u, None))
+    match item.parsed_url.get() {
+        Some(url) => canon::canonical_http(url.clone()),
+        None => item
+            .url
+            .as_deref()
+            .and_then(|u| canon::canonical_str(u, None)),
+    }
 }
 
 /// The identity an item has before its page is fetched: platform id,
@@ -203,6 +208,29 @@ fn identify_with_link(
 mod tests {
     use super::*;
     use crate::query::Query;
+
+    #[test]
+    fn a_link_its_reader_parsed_identifies_as_the_same_link_parsed_again() {
+        for link in [
+            "https://News.Example.org:443/a/b?utm_source=x&z=1&a=2#frag",
+            "http://user:pw@x.org/p;JSESSIONID=ABC?b=2&a=1",
+            "https://x.org/ä ö?q=%C3%A4",
+        ] {
+            let parsed = Url::parse(link).unwrap();
+            let read = Item {
+                url: Some(parsed.as_str().to_owned()),
+                parsed_url: crate::sources::ParsedUrl::of(parsed),
+                ..Item::default()
+            };
+            let plain = Item {
+                parsed_url: crate::sources::ParsedUrl::default(),
+                ..read.clone()
+            };
+            assert!(link_of(&read).is_some(), "{link}");
+            assert_eq!(link_of(&read), link_of(&plain), "{link}");
+            assert_eq!(item_key(&read), item_key(&plain), "{link}");
+        }
+    }
 
     #[test]
     fn untitled_items_get_a_title_from_their_first_words() {

@@ -1,4 +1,4 @@
-//! The shared HTTP client (SPEC §6): one reqwest client with rustls,
+//! The shared HTTP client (SPEC §6): one reqwest client with rustls (`tls.rs`),
 //! automatic decompression, the configured user agent, a per-attempt timeout
 //! and a redirect cap; on top of it retries with `Retry-After`, conditional
 //! GET, a body cap counted after decompression, global and per-host
@@ -252,17 +252,21 @@ impl HttpClient {
             &settings.trusted_hosts,
             settings.allow_private_networks,
         ));
+        // One TLS set-up for both clients: the roots are loaded once, at the first https fetch.
+        let tls = super::tls::client_config().map_err(|reason| FetchError::Setup { reason })?;
         let client = HttpClient::reqwest(
             &settings,
             &guard,
             system_proxy,
             redirects(&settings, &guard),
+            tls.clone(),
         )?;
         let direct = HttpClient::reqwest(
             &settings,
             &guard,
             system_proxy,
             reqwest::redirect::Policy::none(),
+            tls,
         )?;
         Ok(HttpClient {
             inner: Arc::new(Inner {
@@ -293,8 +297,10 @@ impl HttpClient {
         guard: &Arc<Guard>,
         system_proxy: bool,
         redirects: reqwest::redirect::Policy,
+        tls: rustls::ClientConfig,
     ) -> Result<reqwest::Client, FetchError> {
         let mut builder = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
             .user_agent(settings.user_agent.clone())
             .timeout(settings.timeout)
             .redirect(redirects)

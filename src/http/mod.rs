@@ -12,6 +12,7 @@ pub mod ratelimit;
 pub mod robots;
 #[cfg(test)]
 mod robots_fetch_tests;
+pub mod tls;
 
 pub use client::{Fetched, HttpClient, HttpSettings, Request, Validators};
 pub use error::FetchError;

@@ -121,6 +121,7 @@ fn post_to_item(post: PostView) -> Option<Item> {
         lang,
         unread_date: None,
         publisher: None,
+        parsed_url: Default::default(),
         platform_id: Some(post.uri),
     })
 }
@@ -453,6 +454,7 @@ mod tests {
                     lang: Some("en".into()),
                     unread_date: None,
                     publisher: None,
+                    parsed_url: Default::default(),
                 },
                 Item {
                     url: Some("https://bsky.app/profile/auslandsjournal.bsky.social/post/3lbnwr2ko7k2a".into()),
@@ -464,6 +466,7 @@ mod tests {
                     lang: Some("de".into()),
                     unread_date: None,
                     publisher: None,
+                    parsed_url: Default::default(),
                 },
                 Item {
                     url: Some("https://bsky.app/profile/auslandsjournal.bsky.social/post/3lbnvbd2mfs2o".into()),
@@ -476,6 +479,7 @@ mod tests {
                     lang: Some("de".into()),
                     unread_date: None,
                     publisher: None,
+                    parsed_url: Default::default(),
                 },
             ]
         );
@@ -522,6 +526,7 @@ mod tests {
                 lang: None,
                 unread_date: None,
                 publisher: None,
+                parsed_url: Default::default(),
             }]
         );
         assert!(parse(b"<html>Bad Gateway</html>").is_err());

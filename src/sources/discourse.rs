@@ -302,6 +302,7 @@ fn item(
         lang: None,
         unread_date: created.filter(|_| published.is_none()).map(str::to_owned),
         publisher: None,
+        parsed_url: Default::default(),
     }
 }
 
@@ -384,6 +385,7 @@ mod tests {
                 lang: None,
                 unread_date: None,
                 publisher: None,
+                parsed_url: Default::default(),
             }
         );
         assert_eq!(page.items[1].title, "Reisebericht aus Pjöngjang");

@@ -137,6 +137,7 @@ fn article_item(a: Article, seen: Option<DateTime<Utc>>) -> Option<Item> {
             .map(str::to_owned),
         unread_date: a.seendate.filter(|_| seen.is_none()),
         publisher: None,
+        parsed_url: Default::default(),
     })
 }
 
@@ -521,6 +522,7 @@ mod tests {
                 lang: Some("de".into()),
                 unread_date: None,
                 publisher: None,
+                parsed_url: Default::default(),
             }
         );
         let langs: Vec<Option<&str>> = answer.items.iter().map(|i| i.lang.as_deref()).collect();

@@ -256,6 +256,7 @@ pub fn parse(body: &str) -> Result<Page, ParseError> {
             lang: lang.clone(),
             unread_date: date.filter(|_| published.is_none()).map(str::to_owned),
             publisher: Some(publisher),
+            parsed_url: Default::default(),
         });
     }
     Ok(page)

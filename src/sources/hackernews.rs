@@ -93,6 +93,7 @@ fn hit_to_item(hit: Hit) -> Option<Item> {
         lang: None,
         unread_date: None,
         publisher: None,
+        parsed_url: Default::default(),
     })
 }
 
@@ -219,6 +220,7 @@ mod tests {
                     lang: None,
                     unread_date: None,
                     publisher: None,
+                    parsed_url: Default::default(),
                 },
                 Item {
                     url: Some("https://news.ycombinator.com/item?id=46012310".into()),
@@ -230,6 +232,7 @@ mod tests {
                     lang: None,
                     unread_date: None,
                     publisher: None,
+                    parsed_url: Default::default(),
                 },
                 Item {
                     url: Some("https://news.ycombinator.com/item?id=46012187".into()),
@@ -241,6 +244,7 @@ mod tests {
                     lang: None,
                     unread_date: None,
                     publisher: None,
+                    parsed_url: Default::default(),
                 },
                 Item {
                     url: Some("https://news.ycombinator.com/item?id=46009876".into()),
@@ -252,6 +256,7 @@ mod tests {
                     lang: None,
                     unread_date: None,
                     publisher: None,
+                    parsed_url: Default::default(),
                 },
             ]
         );
@@ -283,6 +288,7 @@ mod tests {
                 lang: None,
                 unread_date: None,
                 publisher: None,
+                parsed_url: Default::default(),
             }]
         );
         assert!(parse(b"<html>rate limited</html>").is_err());

@@ -173,6 +173,7 @@ fn read(
             lang: lang.clone(),
             unread_date,
             publisher: None,
+            parsed_url: Default::default(),
         });
     }
 
@@ -399,6 +400,7 @@ mod tests {
             lang: opt(lang),
             unread_date: None,
             publisher: None,
+            parsed_url: Default::default(),
         }
     }
 

@@ -242,6 +242,7 @@ fn post_item(view: PostView) -> Option<Item> {
         lang: None,
         unread_date: None,
         publisher: None,
+        parsed_url: Default::default(),
     })
 }
 
@@ -267,6 +268,7 @@ fn comment_item(view: CommentView) -> Option<Item> {
         lang: None,
         unread_date: None,
         publisher: None,
+        parsed_url: Default::default(),
     })
 }
 
@@ -533,6 +535,7 @@ mod tests {
                 lang: None,
                 unread_date: None,
                 publisher: None,
+                parsed_url: Default::default(),
             }
         );
         // A post federated from another instance: its ap_id, its author's home.
@@ -560,6 +563,7 @@ mod tests {
                 lang: None,
                 unread_date: None,
                 publisher: None,
+                parsed_url: Default::default(),
             }
         );
         // Comments are matched on their own words, not their post's title.

@@ -302,6 +302,7 @@ fn status_item(status: Status) -> Option<Item> {
         lang: s.language.as_deref().and_then(language),
         unread_date: None,
         publisher: None,
+        parsed_url: Default::default(),
     })
 }
 
@@ -357,6 +358,7 @@ mod tests {
                 lang: Some("de".into()),
                 unread_date: None,
                 publisher: None,
+                parsed_url: Default::default(),
             }
         );
         // The boost is the boosted status, as this instance knows it.
@@ -374,6 +376,7 @@ mod tests {
                 lang: Some("en".into()),
                 unread_date: None,
                 publisher: None,
+                parsed_url: Default::default(),
             }
         );
         assert_eq!(

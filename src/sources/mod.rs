@@ -89,6 +89,32 @@ pub struct Item {
     /// (a news search's opaque link): the mention's host for the references
     /// and for the same-headline rule.
     pub publisher: Option<String>,
+    /// `url` as the reader parsed it, when it did (feeds), so that
+    /// identifying the item does not parse it again.
+    pub parsed_url: ParsedUrl,
+}
+
+/// An item's `url` as parsed by its reader: a cache of `url`, which is what
+/// counts, so items are equal whatever it holds. Only a reader that made
+/// `url` from it sets it.
+#[derive(Debug, Clone, Default)]
+pub struct ParsedUrl(Option<url::Url>);
+
+impl ParsedUrl {
+    /// The parsed form of `url`, which is `url.as_str()`.
+    pub fn of(url: url::Url) -> ParsedUrl {
+        ParsedUrl(Some(url))
+    }
+
+    pub fn get(&self) -> Option<&url::Url> {
+        self.0.as_ref()
+    }
+}
+
+impl PartialEq for ParsedUrl {
+    fn eq(&self, _: &ParsedUrl) -> bool {
+        true
+    }
 }
 
 /// A parser could not read a document at all (items it can read are kept).

@@ -291,6 +291,7 @@ fn item(thing: Thing, site: &Url) -> Option<Item> {
         lang: None,
         unread_date: None,
         publisher: None,
+        parsed_url: Default::default(),
     })
 }
 
@@ -663,6 +664,7 @@ mod tests {
                 lang: None,
                 unread_date: None,
                 publisher: None,
+                parsed_url: Default::default(),
             }
         );
         // A link post by a deleted account: no text, no author.

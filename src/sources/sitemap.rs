@@ -194,6 +194,7 @@ fn url_item(e: Entry, base: &Url) -> Option<Item> {
         lang: e.news_lang.as_deref().and_then(iso_639_1),
         unread_date: None,
         publisher: None,
+        parsed_url: Default::default(),
     })
 }
 

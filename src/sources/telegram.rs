@@ -115,6 +115,7 @@ pub fn parse_page(body: &str) -> Page {
             lang: None,
             unread_date: None,
             publisher: None,
+            parsed_url: Default::default(),
         });
     }
     page
@@ -351,6 +352,7 @@ mod tests {
             lang: None,
             unread_date: None,
             publisher: None,
+            parsed_url: Default::default(),
         }
     }
 

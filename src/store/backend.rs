@@ -4,7 +4,7 @@
 //! source's state and commits through this seam and does not know which.
 
 use super::postgres::Postgres;
-use super::{with_store, CommitStats, CrawlBatch, SharedStore, StoreError};
+use super::{with_reader, CommitStats, CrawlBatch, SharedStore, StoreError};
 use crate::http::Validators;
 
 /// Where crawls are stored; cheap to clone.
@@ -21,7 +21,7 @@ impl Backend {
         match self {
             Backend::Sqlite(store) => {
                 let name = source.to_owned();
-                with_store(store, move |s| s.seen(&name, &keys)).await
+                with_reader(store, move |s| s.seen(&name, &keys)).await
             }
             Backend::Postgres(pg) => Ok(pg.seen(source, &keys).await?),
         }
@@ -36,7 +36,7 @@ impl Backend {
         match self {
             Backend::Sqlite(store) => {
                 let name = source.to_owned();
-                with_store(store, move |s| s.validators(&name, &url)).await
+                with_reader(store, move |s| s.validators(&name, &url)).await
             }
             Backend::Postgres(pg) => Ok(pg.validators(source, &url).await?),
         }
@@ -47,7 +47,7 @@ impl Backend {
         match self {
             Backend::Sqlite(store) => {
                 let name = source.to_owned();
-                with_store(store, move |s| s.cursor(&name)).await
+                with_reader(store, move |s| s.cursor(&name)).await
             }
             Backend::Postgres(pg) => Ok(pg.cursor(source).await?),
         }

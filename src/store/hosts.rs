@@ -8,7 +8,7 @@
 //! "the later of the two", which PostgreSQL spells `greatest`.
 
 use super::postgres::Postgres;
-use super::{with_store, Backend, Store, StoreError};
+use super::{with_reader, with_store, Backend, SharedStore, Store, StoreError};
 use crate::http::{HostMemory, StoredRobots};
 use chrono::{DateTime, Utc};
 use futures_util::future::BoxFuture;
@@ -101,19 +101,20 @@ impl Backend {
     }
 }
 
-/// Runs `sqlite` on the SQLite store (off the runtime's threads) or `pg`
-/// on PostgreSQL; an error as the sentence the client logs.
+/// Runs `sqlite` on the SQLite store (off the runtime's threads: a read
+/// through `with_reader`, which does not wait for a write in progress, a
+/// write through `with_store`) or `pg` on PostgreSQL; an error as the
+/// sentence the client logs.
 async fn either<'a, T, Fut>(
     backend: &'a Backend,
-    sqlite: impl FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
+    sqlite: impl FnOnce(&'a SharedStore) -> BoxFuture<'a, Result<T, StoreError>>,
     pg: impl FnOnce(&'a Postgres) -> Fut,
 ) -> Result<T, String>
 where
-    T: Send + 'static,
     Fut: Future<Output = Result<T, StoreError>>,
 {
     match backend {
-        Backend::Sqlite(store) => with_store(store, sqlite).await,
+        Backend::Sqlite(store) => sqlite(store).await,
         Backend::Postgres(postgres) => pg(postgres).await,
     }
     .map_err(|e| e.to_string())
@@ -125,7 +126,12 @@ impl HostMemory for Backend {
         origin: &'a str,
     ) -> BoxFuture<'a, Result<Option<StoredRobots>, String>> {
         let owned = origin.to_owned();
-        either(self, move |s| s.robots(&owned), |pg| pg.robots(origin)).boxed()
+        either(
+            self,
+            |store| with_reader(store, move |s| s.robots(&owned)).boxed(),
+            |pg| pg.robots(origin),
+        )
+        .boxed()
     }
 
     fn save_robots<'a>(
@@ -136,7 +142,7 @@ impl HostMemory for Backend {
         let owned = (origin.to_owned(), robots.clone());
         either(
             self,
-            move |s| s.save_robots(&owned.0, &owned.1),
+            |store| with_store(store, move |s| s.save_robots(&owned.0, &owned.1)).boxed(),
             |pg| pg.save_robots(origin, robots),
         )
         .boxed()
@@ -147,7 +153,12 @@ impl HostMemory for Backend {
         origin: &'a str,
     ) -> BoxFuture<'a, Result<Option<DateTime<Utc>>, String>> {
         let owned = origin.to_owned();
-        either(self, move |s| s.backoff(&owned), |pg| pg.backoff(origin)).boxed()
+        either(
+            self,
+            |store| with_reader(store, move |s| s.backoff(&owned)).boxed(),
+            |pg| pg.backoff(origin),
+        )
+        .boxed()
     }
 
     fn save_backoff<'a>(
@@ -159,7 +170,9 @@ impl HostMemory for Backend {
         let owned = (origin.to_owned(), reason.to_owned());
         either(
             self,
-            move |s| s.save_backoff(&owned.0, until, &owned.1),
+            move |store| {
+                with_store(store, move |s| s.save_backoff(&owned.0, until, &owned.1)).boxed()
+            },
             move |pg| pg.save_backoff(origin, until, reason),
         )
         .boxed()

@@ -29,7 +29,9 @@ pub use mentions::{CommitStats, CrawlBatch, NewMention, Rule, SourceOutcome};
 pub use pool::ReadPool;
 pub use reads::{PgReader, Reads, Writes};
 pub use retention::{Cutoff, Pruned, RetentionPlan};
-pub use shared::{commit, shared, with_store, SharedStore, StoreCell};
+#[cfg(test)]
+pub(crate) use shared::hold_busy;
+pub use shared::{commit, shared, with_reader, with_store, SharedStore, StoreCell};
 pub use stats::{Bucket, KindCounts, Reference, SeriesPoint, SourceHealth, TopicFigures};
 pub use unsaved::{Unsaved, UnsavedFailure};
 

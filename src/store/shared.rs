@@ -2,10 +2,15 @@
 //! (crawls, alert checks), and the one way to use it from async code: on a
 //! blocking thread, so SQLite never stalls the runtime. Crawls that finish
 //! while another is being written wait together and are written in one
-//! transaction (group commit, see `commit`).
+//! transaction (group commit, see `commit`). What a crawl reads before it
+//! commits (seen keys, validators, its cursor, robots.txt and back-offs)
+//! goes through a read-only connection of its own (`with_reader`), so it
+//! never waits for the writer's transaction: with WAL a reader sees the
+//! last committed state while the writer writes.
 
 use super::{CommitStats, CrawlBatch, Store, StoreError};
 use std::ops::Deref;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
@@ -18,16 +23,37 @@ type Waiting = (CrawlBatch, oneshot::Sender<Result<CommitStats, StoreError>>);
 /// Most crawls written in one transaction.
 const MOST_PER_GROUP: usize = 32;
 
-/// The store behind its lock, and the crawls waiting to be written.
-/// Dereferences to the lock, so `store.lock()` reaches the `Store`.
+/// The store behind its lock, the crawls waiting to be written, and the
+/// read-only connection beside it. Dereferences to the lock, so
+/// `store.lock()` reaches the `Store`.
 pub struct StoreCell {
+    /// Closed before the store (fields drop in order): the last connection
+    /// to close checkpoints the write-ahead log and removes it, which a
+    /// read-only one cannot do.
+    reader: Mutex<Reader>,
     store: Mutex<Store>,
     waiting: Mutex<Vec<Waiting>>,
 }
 
+/// The read-only connection of `with_reader`.
+enum Reader {
+    /// The database's file, opened at the first read.
+    Closed(PathBuf),
+    Open(Store),
+    /// An in-memory database has no second connection, and a file the
+    /// reader cannot open is read by the store: reads take the store's lock.
+    Shared,
+}
+
 /// Shares `store` between the tasks of a process.
 pub fn shared(store: Store) -> SharedStore {
+    let reader = if store.path() == Path::new(":memory:") {
+        Reader::Shared
+    } else {
+        Reader::Closed(store.path().to_owned())
+    };
     Arc::new(StoreCell {
+        reader: Mutex::new(reader),
         store: Mutex::new(store),
         waiting: Mutex::new(Vec::new()),
     })
@@ -54,6 +80,50 @@ where
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         f(&mut guard)
+    })
+    .await
+    .unwrap_or_else(|join| Err(StoreError::Task(join.to_string())))
+}
+
+/// Runs the read `f` on the read-only connection beside the shared store,
+/// on a blocking thread: it sees what is committed and does not wait for a
+/// write in progress. Opened at the first read, and again after a read
+/// that failed (the file may have been replaced); when it cannot be opened,
+/// or the database is in memory, `f` runs on the store itself, after the
+/// write in progress.
+pub async fn with_reader<T, F>(store: &SharedStore, f: F) -> Result<T, StoreError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+{
+    let cell = Arc::clone(store);
+    tokio::task::spawn_blocking(move || {
+        let mut reader = cell
+            .reader
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Reader::Closed(path) = &*reader {
+            *reader = match Store::open_read_only(path) {
+                Ok(opened) => Reader::Open(opened),
+                Err(e) => {
+                    tracing::debug!("no reading connection; reads wait for the writer: {e}");
+                    Reader::Shared
+                }
+            };
+        }
+        let Reader::Open(connection) = &*reader else {
+            drop(reader);
+            let guard = cell
+                .store
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            return f(&guard);
+        };
+        let read = f(connection);
+        if read.is_err() {
+            *reader = Reader::Closed(connection.path().to_owned());
+        }
+        read
     })
     .await
     .unwrap_or_else(|join| Err(StoreError::Task(join.to_string())))
@@ -107,4 +177,60 @@ pub async fn commit(store: &SharedStore, batch: CrawlBatch) -> Result<CommitStat
             "the crawl's write ended abnormally".into(),
         ))
     })
+}
+
+/// Keeps the store's connection busy, as a long write on another thread
+/// does, until the returned sender is dropped.
+#[cfg(test)]
+pub(crate) fn hold_busy(store: &SharedStore) -> std::sync::mpsc::Sender<()> {
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let (held, holding) = std::sync::mpsc::channel();
+    let store = Arc::clone(store);
+    std::thread::spawn(move || {
+        let _busy = store.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = held.send(());
+        let _ = released.recv();
+    });
+    holding.recv().expect("the store is held");
+    release
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::Kind;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reads_do_not_wait_for_a_write_in_progress_and_see_what_is_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = shared(Store::open(&dir.path().join("m.db")).unwrap());
+        let mut batch = CrawlBatch::new("a", "feed", Kind::Web, chrono::Utc::now());
+        batch.seen = vec![1, 2];
+        commit(&store, batch).await.unwrap();
+        let seen = |keys: Vec<u64>| with_reader(&store, move |s| s.seen("a", &keys));
+        // The writer's connection is busy (a write in progress) while the read runs.
+        let busy = hold_busy(&store);
+        assert_eq!(seen(vec![1, 3]).await.unwrap(), [true, false]);
+        drop(busy);
+        let mut batch = CrawlBatch::new("a", "feed", Kind::Web, chrono::Utc::now());
+        batch.seen = vec![3];
+        commit(&store, batch).await.unwrap();
+        assert_eq!(seen(vec![1, 3, 4]).await.unwrap(), [true, true, false]);
+        // The writer closes last and takes the write-ahead log with it.
+        let wal = dir.path().join("m.db-wal");
+        assert!(wal.exists());
+        drop(store);
+        assert!(!wal.exists());
+        assert!(!dir.path().join("m.db-shm").exists());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_in_memory_store_is_read_through_its_own_connection() {
+        let store = shared(Store::open_in_memory().unwrap());
+        let mut batch = CrawlBatch::new("a", "feed", Kind::Web, chrono::Utc::now());
+        batch.seen = vec![7];
+        commit(&store, batch).await.unwrap();
+        let read = with_reader(&store, |s| s.seen("a", &[7, 8])).await;
+        assert_eq!(read.unwrap(), [true, false]);
+    }
 }

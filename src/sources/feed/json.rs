@@ -3,7 +3,7 @@
 //! treated as absent, so one odd item never costs the feed.
 
 use super::markup::{html_twice, literal_plain};
-use super::{absolute_http, iso_639_1, person_name, FeedDoc, Item, ParseError};
+use super::{absolute_http, iso_639_1, link_fields, person_name, FeedDoc, Item, ParseError};
 use crate::sources::dates::parse_date;
 use serde_json::{Map, Value};
 use url::Url;
@@ -104,15 +104,17 @@ fn to_item(item: &Map<String, Value>, base: &Url) -> Option<Item> {
     if title.is_empty() && text.is_empty() {
         return None;
     }
-    let url = ["url", "external_url"]
-        .iter()
-        .filter_map(|key| string(item, key))
-        .find_map(|href| absolute_http(href.trim(), base))
-        .or_else(|| {
-            // An id that is a URL (numbers are ids too, but never URLs).
-            let url = Url::parse(string(item, "id")?.trim()).ok()?;
-            matches!(url.scheme(), "http" | "https").then(|| String::from(url))
-        });
+    let (url, parsed_url) = link_fields(
+        ["url", "external_url"]
+            .iter()
+            .filter_map(|key| string(item, key))
+            .find_map(|href| absolute_http(href.trim(), base))
+            .or_else(|| {
+                // An id that is a URL (numbers are ids too, but never URLs).
+                let url = Url::parse(string(item, "id")?.trim()).ok()?;
+                matches!(url.scheme(), "http" | "https").then_some(url)
+            }),
+    );
     let written = |key| string(item, key).map(str::trim).filter(|s| !s.is_empty());
     let published = written("date_published")
         .and_then(parse_date)
@@ -131,5 +133,6 @@ fn to_item(item: &Map<String, Value>, base: &Url) -> Option<Item> {
         lang: string(item, "language").and_then(iso_639_1),
         unread_date,
         publisher: None,
+        parsed_url,
     })
 }

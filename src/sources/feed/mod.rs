@@ -198,12 +198,20 @@ fn summarise(doc: &mut FeedDoc, found: usize, empty: usize, first_break: Option<
 }
 
 /// `href` resolved against `base`, if the result is an http(s) URL.
-fn absolute_http(href: &str, base: &Url) -> Option<String> {
+fn absolute_http(href: &str, base: &Url) -> Option<Url> {
     if href.is_empty() {
         return None;
     }
     let url = base.join(href).ok()?;
-    matches!(url.scheme(), "http" | "https").then(|| String::from(url))
+    matches!(url.scheme(), "http" | "https").then_some(url)
+}
+
+/// An item's `url` and the parsed form it came from.
+fn link_fields(link: Option<Url>) -> (Option<String>, super::ParsedUrl) {
+    match link {
+        Some(url) => (Some(url.as_str().to_owned()), super::ParsedUrl::of(url)),
+        None => (None, super::ParsedUrl::default()),
+    }
 }
 
 /// A person's name from an author field (plain text), read as feedparser reads

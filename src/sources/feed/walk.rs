@@ -14,7 +14,7 @@
 
 use super::markup::{html_twice, literal_plain, xml_text, Mode};
 use super::xml::{attribute, attributes, split_name, Tag, Tokenizer};
-use super::{absolute_http, iso_639_1, person_name, Item};
+use super::{absolute_http, iso_639_1, link_fields, person_name, Item};
 use crate::sources::dates::parse_date;
 use chrono::{DateTime, Utc};
 use url::Url;
@@ -225,8 +225,8 @@ struct Draft<'a> {
     content: Option<(&'a str, Construct)>,
     summary: Option<(&'a str, Construct)>,
     other_summary: Option<(&'a str, Construct)>,
-    page_link: Option<String>,
-    other_link: Option<String>,
+    page_link: Option<Url>,
+    other_link: Option<Url>,
     id: Option<&'a str>,
     published: Option<DateTime<Utc>>,
     updated: Option<DateTime<Utc>>,
@@ -726,11 +726,11 @@ impl<'a> Walker<'a> {
             self.out.empty += 1;
             return;
         }
-        let url = d.page_link.or(d.other_link).or_else(|| {
+        let (url, parsed_url) = link_fields(d.page_link.or(d.other_link).or_else(|| {
             let id = xml_text(d.id?, Mode::Text);
             let url = Url::parse(id.trim()).ok()?;
-            matches!(url.scheme(), "http" | "https").then(|| String::from(url))
-        });
+            matches!(url.scheme(), "http" | "https").then_some(url)
+        }));
         let lang = d
             .content_lang
             .and_then(iso_639_1)
@@ -750,6 +750,7 @@ impl<'a> Walker<'a> {
             lang,
             unread_date: d.unread_date.filter(|_| published.is_none()),
             publisher: None,
+            parsed_url,
         });
     }
 }
