@@ -34,4 +34,5 @@ pub mod sources;
 pub mod store;
 pub mod telemetry;
 pub mod text;
+mod tls;
 pub mod units;

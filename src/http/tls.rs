@@ -8,11 +8,12 @@
 //! as reqwest's platform verifier checks them on Linux: WebPKI against the
 //! system's roots.
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use crate::tls::CertCheck;
+use rustls::client::danger::{ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{ClientConfig, RootCertStore};
 use std::sync::{Arc, OnceLock};
 
 /// Where the trusted roots come from: the system's, or a test's own.
@@ -27,17 +28,13 @@ pub fn client_config() -> Result<ClientConfig, String> {
 
 fn config_with(load: LoadRoots) -> Result<ClientConfig, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let verifier = LazyRoots {
+    let check = LazyRoots {
         provider: Arc::clone(&provider),
         load,
         webpki: OnceLock::new(),
     };
-    let mut config = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS cannot be set up: {e}"))?
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(verifier))
-        .with_no_client_auth();
+    let mut config = crate::tls::client_config(provider, check)
+        .map_err(|e| format!("TLS cannot be set up: {e}"))?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(config)
 }
@@ -61,8 +58,8 @@ fn system_roots() -> Result<RootCertStore, String> {
     Ok(roots)
 }
 
-/// WebPKI against roots loaded at the first certificate to check. The
-/// handshake's signatures are checked by the provider alone.
+/// WebPKI against roots loaded at the first certificate to check (the
+/// handshake's signatures are checked by the provider: `crate::tls`).
 struct LazyRoots {
     provider: Arc<CryptoProvider>,
     load: LoadRoots,
@@ -94,7 +91,7 @@ impl LazyRoots {
     }
 }
 
-impl ServerCertVerifier for LazyRoots {
+impl CertCheck for LazyRoots {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -111,78 +108,20 @@ impl ServerCertVerifier for LazyRoots {
             now,
         )
     }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
-    use rustls::pki_types::PrivateKeyDer;
+    use crate::tls::testing::{acceptor, ca};
+    use rcgen::{CertifiedIssuer, KeyPair};
     use std::sync::atomic::{AtomicUsize, Ordering};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-    /// A CA made for the test.
-    fn ca(name: &str) -> CertifiedIssuer<'static, KeyPair> {
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.distinguished_name.push(DnType::CommonName, name);
-        CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap()
-    }
 
     /// An https server on 127.0.0.1 with a certificate for that address
     /// signed by `ca`, answering every request with `ok`.
     async fn serve(ca: &CertifiedIssuer<'static, KeyPair>) -> u16 {
-        let key = KeyPair::generate().unwrap();
-        let leaf = CertificateParams::new(vec!["127.0.0.1".to_owned()])
-            .unwrap()
-            .signed_by(&key, ca)
-            .unwrap();
-        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![leaf.der().clone()],
-            PrivateKeyDer::try_from(key.serialize_der()).unwrap(),
-        )
-        .unwrap();
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let acceptor = acceptor(ca, "127.0.0.1");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         tokio::spawn(async move {

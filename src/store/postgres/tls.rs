@@ -17,14 +17,12 @@
 //! here; the rustls that reqwest already brings does the TLS.
 
 use super::PgError;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use crate::tls::CertCheck;
+use rustls::client::danger::{ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
-use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{
-    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
-};
+use rustls::{CertificateError, ClientConfig, RootCertStore};
 use std::future::Future;
 use std::io;
 use std::path::PathBuf;
@@ -172,17 +170,8 @@ impl MakeRustls {
                 Some(verifier)
             }
         };
-        let verifier = Verifier {
-            check,
-            webpki,
-            provider: provider.clone(),
-        };
-        let config = ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| PgError::Url(format!("TLS cannot be set up: {e}")))?
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(verifier))
-            .with_no_client_auth();
+        let config = crate::tls::client_config(provider, Verifier { check, webpki })
+            .map_err(|e| PgError::Url(format!("TLS cannot be set up: {e}")))?;
         Ok(MakeRustls {
             config: Arc::new(config),
         })
@@ -226,15 +215,14 @@ fn roots(path: Option<&PathBuf>) -> Result<RootCertStore, PgError> {
 }
 
 /// Checks the server's certificate as far as the mode asks; the handshake's
-/// signatures are always checked.
+/// signatures are always checked (`crate::tls`).
 #[derive(Debug)]
 struct Verifier {
     check: Check,
     webpki: Option<Arc<WebPkiServerVerifier>>,
-    provider: Arc<CryptoProvider>,
 }
 
-impl ServerCertVerifier for Verifier {
+impl CertCheck for Verifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -259,40 +247,6 @@ impl ServerCertVerifier for Verifier {
             )) if self.check == Check::Chain => Ok(ServerCertVerified::assertion()),
             other => other,
         }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
     }
 }
 
@@ -414,11 +368,7 @@ mod tests {
 
     use crate::store::postgres::testdb::TestDb;
     use crate::store::postgres::{PgTarget, Postgres};
-    use rcgen::{
-        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair,
-        KeyUsagePurpose,
-    };
-    use rustls::pki_types::PrivateKeyDer;
+    use rcgen::{CertifiedIssuer, KeyPair};
     use std::sync::atomic::{AtomicUsize, Ordering};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -427,11 +377,7 @@ mod tests {
 
     /// A CA made for the test, as an issuer and as a PEM file in `dir`.
     fn ca(dir: &std::path::Path, name: &str) -> (CertifiedIssuer<'static, KeyPair>, PathBuf) {
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        params.distinguished_name.push(DnType::CommonName, name);
-        let ca = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
+        let ca = crate::tls::testing::ca(name);
         let path = dir.join(format!("{name}.pem"));
         std::fs::write(&path, ca.pem()).unwrap();
         (ca, path)
@@ -479,23 +425,7 @@ mod tests {
         ca: &CertifiedIssuer<'static, KeyPair>,
         upstream: String,
     ) -> (u16, Arc<AtomicUsize>) {
-        let key = KeyPair::generate().unwrap();
-        let leaf = CertificateParams::new(vec!["db.internal".to_owned()])
-            .unwrap()
-            .signed_by(&key, ca)
-            .unwrap();
-        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-            rustls::crypto::aws_lc_rs::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![leaf.der().clone()],
-            PrivateKeyDer::try_from(key.serialize_der()).unwrap(),
-        )
-        .unwrap();
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let acceptor = crate::tls::testing::acceptor(ca, "db.internal");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let handshakes = Arc::new(AtomicUsize::new(0));
