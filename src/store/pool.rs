@@ -1,6 +1,7 @@
 //! Read-only connections: a small pool of them for the HTTP endpoint (a
 //! burst of clients waits for one of a few connections instead of opening
-//! one each, which ran the process out of file descriptors), and the one
+//! one each, which ran the process out of file descriptors) and for a
+//! crawl's reads beside the writer (`shared::with_reader`), and the one
 //! the reading commands open. A reader can never write or create the
 //! database, and it reads in a read-only folder too.
 
@@ -104,8 +105,9 @@ impl ReadPool {
             .map_err(|e| StoreError::Task(e.to_string()))
     }
 
-    /// `read` on a pooled SQLite connection.
-    async fn read_sqlite<T, F>(&self, read: F) -> Result<T, StoreError>
+    /// `read` on a pooled SQLite connection (also the crawl's reads beside
+    /// the writer: `shared::with_reader`).
+    pub(super) async fn read_sqlite<T, F>(&self, read: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,

@@ -4,13 +4,13 @@
 //! while another is being written wait together and are written in one
 //! transaction (group commit, see `commit`). What a crawl reads before it
 //! commits (seen keys, validators, its cursor, robots.txt and back-offs)
-//! goes through a read-only connection of its own (`with_reader`), so it
+//! goes through read-only connections of their own (`with_reader`), so it
 //! never waits for the writer's transaction: with WAL a reader sees the
 //! last committed state while the writer writes.
 
-use super::{CommitStats, CrawlBatch, Store, StoreError};
+use super::{CommitStats, CrawlBatch, ReadPool, Store, StoreError};
 use std::ops::Deref;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
@@ -24,36 +24,28 @@ type Waiting = (CrawlBatch, oneshot::Sender<Result<CommitStats, StoreError>>);
 const MOST_PER_GROUP: usize = 32;
 
 /// The store behind its lock, the crawls waiting to be written, and the
-/// read-only connection beside it. Dereferences to the lock, so
+/// read-only connections beside it. Dereferences to the lock, so
 /// `store.lock()` reaches the `Store`.
 pub struct StoreCell {
     /// Closed before the store (fields drop in order): the last connection
     /// to close checkpoints the write-ahead log and removes it, which a
-    /// read-only one cannot do.
-    reader: Mutex<Reader>,
+    /// read-only one cannot do. None for an in-memory database, which has
+    /// no second connection: its reads take the store's lock.
+    readers: Option<ReadPool>,
     store: Mutex<Store>,
     waiting: Mutex<Vec<Waiting>>,
 }
 
-/// The read-only connection of `with_reader`.
-enum Reader {
-    /// The database's file, opened at the first read.
-    Closed(PathBuf),
-    Open(Store),
-    /// An in-memory database has no second connection, and a file the
-    /// reader cannot open is read by the store: reads take the store's lock.
-    Shared,
-}
+/// Read-only connections beside the writer: a crawl's reads are small, and
+/// two let both cores read while the writer writes.
+const READERS: usize = 2;
 
 /// Shares `store` between the tasks of a process.
 pub fn shared(store: Store) -> SharedStore {
-    let reader = if store.path() == Path::new(":memory:") {
-        Reader::Shared
-    } else {
-        Reader::Closed(store.path().to_owned())
-    };
+    let readers =
+        (store.path() != Path::new(":memory:")).then(|| ReadPool::new(store.path(), READERS));
     Arc::new(StoreCell {
-        reader: Mutex::new(reader),
+        readers,
         store: Mutex::new(store),
         waiting: Mutex::new(Vec::new()),
     })
@@ -85,48 +77,19 @@ where
     .unwrap_or_else(|join| Err(StoreError::Task(join.to_string())))
 }
 
-/// Runs the read `f` on the read-only connection beside the shared store,
-/// on a blocking thread: it sees what is committed and does not wait for a
-/// write in progress. Opened at the first read, and again after a read
-/// that failed (the file may have been replaced); when it cannot be opened,
-/// or the database is in memory, `f` runs on the store itself, after the
-/// write in progress.
+/// Runs the read `f` on a read-only connection beside the shared store
+/// (`ReadPool`), on a blocking thread: it sees what is committed and does
+/// not wait for a write in progress. An in-memory store is read through
+/// its own connection, after the write in progress.
 pub async fn with_reader<T, F>(store: &SharedStore, f: F) -> Result<T, StoreError>
 where
     T: Send + 'static,
     F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
 {
-    let cell = Arc::clone(store);
-    tokio::task::spawn_blocking(move || {
-        let mut reader = cell
-            .reader
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Reader::Closed(path) = &*reader {
-            *reader = match Store::open_read_only(path) {
-                Ok(opened) => Reader::Open(opened),
-                Err(e) => {
-                    tracing::debug!("no reading connection; reads wait for the writer: {e}");
-                    Reader::Shared
-                }
-            };
-        }
-        let Reader::Open(connection) = &*reader else {
-            drop(reader);
-            let guard = cell
-                .store
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            return f(&guard);
-        };
-        let read = f(connection);
-        if read.is_err() {
-            *reader = Reader::Closed(connection.path().to_owned());
-        }
-        read
-    })
-    .await
-    .unwrap_or_else(|join| Err(StoreError::Task(join.to_string())))
+    match &store.readers {
+        Some(readers) => readers.read_sqlite(f).await,
+        None => with_store(store, move |s| f(s)).await,
+    }
 }
 
 /// Writes a crawl (`Store::commit`), together with the crawls that are
