@@ -162,19 +162,22 @@ fn main() {
             });
         }
         drop(tx);
-        // Crawls that finished while the last group was being written are
-        // written together, as `crawl` does (`store::shared::commit`).
-        while let Ok(first) = rx.recv() {
-            let mut group = vec![first];
+        // Crawls that finished while the last group was being written, and
+        // those that finish while it is written, are written together, up
+        // to `--group` per transaction, as `crawl` does (`store::shared::commit`).
+        let take = |group: &mut Vec<CrawlBatch>| {
             while group.len() < args.group {
                 match rx.try_recv() {
                     Ok(more) => group.push(more),
                     Err(_) => break,
                 }
             }
-            let group: Vec<&CrawlBatch> = group.iter().collect();
+        };
+        while let Ok(first) = rx.recv() {
+            let mut group = vec![first];
+            take(&mut group);
             let (t0, c0) = (Instant::now(), thread_cpu_ns());
-            let results = store.commit_all(&group);
+            let results = store.commit_arriving(&mut group, |b| b, take);
             t_commit += t0.elapsed().as_secs_f64();
             c_commit += thread_cpu_ns() - c0;
             groups += 1;

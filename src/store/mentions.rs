@@ -184,28 +184,47 @@ impl Store {
     /// its own answer (and failure record) as from `commit`. One result per
     /// batch, in order.
     pub fn commit_all(&mut self, batches: &[&CrawlBatch]) -> Vec<Result<CommitStats, StoreError>> {
-        if batches.len() > 1 {
-            if let Ok(stats) = self.write_crawls(batches) {
-                // The unsaved failures were written with the group.
-                self.unsaved.clear();
-                return stats.into_iter().map(Ok).collect();
-            }
-        }
-        batches.iter().map(|b| self.commit(b)).collect()
+        self.commit_arriving(&mut batches.to_vec(), |b| b, |_| {})
     }
 
-    /// All of `batches` in one transaction, or none of them.
-    fn write_crawls(&mut self, batches: &[&CrawlBatch]) -> Result<Vec<CommitStats>, StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        super::unsaved::write(&tx, &self.unsaved)?;
-        let stats = batches
-            .iter()
-            .map(|batch| write_batch(&tx, batch))
-            .collect::<Result<Vec<_>, _>>()?;
-        tx.commit()?;
-        Ok(stats)
+    /// `commit_all` for crawls that keep arriving while a group is being
+    /// written: once the crawls in `group` are written, `more` may append
+    /// the ones that arrived meanwhile, and they are written in the same
+    /// transaction, which is committed when `more` adds none. A busy writer
+    /// thus commits (and writes the pages the crawls share to the WAL) once
+    /// for many crawls instead of once for every few. The same guarantees
+    /// as `commit_all`: every crawl in `group` at the end is stored whole or
+    /// not at all, and when any cannot be written each is committed alone.
+    pub fn commit_arriving<T>(
+        &mut self,
+        group: &mut Vec<T>,
+        batch: impl Fn(&T) -> &CrawlBatch,
+        mut more: impl FnMut(&mut Vec<T>),
+    ) -> Vec<Result<CommitStats, StoreError>> {
+        let written = (|| {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            super::unsaved::write(&tx, &self.unsaved)?;
+            let mut stats = Vec::with_capacity(group.len());
+            while stats.len() < group.len() {
+                for b in &group[stats.len()..] {
+                    stats.push(write_batch(&tx, batch(b))?);
+                }
+                more(group);
+            }
+            tx.commit()?;
+            Ok::<_, StoreError>(stats)
+        })();
+        match written {
+            Ok(stats) => {
+                // The unsaved failures were written with the group.
+                self.unsaved.clear();
+                stats.into_iter().map(Ok).collect()
+            }
+            Err(e) if group.len() == 1 => vec![self.settle(batch(&group[0]), Err(e))],
+            Err(_) => group.iter().map(|b| self.commit(batch(b))).collect(),
+        }
     }
 
     fn write_crawl(&mut self, batch: &CrawlBatch) -> Result<CommitStats, StoreError> {
@@ -771,6 +790,88 @@ mod tests {
             .unwrap();
         assert!(error.starts_with("could not store the crawl"), "{error}");
         assert_eq!(failures, 1);
+        crate::store::counts::exact::assert_counts_exact(&store);
+    }
+
+    #[test]
+    fn crawls_arriving_while_a_group_is_written_join_its_transaction() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.db");
+        let mut store = Store::open(&path).unwrap();
+        // Stands in for a write that fails (a full disk, a broken page).
+        store
+            .conn
+            .execute_batch(
+                "CREATE TRIGGER refuse BEFORE INSERT ON mention WHEN NEW.identity LIKE '%/refused'
+                 BEGIN SELECT RAISE(ABORT, 'refused'); END",
+            )
+            .unwrap();
+        let committed = || {
+            let reader = Store::open_read_only(&path).unwrap();
+            reader
+                .conn
+                .query_row("SELECT count(*) FROM mention", [], |r| r.get::<_, i64>(0))
+                .unwrap()
+        };
+        let mut arriving = vec![
+            named("c", vec![mention("t", "https://z.org/3", Some("z.org"), 7)]),
+            named("b", vec![mention("t", "https://x.org/1", Some("x.org"), 1)]),
+        ];
+        let mut group = vec![named(
+            "a",
+            vec![mention("t", "https://x.org/1", Some("x.org"), 1)],
+        )];
+        let mut asked = 0;
+        let results = store.commit_arriving(
+            &mut group,
+            |b| b,
+            |group| {
+                asked += 1;
+                // What is written so far is not committed yet.
+                assert_eq!(committed(), 0);
+                group.extend(arriving.pop());
+            },
+        );
+        assert_eq!(asked, 3);
+        let stats: Vec<CommitStats> = results.into_iter().map(Result::unwrap).collect();
+        let counted = |new, duplicates| CommitStats {
+            new,
+            duplicates,
+            excluded: 0,
+        };
+        assert_eq!(stats, [counted(1, 0), counted(0, 1), counted(1, 0)]);
+        assert_eq!(committed(), 2);
+
+        // A crawl that arrives and cannot be written fails alone: the one
+        // written before it in the transaction is stored, and the one still
+        // waiting is left for its own commit.
+        let mut arriving = vec![
+            named("f", vec![mention("t", "https://z.org/6", Some("z.org"), 9)]),
+            named(
+                "e",
+                vec![mention(
+                    "t",
+                    "https://x.org/refused",
+                    Some("x.org"),
+                    0xffff_0000,
+                )],
+            ),
+        ];
+        let mut group = vec![named(
+            "d",
+            vec![mention("t", "https://x.org/4", Some("x.org"), u64::MAX)],
+        )];
+        let results = store.commit_arriving(&mut group, |b| b, |g| g.extend(arriving.pop()));
+        assert_eq!(results.len(), 2);
+        assert_eq!(results[0].as_ref().unwrap(), &counted(1, 0));
+        let failed = results[1].as_ref().unwrap_err().to_string();
+        assert!(failed.contains("refused"), "{failed}");
+        assert_eq!(arriving.len(), 1);
+        let stored: Vec<String> = identities(&store).into_iter().map(|(_, i)| i).collect();
+        assert_eq!(
+            stored,
+            ["https://x.org/1", "https://x.org/4", "https://z.org/3"]
+        );
         crate::store::counts::exact::assert_counts_exact(&store);
     }
 

@@ -93,8 +93,9 @@ where
 }
 
 /// Writes a crawl (`Store::commit`), together with the crawls that are
-/// waiting for the store when it is free: the first task to get the lock
-/// writes every waiting crawl in one transaction (`Store::commit_all`) and
+/// waiting for the store when it is free and those that arrive while they
+/// are written: the first task to get the lock writes them in one
+/// transaction (`Store::commit_arriving`, at most `MOST_PER_GROUP`) and
 /// hands each its own answer. A crawl is still stored whole or not at all,
 /// and its answer comes only after it is committed.
 pub async fn commit(store: &SharedStore, batch: CrawlBatch) -> Result<CommitStats, StoreError> {
@@ -110,22 +111,24 @@ pub async fn commit(store: &SharedStore, batch: CrawlBatch) -> Result<CommitStat
             .store
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let group: Vec<Waiting> = {
+        // The crawls waiting now, and those that arrive while they are
+        // written, up to MOST_PER_GROUP in all: one transaction.
+        let take = |group: &mut Vec<Waiting>| {
             let mut waiting = cell
                 .waiting
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            let n = waiting.len().min(MOST_PER_GROUP);
-            waiting.drain(..n).collect()
+            let n = waiting.len().min(MOST_PER_GROUP - group.len());
+            group.extend(waiting.drain(..n));
         };
+        let mut group = Vec::new();
+        take(&mut group);
         // Empty when an earlier writer took this crawl along.
         if group.is_empty() {
             return;
         }
-        let batches: Vec<&CrawlBatch> = group.iter().map(|(batch, _)| batch).collect();
-        let results = guard.commit_all(&batches);
-        tracing::debug!(crawls = batches.len(), "crawls committed together");
-        drop(batches);
+        let results = guard.commit_arriving(&mut group, |(batch, _)| batch, take);
+        tracing::debug!(crawls = group.len(), "crawls committed together");
         for ((_, answer), result) in group.into_iter().zip(results) {
             // The crawl's task may be gone (cancelled); its crawl is stored.
             let _ = answer.send(result);
