@@ -18,6 +18,9 @@ fn main() -> ExitCode {
         }
     };
     init_logging(cli.log_format);
+    // Every TLS configuration here names ring; this only makes it the
+    // process's default too, for any client built without one.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     match commands::run(cli) {
         Ok(code) => code,
         Err(failure) => {

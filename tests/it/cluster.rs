@@ -730,7 +730,7 @@ impl Proxy {
 
 /// The status of `GET /healthz`; None when nothing answers.
 async fn health(port: u16) -> Option<u16> {
-    let client = reqwest::Client::builder()
+    let client = crate::http_client()
         .no_proxy()
         .timeout(std::time::Duration::from_secs(5))
         .build()
@@ -808,7 +808,7 @@ async fn a_node_that_loses_postgres_goes_unhealthy_and_reconnects() {
         "/api/mentions?topic=nk&since=36500d&limit=1000",
         "/",
     ] {
-        let resp = reqwest::Client::builder()
+        let resp = crate::http_client()
             .no_proxy()
             .build()
             .unwrap()

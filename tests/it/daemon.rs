@@ -421,7 +421,7 @@ fn free_port() -> u16 {
 /// The status of `GET /healthz` and how long it took; None when nothing
 /// answered within 5 s.
 async fn healthz(port: u16) -> (Option<u16>, Duration) {
-    let client = reqwest::Client::builder()
+    let client = crate::http_client()
         .no_proxy()
         .timeout(Duration::from_secs(5))
         .build()

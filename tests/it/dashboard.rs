@@ -364,7 +364,7 @@ struct Got {
 
 /// GET without following redirects.
 async fn get(url: &str, headers: &[(&str, &str)]) -> Option<Got> {
-    let client = reqwest::Client::builder()
+    let client = crate::http_client()
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(20))
@@ -945,7 +945,7 @@ async fn the_pages_figures_are_the_reports_and_the_lists() {
     let bad = get(&daemon.url("/?kind=blog"), &[]).await.unwrap();
     assert_eq!(bad.status, 400);
     assert!(bad.body.contains("kind &quot;blog&quot;"), "{}", bad.body);
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let client = crate::http_client().no_proxy().build().unwrap();
     let post = client.post(daemon.url("/")).send().await.unwrap();
     assert_eq!(post.status().as_u16(), 405);
     // The page and its assets stay small.
@@ -1053,7 +1053,7 @@ async fn the_token_gate_holds() {
     assert_eq!(get(&daemon.url(&css), &[]).await.unwrap().status, 200);
     assert_eq!(get(&daemon.url("/healthz"), &[]).await.unwrap().status, 200);
 
-    let client = reqwest::Client::builder()
+    let client = crate::http_client()
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
         .build()

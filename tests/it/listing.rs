@@ -1016,7 +1016,7 @@ async fn api_pages_each_row_once_while_the_daemon_crawls() {
     let api = Api {
         base: format!("http://127.0.0.1:{port}"),
         token,
-        client: reqwest::Client::builder()
+        client: crate::http_client()
             .no_proxy()
             .timeout(Duration::from_secs(10))
             .build()

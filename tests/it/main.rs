@@ -29,6 +29,14 @@ mod web;
 
 use std::path::{Path, PathBuf};
 
+/// A client for the tests' own requests. reqwest is built without a TLS
+/// provider of its own (`mentions` hands it a ready rustls configuration),
+/// so a client built here needs ring installed as the process's provider.
+pub fn http_client() -> reqwest::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+}
+
 /// Output of one `mentions` run.
 #[derive(Debug)]
 pub struct Run {

@@ -415,7 +415,7 @@ async fn the_api_and_dashboard_read_postgres_as_sqlite() {
     let (sqlite, pg) = both(dir.path(), &db).await;
     let shutdown = tokio_util::sync::CancellationToken::new();
     let (a, b) = (serve(&sqlite, &shutdown).await, serve(&pg, &shutdown).await);
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let client = crate::http_client().no_proxy().build().unwrap();
     let window = "from=2026-11-17T17:30:00Z&to=2026-11-18T16:10:00Z";
 
     let report = |base: String| {

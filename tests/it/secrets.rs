@@ -264,7 +264,7 @@ impl Drop for Daemon {
 }
 
 async fn get(url: &str) -> Option<(u16, String)> {
-    let client = reqwest::Client::builder()
+    let client = crate::http_client()
         .no_proxy()
         .timeout(Duration::from_secs(5))
         .build()

@@ -105,7 +105,7 @@ fn free_port() -> u16 {
 
 /// GET `url`; None when nothing answers.
 async fn get(url: &str) -> Option<(u16, String, String)> {
-    let client = reqwest::Client::builder()
+    let client = crate::http_client()
         .no_proxy()
         .timeout(Duration::from_secs(5))
         .build()
@@ -437,7 +437,7 @@ async fn idle_clients_and_a_flood_of_requests_cannot_take_the_service_down() {
     drop(idle);
 
     // 300 report requests at once: every one answered, none an error.
-    let client = reqwest::Client::builder()
+    let client = crate::http_client()
         .no_proxy()
         .timeout(Duration::from_secs(30))
         .build()
@@ -545,7 +545,7 @@ async fn a_token_guards_everything_but_health() {
         "{}",
         daemon.log()
     );
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let client = crate::http_client().no_proxy().build().unwrap();
     let status = |path: &'static str, auth: Option<String>| {
         let (client, base) = (client.clone(), base.clone());
         async move {
