@@ -744,10 +744,9 @@ mod tests {
         crate::store::counts::exact::assert_counts_exact(&grouped);
     }
 
-    #[test]
-    fn a_crawl_that_cannot_be_written_fails_alone_in_its_group() {
-        let mut store = Store::open_in_memory().unwrap();
-        // Stands in for a write that fails (a full disk, a broken page).
+    /// Makes inserting a mention whose identity ends in `/refused` fail,
+    /// standing in for a write that fails (a full disk, a broken page).
+    fn refuse_links_ending_in_refused(store: &Store) {
         store
             .conn
             .execute_batch(
@@ -755,6 +754,12 @@ mod tests {
                  BEGIN SELECT RAISE(ABORT, 'refused'); END",
             )
             .unwrap();
+    }
+
+    #[test]
+    fn a_crawl_that_cannot_be_written_fails_alone_in_its_group() {
+        let mut store = Store::open_in_memory().unwrap();
+        refuse_links_ending_in_refused(&store);
         let batches = [
             named("a", vec![mention("t", "https://x.org/1", Some("x.org"), 1)]),
             // Its first mention is written before the second fails.
@@ -798,14 +803,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("m.db");
         let mut store = Store::open(&path).unwrap();
-        // Stands in for a write that fails (a full disk, a broken page).
-        store
-            .conn
-            .execute_batch(
-                "CREATE TRIGGER refuse BEFORE INSERT ON mention WHEN NEW.identity LIKE '%/refused'
-                 BEGIN SELECT RAISE(ABORT, 'refused'); END",
-            )
-            .unwrap();
+        refuse_links_ending_in_refused(&store);
         let committed = || {
             let reader = Store::open_read_only(&path).unwrap();
             reader
