@@ -147,7 +147,10 @@ fn identify_with_link(
         item.title.as_str()
     };
     let normalized = text::normalize_parts(&[title, "\n", body]);
-    let tokens: Vec<&str> = text::token_slices(&normalized).collect();
+    // About one token per six bytes of normalised text: collected without
+    // growing the vector again and again.
+    let mut tokens: Vec<&str> = Vec::with_capacity(normalized.len() / 6 + 8);
+    tokens.extend(text::token_slices(&normalized));
     let matching: Vec<&&Topic> = topics.iter().filter(|t| t.query.matches(&tokens)).collect();
     if matching.is_empty() {
         return Vec::new();
