@@ -8,9 +8,8 @@
 mod common;
 
 use common::*;
+use std::ffi::OsStr;
 use std::path::Path;
-use std::process::Command;
-use std::time::Instant;
 
 fn main() {
     let mut runs = 3usize;
@@ -54,23 +53,16 @@ fn main() {
             for ext in ["", "-wal", "-shm"] {
                 let _ = std::fs::remove_file(format!("{}{ext}", db.display()));
             }
-            let t0 = Instant::now();
-            let out = Command::new("/usr/bin/time")
-                .args(["-f", "%M %U %S", "-o"])
-                .arg(&time_file)
-                .arg(&binary)
-                .arg("--config")
-                .arg(&config_path)
-                .arg("check")
-                .output()
-                .expect("run mentions check");
-            let wall = t0.elapsed().as_secs_f64();
-            assert!(
-                out.status.success(),
-                "check failed: {}",
-                String::from_utf8_lossy(&out.stderr)
+            let t = run_timed(
+                &[
+                    binary.as_os_str(),
+                    OsStr::new("--config"),
+                    config_path.as_os_str(),
+                    OsStr::new("check"),
+                ],
+                &time_file,
             );
-            let listed = String::from_utf8_lossy(&out.stdout)
+            let listed = String::from_utf8_lossy(&t.output.stdout)
                 .lines()
                 .filter(|l| l.trim_start().starts_with("quelle-"))
                 .count();
@@ -78,20 +70,11 @@ fn main() {
                 listed, sources,
                 "check listed other sources than configured"
             );
-            let time = std::fs::read_to_string(&time_file).unwrap_or_default();
-            let f: Vec<f64> = time
-                .split_whitespace()
-                .filter_map(|v| v.parse().ok())
-                .collect();
-            let (rss_kb, user, sys) = (
-                f.first().copied().unwrap_or(0.0),
-                f.get(1).copied().unwrap_or(0.0),
-                f.get(2).copied().unwrap_or(0.0),
-            );
+            let (wall, user, sys) = (t.wall, t.user, t.sys);
             println!(
                 "  run {}: {wall:.3} s, CPU {user:.2} s user + {sys:.2} s sys, peak RSS {:.1} MiB; {listed} sources listed OK",
                 run + 1,
-                rss_kb / 1024.0
+                t.peak_rss_kib / 1024.0
             );
             walls.push(wall);
         }

@@ -13,10 +13,9 @@
 mod common;
 
 use common::*;
+use std::ffi::OsStr;
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
-use std::time::Instant;
 
 const SOURCES: usize = 200;
 
@@ -63,36 +62,20 @@ fn main() {
         for ext in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{ext}", db.display()));
         }
-        let t0 = Instant::now();
-        let out = Command::new("/usr/bin/time")
-            .arg("-f")
-            .arg("%M %U %S")
-            .arg("-o")
-            .arg(&time_file)
-            .args(&wrap)
-            .arg(&binary)
-            .arg("--config")
-            .arg(&config_path)
-            .arg("crawl")
-            .env("RUST_LOG", "warn")
-            .output()
-            .expect("run mentions crawl");
-        let wall = t0.elapsed().as_secs_f64();
-        assert!(
-            out.status.success(),
-            "crawl failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let time = std::fs::read_to_string(&time_file).unwrap_or_default();
-        let fields: Vec<f64> = time
-            .split_whitespace()
-            .filter_map(|f| f.parse().ok())
-            .collect();
-        let (rss_kb, user, sys) = (
-            fields.first().copied().unwrap_or(0.0),
-            fields.get(1).copied().unwrap_or(0.0),
-            fields.get(2).copied().unwrap_or(0.0),
-        );
+        let mut command: Vec<&OsStr> = wrap.iter().map(OsStr::new).collect();
+        command.extend([
+            binary.as_os_str(),
+            OsStr::new("--config"),
+            config_path.as_os_str(),
+            OsStr::new("crawl"),
+        ]);
+        let Timed {
+            wall,
+            peak_rss_kib: rss_kb,
+            user,
+            sys,
+            ..
+        } = run_timed(&command, &time_file);
         let conn = rusqlite::Connection::open(&db).expect("open");
         let mut stored = [0u64; 2];
         for (t, (name, _)) in TOPICS.iter().enumerate() {

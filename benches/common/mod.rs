@@ -740,3 +740,47 @@ pub fn serve_feeds(docs: std::sync::Arc<Vec<String>>) -> (tokio::runtime::Runtim
     rt.spawn(async move { axum::serve(listener, app).await });
     (rt, port)
 }
+
+/// What `/usr/bin/time` measured of one process, and its output.
+pub struct Timed {
+    pub output: std::process::Output,
+    /// Seconds from start to exit, measured here.
+    pub wall: f64,
+    pub peak_rss_kib: f64,
+    /// CPU seconds in user and system mode.
+    pub user: f64,
+    pub sys: f64,
+}
+
+/// Runs `command` (a program and its arguments, a profiler's in front if
+/// wanted) under `/usr/bin/time`, which writes its figures to `time_file`,
+/// with `RUST_LOG=warn`; panics with its stderr when it fails.
+pub fn run_timed(command: &[&std::ffi::OsStr], time_file: &std::path::Path) -> Timed {
+    let t0 = std::time::Instant::now();
+    let output = std::process::Command::new("/usr/bin/time")
+        .args(["-f", "%M %U %S", "-o"])
+        .arg(time_file)
+        .args(command)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run under /usr/bin/time");
+    let wall = t0.elapsed().as_secs_f64();
+    assert!(
+        output.status.success(),
+        "{command:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let time = std::fs::read_to_string(time_file).unwrap_or_default();
+    let f: Vec<f64> = time
+        .split_whitespace()
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    let field = |i: usize| f.get(i).copied().unwrap_or(0.0);
+    Timed {
+        output,
+        wall,
+        peak_rss_kib: field(0),
+        user: field(1),
+        sys: field(2),
+    }
+}
