@@ -417,6 +417,43 @@ mod migration_tests {
     }
 
     #[test]
+    fn version_12_keeps_every_headline_and_orders_a_key_by_time() {
+        let conn = Connection::open_in_memory().unwrap();
+        headlines::register(&conn).unwrap();
+        for &(version, _, sql) in MIGRATIONS.iter().filter(|m| m.0 <= 11) {
+            conn.execute_batch(sql).unwrap();
+            conn.pragma_update(None, "user_version", version).unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO headline (topic_id, key, at, news, mention_id) VALUES
+               (1, 7, 9000, 0, 3), (1, 7, 100, 1, 4), (1, 7, 5000, 0, 5), (2, 7, 1, 0, 6);",
+        )
+        .unwrap();
+        let mut store = Store::with_connection(conn, Path::new(":memory:"));
+        store.migrate().unwrap();
+        let rows: Vec<(i64, i64, i64, i64, i64)> = store
+            .conn
+            .prepare("SELECT topic_id, key, at, news, mention_id FROM headline")
+            .unwrap()
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        // In key order: by topic, key, then time.
+        assert_eq!(
+            rows,
+            [
+                (1, 7, 100, 1, 4),
+                (1, 7, 5000, 0, 5),
+                (1, 7, 9000, 0, 3),
+                (2, 7, 1, 0, 6)
+            ]
+        );
+    }
+
+    #[test]
     fn version_6_carries_mentions_into_sightings_domains_and_fingerprints() {
         let conn = Connection::open_in_memory().unwrap();
         for &(version, _, sql) in MIGRATIONS.iter().filter(|m| m.0 <= 5) {

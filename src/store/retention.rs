@@ -382,7 +382,7 @@ fn delete_mentions(
             drop_exclusion.execute([rule])?;
         }
         if let Some(host) = &m.host {
-            super::headlines::remove(tx, topic, host, &m.title, m.id)?;
+            super::headlines::remove(tx, topic, host, &m.title, m.at, m.id)?;
         }
         let host_id = match &m.host {
             None => None,

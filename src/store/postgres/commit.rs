@@ -208,7 +208,9 @@ impl Committed {
     ) -> Result<Committed, tokio_postgres::Error> {
         let (mut id_topics, mut identities) = (Vec::new(), Vec::new());
         let mut band_keys = std::collections::BTreeSet::new();
-        let mut headline_keys = std::collections::BTreeSet::new();
+        // Each key's earliest and latest time in the batch: its stored
+        // headlines within the window of either are read.
+        let mut headline_keys = std::collections::BTreeMap::<(i64, i64), (i64, i64)>::new();
         for (m, arrival) in batch.mentions.iter().zip(arrivals) {
             let topic_id = topic_ids[m.topic.as_str()];
             id_topics.push(topic_id);
@@ -219,7 +221,10 @@ impl Committed {
                 }
             }
             if let Some(key) = arrival.headline {
-                headline_keys.insert((topic_id, key));
+                let span = headline_keys
+                    .entry((topic_id, key))
+                    .or_insert((arrival.at, arrival.at));
+                *span = (span.0.min(arrival.at), span.1.max(arrival.at));
             }
         }
         let mut committed = Committed::default();
@@ -259,13 +264,21 @@ impl Committed {
             }
         }
         if !headline_keys.is_empty() {
-            let (t, k): (Vec<i64>, Vec<i64>) = headline_keys.into_iter().unzip();
+            let (mut t, mut k, mut lo, mut hi) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            for ((topic_id, key), (first, last)) in headline_keys {
+                t.push(topic_id);
+                k.push(key);
+                lo.push(first.saturating_sub(headlines::WINDOW_SECS));
+                hi.push(last.saturating_add(headlines::WINDOW_SECS));
+            }
             for r in tx
                 .query(
                     "SELECT h.topic_id, h.key, h.mention_id, h.at, h.news
-                     FROM unnest($1::bigint[], $2::bigint[]) AS u(topic_id, key)
-                     JOIN headline h ON h.topic_id = u.topic_id AND h.key = u.key",
-                    &[&t, &k],
+                     FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[])
+                          AS u(topic_id, key, lo, hi)
+                     JOIN headline h ON h.topic_id = u.topic_id AND h.key = u.key
+                                    AND h.at BETWEEN u.lo AND u.hi",
+                    &[&t, &k, &lo, &hi],
                 )
                 .await?
             {

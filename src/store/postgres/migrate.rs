@@ -126,8 +126,8 @@ mod tests {
             return;
         };
         let pg = connect(&db).await.unwrap();
-        assert_eq!(KNOWN_VERSION, 11);
-        assert_eq!(schema_version(&pg).await.unwrap(), 11);
+        assert_eq!(KNOWN_VERSION, 12);
+        assert_eq!(schema_version(&pg).await.unwrap(), 12);
         let rows = recorded(&pg).await;
         let names: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
         assert_eq!(
@@ -143,7 +143,8 @@ mod tests {
                 "0008_headlines.sql",
                 "0009_host_memory.sql",
                 "0010_writer.sql",
-                "0011_report_index.sql"
+                "0011_report_index.sql",
+                "0012_headline_by_time.sql"
             ]
         );
         // A second start changes nothing.

@@ -204,7 +204,7 @@ async fn delete_mentions(
         .map(|r| (r.get(0), r.get(1)))
         .collect()
     };
-    let mut keys = (Vec::new(), Vec::new());
+    let mut keys = (Vec::new(), Vec::new(), Vec::new());
     let mut fingerprints = (Vec::new(), Vec::new(), Vec::new());
     let mut tally = Tally::default();
     for r in &gone {
@@ -215,7 +215,8 @@ async fn delete_mentions(
         let excluded_by: Option<i64> = r.get(6);
         if let Some(key) = host.and_then(|h| headlines::key(h, r.get(7))) {
             keys.0.push(key);
-            keys.1.push(id);
+            keys.1.push(at);
+            keys.2.push(id);
         }
         let host_id = host.and_then(|h| host_ids.get(h).copied());
         if let Some(host_id) = host_id {
@@ -241,9 +242,10 @@ async fn delete_mentions(
     }
     if !keys.0.is_empty() {
         tx.execute(
-            "DELETE FROM headline h USING unnest($2::bigint[], $3::bigint[]) AS t(key, mention_id)
-             WHERE h.topic_id = $1 AND h.key = t.key AND h.mention_id = t.mention_id",
-            &[&topic, &keys.0, &keys.1],
+            "DELETE FROM headline h
+             USING unnest($2::bigint[], $3::bigint[], $4::bigint[]) AS t(key, at, mention_id)
+             WHERE h.topic_id = $1 AND h.key = t.key AND h.at = t.at AND h.mention_id = t.mention_id",
+            &[&topic, &keys.0, &keys.1, &keys.2],
         )
         .await?;
     }
