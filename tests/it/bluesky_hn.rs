@@ -21,12 +21,6 @@ const APP_PASSWORD: &str = "k7pq-3xzw-ab12-cd34";
 const WRONG_PASSWORD: &str = "hunter2-wrong-pass";
 const ACCESS: &str = "eyJhbGciOiJFUzI1NksifQ.alice-access.sig";
 const QUERY: &str = r#"(nordkorea* OR "north korea") AND (kursk OR russia*)"#;
-const WINDOW: [&str; 4] = [
-    "--from",
-    "2000-01-01T00:00:00Z",
-    "--to",
-    "2100-01-01T00:00:00Z",
-];
 
 fn fixture(dir: &str, name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -343,7 +337,7 @@ async fn bluesky_and_hacker_news_count_each_mention_once() {
     }
 
     let mut args = vec!["report", "--topic", "nk-ru", "--format", "json"];
-    args.extend(WINDOW);
+    args.extend(crate::ALL_TIME);
     let report = run(&config, &args).await.json();
     // sky: 3lbnyxq6wzc2k (also found by the phrase search), 3lbnvbd2mfs2o, 3lbmt7lxcdk2y
     //      (page 2), 3lbnm6hzvbs2d; the Moscow visit and the factory visit do not match.

@@ -145,16 +145,9 @@ async fn crawling(server: &TestServer, config: &Path) -> Daemon {
     daemon
 }
 
-const ALL_TIME: [&str; 4] = [
-    "--from",
-    "2000-01-01T00:00:00Z",
-    "--to",
-    "2100-01-01T00:00:00Z",
-];
-
 async fn web_count(config: &Path) -> u64 {
     let mut args = vec!["report", "--topic", "nk", "--format", "json"];
-    args.extend(ALL_TIME);
+    args.extend(crate::ALL_TIME);
     let run = mentions(config, &args).await;
     assert_eq!(run.code, 0, "{run:?}");
     run.json()["counts"]["web"].as_u64().unwrap()

@@ -10,12 +10,6 @@ use std::path::Path;
 
 const QUERY: &str =
     r#"(nordkorea* OR "north korea") AND (russland* OR russia* OR putin OR kursk) NOT fußball"#;
-const WINDOW: [&str; 4] = [
-    "--from",
-    "2000-01-01T00:00:00Z",
-    "--to",
-    "2100-01-01T00:00:00Z",
-];
 const TOKEN: &str = "b-token-4f1c9e";
 const JSON: &str = "application/json; charset=utf-8";
 
@@ -180,7 +174,7 @@ async fn fediverse_copies_boosts_and_comments_count_once() {
     }
 
     let mut args = vec!["report", "--topic", "nk-ru", "--format", "json"];
-    args.extend(WINDOW);
+    args.extend(crate::ALL_TIME);
     let report = mentions(&config, &args).await.json();
     // Social: alice's status (only `#<span>Nordkorea</span>` names the country), bob's
     // (boosted on A and seen directly on A and B), dave's (on A and B), erin's (content

@@ -29,6 +29,22 @@ mod web;
 
 use std::path::{Path, PathBuf};
 
+/// `--from` and `--to` spanning every date a test stores.
+pub const ALL_TIME: [&str; 4] = [
+    "--from",
+    "2000-01-01T00:00:00Z",
+    "--to",
+    "2100-01-01T00:00:00Z",
+];
+
+/// `report` of `topic` over every time, as JSON.
+pub fn report_all(topic: &str) -> [&str; 9] {
+    let [from, start, to, end] = ALL_TIME;
+    [
+        "report", "--topic", topic, "--format", "json", from, start, to, end,
+    ]
+}
+
 /// A client for the tests' own requests. reqwest is built without a TLS
 /// provider of its own (`mentions` hands it a ready rustls configuration),
 /// so a client built here needs ring installed as the process's provider.

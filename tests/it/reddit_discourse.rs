@@ -264,18 +264,6 @@ fn requests(state: &Platforms, path: &str) -> Vec<Hit> {
         .collect()
 }
 
-const REPORT: [&str; 9] = [
-    "report",
-    "--topic",
-    "nk-ru",
-    "--format",
-    "json",
-    "--from",
-    "2000-01-01T00:00:00Z",
-    "--to",
-    "2100-01-01T00:00:00Z",
-];
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reddit_and_discourse_count_each_post_once() {
     let (addr, state) = start().await;
@@ -287,7 +275,7 @@ async fn reddit_and_discourse_count_each_post_once() {
     assert!(!crawl.stderr.contains(CLIENT_SECRET), "{}", crawl.stderr);
     assert!(!crawl.stdout.contains(CLIENT_SECRET), "{}", crawl.stdout);
 
-    let report = mentions(&config, &REPORT).await.json();
+    let report = mentions(&config, &crate::report_all("nk-ru")).await.json();
     // reddit-all: 1p6k2qa, 1p6ivx3 (on both pages), 1p6h0fd; not the Kim post nor the Transsib one.
     // reddit-de: 1p5zk7w, 1p5wq4e; not the holiday question. reddit-app: both posts.
     // reddit-busy: its one post, after the 429. forum: 48213 (only through its topic's
@@ -365,7 +353,7 @@ async fn reddit_and_discourse_count_each_post_once() {
     state.log.lock().unwrap().clear();
     let again = mentions(&config, &["crawl"]).await;
     assert_eq!(again.code, 0, "{again:?}");
-    let report2 = mentions(&config, &REPORT).await.json();
+    let report2 = mentions(&config, &crate::report_all("nk-ru")).await.json();
     assert_eq!(report2["counts"], report["counts"]);
     assert_eq!(requests(&state, "/plain/search.json").len(), 1);
     assert_eq!(requests(&state, "/forum/search.json").len(), 4);

@@ -13,13 +13,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const ALL_TIME: [&str; 4] = [
-    "--from",
-    "2000-01-01T00:00:00Z",
-    "--to",
-    "2100-01-01T00:00:00Z",
-];
-
 /// An RSS feed of matching items, `(path, days ago)` each.
 fn feed(server: &TestServer, items: &[(&str, i64)]) -> String {
     let items: String = items
@@ -166,7 +159,7 @@ fn assert_host_memory_pruned(lines: &[&str], db: &Path) {
 /// `(web, social)` over all time, as `report` gives them.
 async fn counts(config: &Path) -> (u64, u64) {
     let mut args = vec!["report", "--topic", "nk", "--format", "json"];
-    args.extend(ALL_TIME);
+    args.extend(crate::ALL_TIME);
     let run = mentions(config, &args).await;
     assert_eq!(run.code, 0, "{run:?}");
     let json = run.json();

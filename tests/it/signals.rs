@@ -390,20 +390,7 @@ async fn an_unreadable_date_is_logged_once_per_source() {
         listing.contains("cannot read the date \"Coming soon\";"),
         "{listing}"
     );
-    let report = run(
-        &config,
-        &[
-            "report",
-            "--topic",
-            "nk",
-            "--format",
-            "json",
-            "--from",
-            "2000-01-01T00:00:00Z",
-            "--to",
-            "2100-01-01T00:00:00Z",
-        ],
-    );
+    let report = run(&config, &crate::report_all("nk"));
     assert_eq!(
         report.json()["undated"]["web"],
         4,

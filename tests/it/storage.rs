@@ -326,19 +326,6 @@ async fn a_crawl_the_full_disk_cannot_take_exits_3_and_its_failure_is_recorded()
     );
 }
 
-/// `report` of topic `nk` over every time, as JSON.
-const REPORT_ALL: [&str; 9] = [
-    "report",
-    "--topic",
-    "nk",
-    "--format",
-    "json",
-    "--from",
-    "2000-01-01T00:00:00Z",
-    "--to",
-    "2100-01-01T00:00:00Z",
-];
-
 /// A small disk holding `m.db`, crawled once from a feed of three items
 /// (the server keeps serving it): the disk, the server, the config's
 /// folder, the database and the config. None where mounting is not possible.
@@ -373,7 +360,7 @@ async fn readers_work_in_a_read_only_folder() {
     };
     disk.remount("ro");
     let readers = [
-        &REPORT_ALL[..],
+        &crate::report_all("nk")[..],
         &["sources", "--format", "json"],
         &["alerts"],
     ];
@@ -444,7 +431,7 @@ async fn a_reader_waits_out_a_writer_opening_the_database_and_reports_a_stale_lo
     };
     let view = disk.bind_read_only();
     let reader = disk_config(dir.path(), &view.join("m.db"), "http://unused.invalid/", "");
-    let report = REPORT_ALL;
+    let report = crate::report_all("nk");
 
     // A log with no index and no writer to make one.
     let wal = disk.path().join("m.db-wal");

@@ -166,17 +166,7 @@ async fn telegram_own_text_and_phpbb_session_ids() {
     let (base, shared) = start_server().await;
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &config(&base));
-    let report_args = [
-        "report",
-        "--topic",
-        "nk-ru",
-        "--format",
-        "json",
-        "--from",
-        "2000-01-01T00:00:00Z",
-        "--to",
-        "2100-01-01T00:00:00Z",
-    ];
+    let report_args = crate::report_all("nk-ru");
 
     let crawl = mentions(&config, &["crawl"]).await;
     assert_eq!(crawl.code, 0, "{crawl:?}");
