@@ -3,7 +3,9 @@
 //! treated as absent, so one odd item never costs the feed.
 
 use super::markup::{html_twice, literal_plain};
-use super::{absolute_http, iso_639_1, link_fields, person_name, FeedDoc, Item, ParseError};
+use super::{
+    absolute_http, http_url, iso_639_1, link_fields, person_name, FeedDoc, Item, ParseError,
+};
 use crate::sources::dates::parse_date;
 use serde_json::{Map, Value};
 use url::Url;
@@ -111,8 +113,7 @@ fn to_item(item: &Map<String, Value>, base: &Url) -> Option<Item> {
             .find_map(|href| absolute_http(href.trim(), base))
             .or_else(|| {
                 // An id that is a URL (numbers are ids too, but never URLs).
-                let url = Url::parse(string(item, "id")?.trim()).ok()?;
-                matches!(url.scheme(), "http" | "https").then_some(url)
+                http_url(Url::parse(string(item, "id")?.trim()).ok()?)
             }),
     );
     let written = |key| string(item, key).map(str::trim).filter(|s| !s.is_empty());

@@ -202,7 +202,11 @@ fn absolute_http(href: &str, base: &Url) -> Option<Url> {
     if href.is_empty() {
         return None;
     }
-    let url = base.join(href).ok()?;
+    http_url(base.join(href).ok()?)
+}
+
+/// `url` if it is an http(s) URL (an item's link, or an id that is one).
+fn http_url(url: Url) -> Option<Url> {
     matches!(url.scheme(), "http" | "https").then_some(url)
 }
 

@@ -14,7 +14,7 @@
 
 use super::markup::{html_twice, literal_plain, xml_text, Mode};
 use super::xml::{attribute, attributes, split_name, Tag, Tokenizer};
-use super::{absolute_http, iso_639_1, link_fields, person_name, Item};
+use super::{absolute_http, http_url, iso_639_1, link_fields, person_name, Item};
 use crate::sources::dates::parse_date;
 use chrono::{DateTime, Utc};
 use url::Url;
@@ -728,8 +728,7 @@ impl<'a> Walker<'a> {
         }
         let (url, parsed_url) = link_fields(d.page_link.or(d.other_link).or_else(|| {
             let id = xml_text(d.id?, Mode::Text);
-            let url = Url::parse(id.trim()).ok()?;
-            matches!(url.scheme(), "http" | "https").then_some(url)
+            http_url(Url::parse(id.trim()).ok()?)
         }));
         let lang = d
             .content_lang
