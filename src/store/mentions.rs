@@ -566,7 +566,7 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
     }
     tally.add_to(tx)?;
 
-    tx.execute(
+    tx.prepare_cached(
         "UPDATE source SET
            last_run = ?2,
            last_success = coalesce(?3, last_success),
@@ -575,16 +575,16 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
            cursor = coalesce(?5, cursor),
            last_warning = CASE WHEN ?7 THEN last_warning ELSE ?6 END
          WHERE id = ?1",
-        (
-            source_id,
-            now,
-            state.success,
-            &state.error,
-            &batch.cursor,
-            &state.warning,
-            batch.not_modified,
-        ),
-    )?;
+    )?
+    .execute((
+        source_id,
+        now,
+        state.success,
+        &state.error,
+        &batch.cursor,
+        &state.warning,
+        batch.not_modified,
+    ))?;
     let mut cache = tx.prepare_cached(
         "INSERT INTO http_cache (source_id, url, etag, last_modified) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (source_id, url) DO UPDATE SET etag = excluded.etag, last_modified = excluded.last_modified",
@@ -618,7 +618,8 @@ fn host_id(tx: &Transaction<'_>, name: &str) -> Result<i64, StoreError> {
 
 pub(super) fn topic_id(tx: &Transaction<'_>, name: &str) -> Result<i64, StoreError> {
     if let Some(id) = tx
-        .query_row("SELECT id FROM topic WHERE name = ?1", [name], |r| r.get(0))
+        .prepare_cached("SELECT id FROM topic WHERE name = ?1")?
+        .query_row([name], |r| r.get(0))
         .optional()?
     {
         return Ok(id);
@@ -683,6 +684,60 @@ mod tests {
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap()
+    }
+
+    #[test]
+    fn a_crawl_runs_the_statements_prepared_for_the_crawl_before() {
+        use rusqlite::trace::{TraceEvent, TraceEventCodes};
+        use std::sync::{Arc, Mutex};
+        let mut store = Store::open_in_memory().unwrap();
+        // Every step of the write: a new mention with a host and a title
+        // (bands, headline, first sighting), a seen key, a validator.
+        let crawl = |n: u64| {
+            let link = format!("https://x.org/{n}");
+            let far_apart = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            let mut b = batch(vec![mention("t", &link, Some("x.org"), far_apart)]);
+            b.seen = vec![n];
+            b.validators = vec![(
+                "https://x.org/feed".into(),
+                Validators {
+                    etag: Some(format!("\"{n}\"")),
+                    last_modified: None,
+                },
+            )];
+            b
+        };
+        assert_eq!(store.commit(&crawl(1)).unwrap().new, 1);
+        let runs = Arc::new(Mutex::new(Vec::new()));
+        let traced = Arc::clone(&runs);
+        store
+            .conn
+            .trace_v2(
+                TraceEventCodes::SQLITE_TRACE_PROFILE,
+                Some(move |event: TraceEvent<'_>| {
+                    if let TraceEvent::Profile(stmt, _) = event {
+                        let run = stmt.get_status(rusqlite::StatementStatus::Run);
+                        traced.lock().unwrap().push((stmt.sql().into_owned(), run));
+                    }
+                }),
+            )
+            .unwrap();
+        assert_eq!(store.commit(&crawl(2)).unwrap().new, 1);
+        let runs = runs.lock().unwrap();
+        // Transaction control is not a prepared statement worth keeping.
+        let written: Vec<&(String, i32)> = runs
+            .iter()
+            .filter(|(sql, _)| {
+                !["BEGIN", "COMMIT", "SAVEPOINT", "RELEASE"]
+                    .iter()
+                    .any(|c| sql.starts_with(c))
+            })
+            .collect();
+        assert!(written.len() >= 12, "{written:?}");
+        for (sql, run) in written {
+            // Prepared for the first crawl and kept: run at least twice.
+            assert!(*run >= 2, "prepared again for the second crawl: {sql}");
+        }
     }
 
     #[test]
