@@ -170,7 +170,9 @@ impl Store {
     /// written first, in the same transaction; a crawl that cannot be
     /// written is remembered as such a failure (see `Store::unsaved`).
     pub fn commit(&mut self, batch: &CrawlBatch) -> Result<CommitStats, StoreError> {
-        let written = self.write_crawl(batch);
+        let written = self
+            .write_group(&mut vec![batch], |b| b, |_| {})
+            .map(|mut stats| stats.remove(0));
         self.settle(batch, written)
     }
 
@@ -199,24 +201,9 @@ impl Store {
         &mut self,
         group: &mut Vec<T>,
         batch: impl Fn(&T) -> &CrawlBatch,
-        mut more: impl FnMut(&mut Vec<T>),
+        more: impl FnMut(&mut Vec<T>),
     ) -> Vec<Result<CommitStats, StoreError>> {
-        let written = (|| {
-            let tx = self
-                .conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)?;
-            super::unsaved::write(&tx, &self.unsaved)?;
-            let mut stats = Vec::with_capacity(group.len());
-            while stats.len() < group.len() {
-                for b in &group[stats.len()..] {
-                    stats.push(write_batch(&tx, batch(b))?);
-                }
-                more(group);
-            }
-            tx.commit()?;
-            Ok::<_, StoreError>(stats)
-        })();
-        match written {
+        match self.write_group(group, &batch, more) {
             Ok(stats) => {
                 // The unsaved failures were written with the group.
                 self.unsaved.clear();
@@ -227,12 +214,26 @@ impl Store {
         }
     }
 
-    fn write_crawl(&mut self, batch: &CrawlBatch) -> Result<CommitStats, StoreError> {
+    /// The crawls of `group`, and those `more` appends while they are
+    /// written, in one IMMEDIATE transaction with the failures not saved
+    /// before: all of them, or none. One result per crawl, in order.
+    fn write_group<T>(
+        &mut self,
+        group: &mut Vec<T>,
+        batch: impl Fn(&T) -> &CrawlBatch,
+        mut more: impl FnMut(&mut Vec<T>),
+    ) -> Result<Vec<CommitStats>, StoreError> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         super::unsaved::write(&tx, &self.unsaved)?;
-        let stats = write_batch(&tx, batch)?;
+        let mut stats = Vec::with_capacity(group.len());
+        while stats.len() < group.len() {
+            for b in &group[stats.len()..] {
+                stats.push(write_batch(&tx, batch(b))?);
+            }
+            more(group);
+        }
         tx.commit()?;
         Ok(stats)
     }
