@@ -31,17 +31,9 @@ fn main() {
     let time_file = dir.join("check.time");
     for sources in sizes {
         let db = dir.join("check.db");
-        let mut config = format!(
-            "[database]\npath = {:?}\n\n{}",
-            db.display().to_string(),
-            topics_toml()
-        );
-        for s in 0..sources {
-            config.push_str(&format!(
-                "[[source]]\nname = \"quelle-{s}\"\ntype = \"feed\"\nurl = \"https://h{}.example.org/feed/{s}.xml\"\n\n",
-                s % 5_000
-            ));
-        }
+        let config = feed_sources_config(&db, "", sources, |s| {
+            format!("https://h{}.example.org/feed/{s}.xml", s % 5_000)
+        });
         let config_path = dir.join(format!("check-{sources}.toml"));
         std::fs::write(&config_path, &config).expect("write config");
         println!(
@@ -50,9 +42,7 @@ fn main() {
         );
         let mut walls = Vec::new();
         for run in 0..runs {
-            for ext in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{}{ext}", db.display()));
-            }
+            remove_database(&db);
             let t = run_timed(
                 &[
                     binary.as_os_str(),

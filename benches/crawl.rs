@@ -43,14 +43,12 @@ fn main() {
     let timeout = if wrap.is_empty() { "30s" } else { "3600s" };
     let dir = out_dir();
     let db = dir.join("crawl.db");
-    let mut config = format!(
-        "[database]\npath = {:?}\n\n[crawler]\nuser_agent = \"mentions-bench/0.1\"\nconcurrency = 16\nper_host_concurrency = 16\nretries = 0\ntimeout = \"{timeout}\"\n\n{}",
-        db.display().to_string(),
-        topics_toml()
+    let crawler = format!(
+        "[crawler]\nuser_agent = \"mentions-bench/0.1\"\nconcurrency = 16\nper_host_concurrency = 16\nretries = 0\ntimeout = \"{timeout}\"\n\n"
     );
-    for s in 0..SOURCES {
-        config.push_str(&format!("[[source]]\nname = \"quelle-{s}\"\ntype = \"feed\"\nurl = \"http://127.0.0.1:{port}/feed/{s}.xml\"\n\n"));
-    }
+    let config = feed_sources_config(&db, &crawler, SOURCES, |s| {
+        format!("http://127.0.0.1:{port}/feed/{s}.xml")
+    });
     let config_path = dir.join("crawl-config.toml");
     std::fs::write(&config_path, config).expect("write config");
     let binary = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/mentions");
@@ -59,9 +57,7 @@ fn main() {
     println!("crawl: {SOURCES} feed sources x {ITEMS_PER_FEED} items = {items} items from 127.0.0.1:{port}, `mentions crawl` (release)");
     let mut results = Vec::new();
     for run in 0..runs {
-        for ext in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{ext}", db.display()));
-        }
+        remove_database(&db);
         let mut command: Vec<&OsStr> = wrap.iter().map(OsStr::new).collect();
         command.extend([
             binary.as_os_str(),

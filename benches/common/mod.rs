@@ -653,6 +653,37 @@ fn proc_status_kb(key: &str) -> u64 {
 }
 
 /// The config text of the benchmark topics.
+/// A config of `sources` feed sources named `quelle-N` at `url(N)`, each
+/// for both topics, storing in `db`; `crawler` is put in before them (a
+/// `[crawler]` table, or nothing).
+pub fn feed_sources_config(
+    db: &std::path::Path,
+    crawler: &str,
+    sources: usize,
+    url: impl Fn(usize) -> String,
+) -> String {
+    let mut config = format!(
+        "[database]\npath = {:?}\n\n{crawler}{}",
+        db.display().to_string(),
+        topics_toml()
+    );
+    for s in 0..sources {
+        let _ = write!(
+            config,
+            "[[source]]\nname = \"quelle-{s}\"\ntype = \"feed\"\nurl = \"{}\"\n\n",
+            url(s)
+        );
+    }
+    config
+}
+
+/// Removes the database at `db` with its WAL files, for a run from nothing.
+pub fn remove_database(db: &std::path::Path) {
+    for ext in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{ext}", db.display()));
+    }
+}
+
 pub fn topics_toml() -> String {
     let mut out = String::new();
     for (name, query) in TOPICS {
