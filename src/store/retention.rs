@@ -34,8 +34,8 @@ impl Default for Batches {
 }
 
 /// A table of rows kept only to crawl well, deleted by age whatever the
-/// retention setting. A new one is one more line below and an index on its
-/// time column.
+/// retention setting. A new one is one more line below, with an index on
+/// its time column or a primary key of integers to walk.
 pub(super) struct Bookkeeping {
     /// What the user reads in `prune`'s output.
     pub kind: &'static str,
@@ -44,12 +44,57 @@ pub(super) struct Bookkeeping {
     key: &'static str,
     /// When the row was last written (unix seconds).
     time: &'static str,
+    /// How its old rows are found.
+    pub found: Found,
+}
+
+/// How a prune finds a bookkeeping table's old rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Found {
+    /// Through an index on the time column: a prune reads only what it
+    /// deletes.
+    ByTime,
+    /// By walking the primary key, whose `columns` are all integers and the
+    /// first an id (so never `i64::MIN`), in windows of rows and deleting the
+    /// old rows of each. For the tables that every crawled item (`seen`) or
+    /// sighting writes to: an index on their time would cost each of those
+    /// writes a second B-tree entry, for a reader that runs once a day and
+    /// reads the whole table's keys here instead, outside any transaction.
+    ByKey { columns: usize },
+}
+
+/// The statements of a walk over a bookkeeping table (`Found::ByKey`), for
+/// a placeholder style (`?1` for SQLite, `$1` for PostgreSQL).
+pub(super) struct Walk {
+    /// The last key of the next window: parameters the key the walk is
+    /// after (`Walk::start` first) and the window's size less one. No row:
+    /// the rest of the table is the last window.
+    pub window_end: String,
+    /// Whether a window has old rows (a row, or none): parameters the key
+    /// the window follows, its last key (`Walk::end` for the last window)
+    /// and the cutoff.
+    pub any_old: String,
+    /// Deletes a window's old rows: the parameters of `any_old`.
+    pub delete: String,
+    pub columns: usize,
+}
+
+impl Walk {
+    /// The key a walk starts after: below every row, whose first column is an id.
+    pub fn start(&self) -> Vec<i64> {
+        vec![i64::MIN; self.columns]
+    }
+
+    /// The bound of a last window: at or above every row.
+    pub fn end(&self) -> Vec<i64> {
+        vec![i64::MAX; self.columns]
+    }
 }
 
 impl Bookkeeping {
-    /// The statement that deletes a batch of its oldest rows: `before` and
-    /// `limit` are the parameters `p1` and `p2` name (`?1`/`?2` for SQLite,
-    /// `$1`/`$2` for PostgreSQL).
+    /// The statement that deletes a batch of its oldest rows (`Found::ByTime`):
+    /// `before` and `limit` are the parameters `p1` and `p2` name (`?1`/`?2`
+    /// for SQLite, `$1`/`$2` for PostgreSQL).
     pub(super) fn delete_batch(&self, p1: &str, p2: &str) -> String {
         format!(
             "DELETE FROM {table} WHERE ({key}) IN
@@ -59,6 +104,38 @@ impl Bookkeeping {
             time = self.time
         )
     }
+
+    /// The statements that walk it (`Found::ByKey`), with placeholders `p(1)`,
+    /// `p(2)`, …; None for a table found by time.
+    pub(super) fn walk(&self, p: impl Fn(usize) -> String) -> Option<Walk> {
+        let Found::ByKey { columns } = self.found else {
+            return None;
+        };
+        let list = |from: usize| {
+            (from..from + columns)
+                .map(&p)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let (table, key, time) = (self.table, self.key, self.time);
+        let window = format!(
+            "({key}) > ({after}) AND ({key}) <= ({last}) AND {time} < {before}",
+            after = list(1),
+            last = list(columns + 1),
+            before = p(2 * columns + 1)
+        );
+        Some(Walk {
+            window_end: format!(
+                "SELECT {key} FROM {table} WHERE ({key}) > ({after})
+                 ORDER BY {key} LIMIT 1 OFFSET {skip}",
+                after = list(1),
+                skip = p(columns + 1)
+            ),
+            any_old: format!("SELECT 1 FROM {table} WHERE {window} LIMIT 1"),
+            delete: format!("DELETE FROM {table} WHERE {window}"),
+            columns,
+        })
+    }
 }
 
 pub(super) const BOOKKEEPING: &[Bookkeeping] = &[
@@ -67,18 +144,21 @@ pub(super) const BOOKKEEPING: &[Bookkeeping] = &[
         table: "seen",
         key: "source_id, key",
         time: "first_seen",
+        found: Found::ByKey { columns: 2 },
     },
     Bookkeeping {
         kind: "sightings",
         table: "sighting",
         key: "mention_id, source_id, form",
         time: "seen_at",
+        found: Found::ByKey { columns: 3 },
     },
     Bookkeeping {
         kind: "validators",
         table: "http_cache",
         key: "source_id, url",
         time: "stored_at",
+        found: Found::ByTime,
     },
     // What the HTTP client remembers of hosts (store/hosts.rs): small
     // tables, one row per origin, so no index on their times.
@@ -87,12 +167,14 @@ pub(super) const BOOKKEEPING: &[Bookkeeping] = &[
         table: "robots_txt",
         key: "origin",
         time: "fetched_at",
+        found: Found::ByTime,
     },
     Bookkeeping {
         kind: "back-offs",
         table: "host_backoff",
         key: "origin",
         time: "(until_ms / 1000)",
+        found: Found::ByTime,
     },
 ];
 
@@ -316,6 +398,9 @@ impl Store {
         keep_going: &dyn Fn() -> bool,
         batches: Batches,
     ) -> Result<(u64, bool), StoreError> {
+        if let Some(walk) = b.walk(|i| format!("?{i}")) {
+            return self.walk_bookkeeping(&walk, before, keep_going, batches);
+        }
         let sql = b.delete_batch("?1", "?2");
         let mut removed = 0u64;
         loop {
@@ -331,6 +416,61 @@ impl Store {
                 return Ok((removed, true));
             }
             std::thread::sleep(batches.pause);
+        }
+    }
+
+    /// Walks a table's primary key in windows of `batches.bookkeeping` rows
+    /// (`Found::ByKey`): each window is read outside a transaction, and
+    /// only a window with old rows takes the write lock, to delete them.
+    fn walk_bookkeeping(
+        &mut self,
+        walk: &Walk,
+        before: i64,
+        keep_going: &dyn Fn() -> bool,
+        batches: Batches,
+    ) -> Result<(u64, bool), StoreError> {
+        // The window's last row is this many rows after its first.
+        let skip = batches.bookkeeping.max(1) as i64 - 1;
+        let key = |r: &rusqlite::Row<'_>| {
+            (0..walk.columns)
+                .map(|i| r.get::<_, i64>(i))
+                .collect::<rusqlite::Result<Vec<i64>>>()
+        };
+        let mut after = walk.start();
+        let mut removed = 0u64;
+        loop {
+            if !keep_going() {
+                return Ok((removed, false));
+            }
+            let end: Option<Vec<i64>> = self
+                .conn
+                .prepare_cached(&walk.window_end)?
+                .query_row(rusqlite::params_from_iter(after.iter().chain([&skip])), key)
+                .optional()?;
+            let last = end.clone().unwrap_or_else(|| walk.end());
+            let window: Vec<i64> = after.iter().chain(&last).copied().chain([before]).collect();
+            let any_old = self
+                .conn
+                .prepare_cached(&walk.any_old)?
+                .query_row(rusqlite::params_from_iter(&window), |_| Ok(()))
+                .optional()?
+                .is_some();
+            if any_old {
+                let tx = self
+                    .conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)?;
+                removed +=
+                    tx.prepare_cached(&walk.delete)?
+                        .execute(rusqlite::params_from_iter(&window))? as u64;
+                tx.commit()?;
+            }
+            match end {
+                Some(end) => after = end,
+                None => return Ok((removed, true)),
+            }
+            if any_old {
+                std::thread::sleep(batches.pause);
+            }
         }
     }
 }
@@ -774,6 +914,103 @@ mod tests {
         // The crawl's seen keys are stored as for any item.
         assert_eq!(store.seen("web", &[9001, 9002]).unwrap(), [true, true]);
         assert_counts_exact(&store);
+    }
+
+    /// `seen` keys of three sources, old and fresh mixed along the
+    /// primary key (hash keys both sides of zero), walked three rows at a
+    /// time: exactly the old rows go, in windows that straddle sources, and
+    /// a prune stopped half-way finishes next time.
+    #[test]
+    fn the_walk_deletes_exactly_the_old_rows_of_every_window() {
+        let mut store = Store::open_in_memory().unwrap();
+        let (then, today) = (now().timestamp() - 30 * DAY, now().timestamp());
+        let mut fresh = Vec::new();
+        for source in ["a", "b", "c"] {
+            // A source's old keys first, then its fresh ones, interleaved in key order.
+            let keys: Vec<u64> = (0..20u64)
+                .map(|k| k.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+                .collect();
+            let (old, new): (Vec<u64>, Vec<u64>) = keys.iter().partition(|k| *k % 3 != 0);
+            let mut b = batch(source, Kind::Web, at(then), Vec::new());
+            b.seen = old;
+            store.commit(&b).unwrap();
+            let mut b = batch(source, Kind::Web, at(today), Vec::new());
+            b.seen = new.clone();
+            store.commit(&b).unwrap();
+            fresh.extend(new.iter().map(|k| (source, *k as i64)));
+        }
+        assert_eq!(q(&store, "SELECT count(*) FROM seen"), 60);
+        let remaining = |store: &Store| -> Vec<(String, i64)> {
+            store
+                .conn
+                .prepare(
+                    "SELECT s.name, k.key FROM seen k JOIN source s ON s.id = k.source_id
+                     ORDER BY s.name, k.key",
+                )
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        let plan = plan(None, today - 14 * DAY);
+        // Stopped after four windows of seen keys.
+        let calls = std::cell::Cell::new(0);
+        let stop_soon = || {
+            calls.set(calls.get() + 1);
+            calls.get() <= 4
+        };
+        let first = store.prune_in(&plan, &stop_soon, small()).unwrap();
+        assert!(!first.complete);
+        let gone_first = first.of("seen");
+        assert!(
+            gone_first > 0 && gone_first < 60 - fresh.len() as u64,
+            "{first:?}"
+        );
+        assert_eq!(
+            q(&store, "SELECT count(*) FROM seen"),
+            60 - gone_first as i64
+        );
+        let second = store.prune_in(&plan, &|| true, small()).unwrap();
+        assert!(second.complete);
+        assert_eq!(gone_first + second.of("seen"), 60 - fresh.len() as u64);
+        let mut wanted: Vec<(String, i64)> =
+            fresh.iter().map(|(s, k)| (s.to_string(), *k)).collect();
+        wanted.sort();
+        assert_eq!(remaining(&store), wanted);
+        // Nothing left to take.
+        let third = store.prune_in(&plan, &|| true, small()).unwrap();
+        assert_eq!(third.of("seen"), 0);
+    }
+
+    /// The walk reads ranges of the primary key: no statement of it scans
+    /// a table or sorts.
+    #[test]
+    fn the_walk_reads_ranges_of_the_primary_key() {
+        let store = Store::open_in_memory().unwrap();
+        for b in BOOKKEEPING {
+            let Some(walk) = b.walk(|i| format!("?{i}")) else {
+                continue;
+            };
+            for sql in [&walk.window_end, &walk.any_old, &walk.delete] {
+                let mut explain = store
+                    .conn
+                    .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                    .unwrap();
+                let zeros = vec![0i64; explain.parameter_count()];
+                let plan: Vec<String> = explain
+                    .query_map(rusqlite::params_from_iter(zeros), |r| r.get::<_, String>(3))
+                    .unwrap()
+                    .collect::<Result<_, _>>()
+                    .unwrap();
+                let plan = plan.join("; ");
+                assert!(
+                    plan.contains("USING PRIMARY KEY (") && !plan.contains("TEMP B-TREE"),
+                    "{}: {plan}",
+                    b.kind
+                );
+            }
+        }
     }
 
     #[test]

@@ -126,8 +126,8 @@ mod tests {
             return;
         };
         let pg = connect(&db).await.unwrap();
-        assert_eq!(KNOWN_VERSION, 12);
-        assert_eq!(schema_version(&pg).await.unwrap(), 12);
+        assert_eq!(KNOWN_VERSION, 13);
+        assert_eq!(schema_version(&pg).await.unwrap(), 13);
         let rows = recorded(&pg).await;
         let names: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
         assert_eq!(
@@ -144,7 +144,8 @@ mod tests {
                 "0009_host_memory.sql",
                 "0010_writer.sql",
                 "0011_report_index.sql",
-                "0012_headline_by_time.sql"
+                "0012_headline_by_time.sql",
+                "0013_bookkeeping_by_key.sql"
             ]
         );
         // A second start changes nothing.
@@ -298,7 +299,7 @@ mod tests {
             missing.is_empty(),
             "indexes missing on PostgreSQL: {missing:?}"
         );
-        assert_eq!(lite_indexes.len(), 11, "{lite_indexes:?}");
+        assert_eq!(lite_indexes.len(), 9, "{lite_indexes:?}");
     }
 
     /// SQLite's triggers, as PostgreSQL triggers: a validator's time is its

@@ -20,7 +20,7 @@ use super::counts::take_tally;
 use super::{PgError, Postgres};
 use crate::store::counts::{Counted, Tally};
 use crate::store::headlines;
-use crate::store::retention::{bands, Batches, BOOKKEEPING};
+use crate::store::retention::{bands, Batches, Found, Walk, BOOKKEEPING};
 use crate::store::{Pruned, RetentionPlan};
 use deadpool_postgres::Transaction;
 use std::collections::HashMap;
@@ -104,7 +104,11 @@ impl Postgres {
             for b in BOOKKEEPING {
                 let mut removed = 0u64;
                 let mut complete = pruned.complete;
-                if complete {
+                if complete && b.found != Found::ByTime {
+                    let walk = b.walk(|i| format!("${i}")).expect("a walked table");
+                    (removed, complete) =
+                        walk_bookkeeping(&mut client, &walk, before, keep_going, batches).await?;
+                } else if complete {
                     let delete = client.prepare_cached(&b.delete_batch("$1", "$2")).await?;
                     loop {
                         if !keep_going() {
@@ -146,6 +150,55 @@ impl Postgres {
             .await
             .map_err(|e| self.query_error(e))?;
         Ok(row.is_some())
+    }
+}
+
+/// Walks a table's primary key in windows (`walk_bookkeeping` in
+/// store/retention.rs): a window's old rows go in one statement, run only
+/// for a window that has any.
+async fn walk_bookkeeping(
+    client: &mut deadpool_postgres::Object,
+    walk: &Walk,
+    before: i64,
+    keep_going: &(dyn Fn() -> bool + Sync),
+    batches: Batches,
+) -> Result<(u64, bool), tokio_postgres::Error> {
+    use tokio_postgres::types::ToSql;
+    let key = |r: &tokio_postgres::Row| (0..walk.columns).map(|i| r.get::<_, i64>(i)).collect();
+    fn params(values: &[i64]) -> Vec<&(dyn ToSql + Sync)> {
+        values.iter().map(|v| v as &(dyn ToSql + Sync)).collect()
+    }
+    let window_end = client.prepare_cached(&walk.window_end).await?;
+    let find_old = client.prepare_cached(&walk.any_old).await?;
+    let delete = client.prepare_cached(&walk.delete).await?;
+    // The window's last row is this many rows after its first.
+    let skip = batches.bookkeeping.max(1) as i64 - 1;
+    let mut after = walk.start();
+    let mut removed = 0u64;
+    loop {
+        if !keep_going() {
+            return Ok((removed, false));
+        }
+        let end: Option<Vec<i64>> = client
+            .query_opt(&window_end, &params(&[after.as_slice(), &[skip]].concat()))
+            .await?
+            .map(|r| key(&r));
+        let last = end.clone().unwrap_or_else(|| walk.end());
+        let window = [after.as_slice(), &last, &[before]].concat();
+        let any_old = client
+            .query_opt(&find_old, &params(&window))
+            .await?
+            .is_some();
+        if any_old {
+            removed += client.execute(&delete, &params(&window)).await?;
+        }
+        match end {
+            Some(end) => after = end,
+            None => return Ok((removed, true)),
+        }
+        if any_old {
+            tokio::time::sleep(batches.pause).await;
+        }
     }
 }
 
