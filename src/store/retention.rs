@@ -422,6 +422,10 @@ impl Store {
     /// Walks a table's primary key in windows of `batches.bookkeeping` rows
     /// (`Found::ByKey`): each window is read outside a transaction, and
     /// only a window with old rows takes the write lock, to delete them.
+    /// Old rows are spread over the whole key range (keys are hashes and
+    /// ids), so most windows of a daily prune delete a few rows each: the
+    /// pause comes after every `batches.bookkeeping` rows deleted, as it
+    /// does for the tables found by time, not after every window.
     fn walk_bookkeeping(
         &mut self,
         walk: &Walk,
@@ -438,6 +442,7 @@ impl Store {
         };
         let mut after = walk.start();
         let mut removed = 0u64;
+        let mut since_pause = 0u64;
         loop {
             if !keep_going() {
                 return Ok((removed, false));
@@ -459,17 +464,20 @@ impl Store {
                 let tx = self
                     .conn
                     .transaction_with_behavior(TransactionBehavior::Immediate)?;
-                removed +=
-                    tx.prepare_cached(&walk.delete)?
-                        .execute(rusqlite::params_from_iter(&window))? as u64;
+                let n = tx
+                    .prepare_cached(&walk.delete)?
+                    .execute(rusqlite::params_from_iter(&window))? as u64;
                 tx.commit()?;
+                removed += n;
+                since_pause += n;
             }
             match end {
                 Some(end) => after = end,
                 None => return Ok((removed, true)),
             }
-            if any_old {
+            if since_pause >= batches.bookkeeping as u64 {
                 std::thread::sleep(batches.pause);
+                since_pause = 0;
             }
         }
     }

@@ -155,7 +155,8 @@ impl Postgres {
 
 /// Walks a table's primary key in windows (`walk_bookkeeping` in
 /// store/retention.rs): a window's old rows go in one statement, run only
-/// for a window that has any.
+/// for a window that has any, with a pause after every
+/// `batches.bookkeeping` rows deleted.
 async fn walk_bookkeeping(
     client: &mut deadpool_postgres::Object,
     walk: &Walk,
@@ -175,6 +176,7 @@ async fn walk_bookkeeping(
     let skip = batches.bookkeeping.max(1) as i64 - 1;
     let mut after = walk.start();
     let mut removed = 0u64;
+    let mut since_pause = 0u64;
     loop {
         if !keep_going() {
             return Ok((removed, false));
@@ -190,14 +192,17 @@ async fn walk_bookkeeping(
             .await?
             .is_some();
         if any_old {
-            removed += client.execute(&delete, &params(&window)).await?;
+            let n = client.execute(&delete, &params(&window)).await?;
+            removed += n;
+            since_pause += n;
         }
         match end {
             Some(end) => after = end,
             None => return Ok((removed, true)),
         }
-        if any_old {
+        if since_pause >= batches.bookkeeping as u64 {
             tokio::time::sleep(batches.pause).await;
+            since_pause = 0;
         }
     }
 }
