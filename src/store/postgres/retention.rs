@@ -20,7 +20,7 @@ use super::counts::take_tally;
 use super::{PgError, Postgres};
 use crate::store::counts::{Counted, Tally};
 use crate::store::headlines;
-use crate::store::retention::{bands, Batches, Found, Walk, BOOKKEEPING};
+use crate::store::retention::{bands, Batches, Walk, BOOKKEEPING};
 use crate::store::{Pruned, RetentionPlan};
 use deadpool_postgres::Transaction;
 use std::collections::HashMap;
@@ -104,10 +104,10 @@ impl Postgres {
             for b in BOOKKEEPING {
                 let mut removed = 0u64;
                 let mut complete = pruned.complete;
-                if complete && b.found != Found::ByTime {
-                    let walk = b.walk(|i| format!("${i}")).expect("a walked table");
+                let walk = b.walk(|i| format!("${i}"));
+                if let (true, Some(walk)) = (complete, &walk) {
                     (removed, complete) =
-                        walk_bookkeeping(&mut client, &walk, before, keep_going, batches).await?;
+                        walk_bookkeeping(&client, walk, before, keep_going, batches).await?;
                 } else if complete {
                     let delete = client.prepare_cached(&b.delete_batch("$1", "$2")).await?;
                     loop {
@@ -158,7 +158,7 @@ impl Postgres {
 /// for a window that has any, with a pause after every
 /// `batches.bookkeeping` rows deleted.
 async fn walk_bookkeeping(
-    client: &mut deadpool_postgres::Object,
+    client: &deadpool_postgres::Object,
     walk: &Walk,
     before: i64,
     keep_going: &(dyn Fn() -> bool + Sync),
