@@ -87,9 +87,7 @@ fn run_once(store: Store, port: u16, admin: &str, rt: &tokio::runtime::Runtime) 
     };
     let admin_client = match store {
         Store::Sqlite => {
-            for ext in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{}{ext}", sqlite.display()));
-            }
+            remove_database(&sqlite);
             None
         }
         Store::Postgres { .. } => Some(rt.block_on(async {

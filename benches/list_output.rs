@@ -149,9 +149,7 @@ fn main() {
     let db = dir.join(format!("list-output-{mentions}.db"));
     let done = dir.join(format!("list-output-{mentions}.complete"));
     if !done.exists() {
-        for ext in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{ext}", db.display()));
-        }
+        remove_database(&db);
         build(&db, mentions, end);
         std::fs::write(&done, b"").expect("mark complete");
     }

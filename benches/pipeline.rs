@@ -53,14 +53,6 @@ fn args() -> Args {
     a
 }
 
-fn remove_db(path: &Path) {
-    for ext in ["", "-wal", "-shm"] {
-        let mut p = path.as_os_str().to_owned();
-        p.push(ext);
-        let _ = std::fs::remove_file(PathBuf::from(p));
-    }
-}
-
 /// Writes the corpus once; later runs reuse it.
 fn corpus(sources: usize, docs: usize) -> PathBuf {
     let dir = out_dir().join(format!("corpus-{sources}x{docs}"));
@@ -110,7 +102,7 @@ fn main() {
     let topic_refs: Vec<&Topic> = topics.iter().collect();
 
     let db = out_dir().join("pipeline.db");
-    remove_db(&db);
+    remove_database(&db);
     let mut store = Store::open(&db).expect("open the benchmark database");
 
     // Workers parse and identify; this thread stores, as `crawl` does. As
@@ -216,7 +208,7 @@ fn main() {
     let rows = load_rows(&conn);
     drop(conn);
     let limit_db = out_dir().join("limit.db");
-    remove_db(&limit_db);
+    remove_database(&limit_db);
     drop(Store::open(&limit_db).expect("create the limit database"));
     let (limit, limit_cpu) = insert_plainly(&limit_db, &db, &rows);
 

@@ -680,7 +680,9 @@ pub fn feed_sources_config(
 /// Removes the database at `db` with its WAL files, for a run from nothing.
 pub fn remove_database(db: &std::path::Path) {
     for ext in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{ext}", db.display()));
+        let mut path = db.as_os_str().to_owned();
+        path.push(ext);
+        let _ = std::fs::remove_file(path);
     }
 }
 

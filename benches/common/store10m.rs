@@ -141,9 +141,7 @@ pub fn database(mentions: u64, end: i64) -> std::path::PathBuf {
     let db = dir.join(format!("mentions-{mentions}-{end}.db"));
     let done = dir.join(format!("mentions-{mentions}-{end}.complete"));
     if !done.exists() {
-        for ext in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{ext}", db.display()));
-        }
+        super::common::remove_database(&db);
         build(&db, mentions, end);
         std::fs::write(&done, b"").expect("mark complete");
     }
