@@ -67,27 +67,88 @@ pub(super) enum Found {
 /// a placeholder style (`?1` for SQLite, `$1` for PostgreSQL).
 pub(super) struct Walk {
     /// The last key of the next window: parameters the key the walk is
-    /// after (`Walk::start` first) and the window's size less one. No row:
-    /// the rest of the table is the last window.
+    /// after and the window's size less one (`Walker::window_end_params`).
+    /// No row: the rest of the table is the last window.
     pub window_end: String,
     /// Whether a window has old rows (a row, or none): parameters the key
-    /// the window follows, its last key (`Walk::end` for the last window)
-    /// and the cutoff.
+    /// the window follows, its last key and the cutoff
+    /// (`Walker::window_params`).
     pub any_old: String,
     /// Deletes a window's old rows: the parameters of `any_old`.
     pub delete: String,
     pub columns: usize,
 }
 
-impl Walk {
-    /// The key a walk starts after: below every row, whose first column is an id.
-    pub fn start(&self) -> Vec<i64> {
-        vec![i64::MIN; self.columns]
+/// Where a walk is and what it has deleted: the loop both backends run
+/// around their own statements.
+pub(super) struct Walker {
+    columns: usize,
+    before: i64,
+    /// The window's last row is this many rows after its first.
+    skip: i64,
+    pause_every: u64,
+    /// The key the next window follows: at first below every row, whose
+    /// first column is an id.
+    after: Vec<i64>,
+    removed: u64,
+    since_pause: u64,
+}
+
+/// What a walk does after a window.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Next {
+    /// The next window.
+    Go,
+    /// A pause first: a batch's worth of rows was deleted since the last one.
+    Pause,
+    /// That was the last window.
+    Done,
+}
+
+impl Walker {
+    pub fn new(walk: &Walk, before: i64, batches: Batches) -> Walker {
+        Walker {
+            columns: walk.columns,
+            before,
+            skip: batches.bookkeeping.max(1) as i64 - 1,
+            pause_every: batches.bookkeeping as u64,
+            after: vec![i64::MIN; walk.columns],
+            removed: 0,
+            since_pause: 0,
+        }
     }
 
-    /// The bound of a last window: at or above every row.
-    pub fn end(&self) -> Vec<i64> {
-        vec![i64::MAX; self.columns]
+    /// The parameters of `Walk::window_end`.
+    pub fn window_end_params(&self) -> Vec<i64> {
+        [self.after.as_slice(), &[self.skip]].concat()
+    }
+
+    /// The parameters of `Walk::any_old` and `Walk::delete` for the window
+    /// that ends at `end` (None: the rest of the table).
+    pub fn window_params(&self, end: Option<&[i64]>) -> Vec<i64> {
+        let last = end.map_or_else(|| vec![i64::MAX; self.columns], <[i64]>::to_vec);
+        [self.after.as_slice(), &last, &[self.before]].concat()
+    }
+
+    /// Records that the window ending at `end` lost `deleted` rows.
+    pub fn next(&mut self, end: Option<Vec<i64>>, deleted: u64) -> Next {
+        self.removed += deleted;
+        self.since_pause += deleted;
+        let Some(end) = end else {
+            return Next::Done;
+        };
+        self.after = end;
+        if self.since_pause >= self.pause_every {
+            self.since_pause = 0;
+            Next::Pause
+        } else {
+            Next::Go
+        }
+    }
+
+    /// Rows deleted so far.
+    pub fn removed(&self) -> u64 {
+        self.removed
     }
 }
 
@@ -433,51 +494,42 @@ impl Store {
         keep_going: &dyn Fn() -> bool,
         batches: Batches,
     ) -> Result<(u64, bool), StoreError> {
-        // The window's last row is this many rows after its first.
-        let skip = batches.bookkeeping.max(1) as i64 - 1;
         let key = |r: &rusqlite::Row<'_>| {
             (0..walk.columns)
                 .map(|i| r.get::<_, i64>(i))
                 .collect::<rusqlite::Result<Vec<i64>>>()
         };
-        let mut after = walk.start();
-        let mut removed = 0u64;
-        let mut since_pause = 0u64;
+        let mut walker = Walker::new(walk, before, batches);
         loop {
             if !keep_going() {
-                return Ok((removed, false));
+                return Ok((walker.removed(), false));
             }
             let end: Option<Vec<i64>> = self
                 .conn
                 .prepare_cached(&walk.window_end)?
-                .query_row(rusqlite::params_from_iter(after.iter().chain([&skip])), key)
+                .query_row(rusqlite::params_from_iter(walker.window_end_params()), key)
                 .optional()?;
-            let last = end.clone().unwrap_or_else(|| walk.end());
-            let window: Vec<i64> = after.iter().chain(&last).copied().chain([before]).collect();
+            let window = walker.window_params(end.as_deref());
             let any_old = self
                 .conn
                 .prepare_cached(&walk.any_old)?
                 .query_row(rusqlite::params_from_iter(&window), |_| Ok(()))
                 .optional()?
                 .is_some();
+            let mut deleted = 0;
             if any_old {
                 let tx = self
                     .conn
                     .transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let n = tx
+                deleted = tx
                     .prepare_cached(&walk.delete)?
                     .execute(rusqlite::params_from_iter(&window))? as u64;
                 tx.commit()?;
-                removed += n;
-                since_pause += n;
             }
-            match end {
-                Some(end) => after = end,
-                None => return Ok((removed, true)),
-            }
-            if since_pause >= batches.bookkeeping as u64 {
-                std::thread::sleep(batches.pause);
-                since_pause = 0;
+            match walker.next(end, deleted) {
+                Next::Done => return Ok((walker.removed(), true)),
+                Next::Pause => std::thread::sleep(batches.pause),
+                Next::Go => {}
             }
         }
     }
@@ -989,6 +1041,29 @@ mod tests {
         // Nothing left to take.
         let third = store.prune_in(&plan, &|| true, small()).unwrap();
         assert_eq!(third.of("seen"), 0);
+    }
+
+    /// A walk pauses after every batch's worth of deleted rows, however
+    /// many windows they took, and its windows follow each other.
+    #[test]
+    fn the_walker_pauses_by_rows_deleted_not_by_windows() {
+        let seen = BOOKKEEPING.iter().find(|b| b.kind == "seen").unwrap();
+        let walk = seen.walk(|i| format!("?{i}")).unwrap();
+        let mut w = Walker::new(&walk, 1_000, small());
+        assert_eq!(w.window_end_params(), [i64::MIN, i64::MIN, 2]);
+        assert_eq!(
+            w.window_params(Some(&[1, 7])),
+            [i64::MIN, i64::MIN, 1, 7, 1_000]
+        );
+        assert_eq!(w.next(Some(vec![1, 7]), 1), Next::Go);
+        assert_eq!(w.window_end_params(), [1, 7, 2]);
+        assert_eq!(w.next(Some(vec![2, -4]), 0), Next::Go);
+        // The third row deleted since the start: a batch's worth.
+        assert_eq!(w.next(Some(vec![2, 9]), 2), Next::Pause);
+        assert_eq!(w.next(Some(vec![3, 0]), 2), Next::Go);
+        assert_eq!(w.window_params(None), [3, 0, i64::MAX, i64::MAX, 1_000]);
+        assert_eq!(w.next(None, 1), Next::Done);
+        assert_eq!(w.removed(), 6);
     }
 
     /// The walk reads ranges of the primary key: no statement of it scans

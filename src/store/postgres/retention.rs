@@ -20,7 +20,7 @@ use super::counts::take_tally;
 use super::{PgError, Postgres};
 use crate::store::counts::{Counted, Tally};
 use crate::store::headlines;
-use crate::store::retention::{bands, Batches, Walk, BOOKKEEPING};
+use crate::store::retention::{bands, Batches, Next, Walk, Walker, BOOKKEEPING};
 use crate::store::{Pruned, RetentionPlan};
 use deadpool_postgres::Transaction;
 use std::collections::HashMap;
@@ -165,44 +165,34 @@ async fn walk_bookkeeping(
     batches: Batches,
 ) -> Result<(u64, bool), tokio_postgres::Error> {
     use tokio_postgres::types::ToSql;
-    let key = |r: &tokio_postgres::Row| (0..walk.columns).map(|i| r.get::<_, i64>(i)).collect();
     fn params(values: &[i64]) -> Vec<&(dyn ToSql + Sync)> {
         values.iter().map(|v| v as &(dyn ToSql + Sync)).collect()
     }
     let window_end = client.prepare_cached(&walk.window_end).await?;
     let find_old = client.prepare_cached(&walk.any_old).await?;
     let delete = client.prepare_cached(&walk.delete).await?;
-    // The window's last row is this many rows after its first.
-    let skip = batches.bookkeeping.max(1) as i64 - 1;
-    let mut after = walk.start();
-    let mut removed = 0u64;
-    let mut since_pause = 0u64;
+    let mut walker = Walker::new(walk, before, batches);
     loop {
         if !keep_going() {
-            return Ok((removed, false));
+            return Ok((walker.removed(), false));
         }
         let end: Option<Vec<i64>> = client
-            .query_opt(&window_end, &params(&[after.as_slice(), &[skip]].concat()))
+            .query_opt(&window_end, &params(&walker.window_end_params()))
             .await?
-            .map(|r| key(&r));
-        let last = end.clone().unwrap_or_else(|| walk.end());
-        let window = [after.as_slice(), &last, &[before]].concat();
-        let any_old = client
+            .map(|r| (0..walk.columns).map(|i| r.get::<_, i64>(i)).collect());
+        let window = walker.window_params(end.as_deref());
+        let mut deleted = 0;
+        if client
             .query_opt(&find_old, &params(&window))
             .await?
-            .is_some();
-        if any_old {
-            let n = client.execute(&delete, &params(&window)).await?;
-            removed += n;
-            since_pause += n;
+            .is_some()
+        {
+            deleted = client.execute(&delete, &params(&window)).await?;
         }
-        match end {
-            Some(end) => after = end,
-            None => return Ok((removed, true)),
-        }
-        if since_pause >= batches.bookkeeping as u64 {
-            tokio::time::sleep(batches.pause).await;
-            since_pause = 0;
+        match walker.next(end, deleted) {
+            Next::Done => return Ok((walker.removed(), true)),
+            Next::Pause => tokio::time::sleep(batches.pause).await,
+            Next::Go => {}
         }
     }
 }
