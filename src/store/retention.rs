@@ -45,12 +45,12 @@ pub(super) struct Bookkeeping {
     /// When the row was last written (unix seconds).
     time: &'static str,
     /// How its old rows are found.
-    pub found: Found,
+    found: Found,
 }
 
 /// How a prune finds a bookkeeping table's old rows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Found {
+#[derive(Debug, Clone, Copy)]
+enum Found {
     /// Through an index on the time column: a prune reads only what it
     /// deletes.
     ByTime,
@@ -111,7 +111,7 @@ impl Walker {
             columns: walk.columns,
             before,
             skip: batches.bookkeeping.max(1) as i64 - 1,
-            pause_every: batches.bookkeeping as u64,
+            pause_every: batches.bookkeeping.max(1) as u64,
             after: vec![i64::MIN; walk.columns],
             removed: 0,
             since_pause: 0,
