@@ -31,8 +31,11 @@ fn main() {
     let time_file = dir.join("check.time");
     for sources in sizes {
         let db = dir.join("check.db");
-        let config = feed_sources_config(&db, "", sources, |s| {
-            format!("https://h{}.example.org/feed/{s}.xml", s % 5_000)
+        let config = feed_sources_config(&database_path(&db), "", sources, |s| {
+            format!(
+                "url = \"https://h{}.example.org/feed/{s}.xml\"\n",
+                s % 5_000
+            )
         });
         let config_path = dir.join(format!("check-{sources}.toml"));
         std::fs::write(&config_path, &config).expect("write config");

@@ -46,8 +46,8 @@ fn main() {
     let crawler = format!(
         "[crawler]\nuser_agent = \"mentions-bench/0.1\"\nconcurrency = 16\nper_host_concurrency = 16\nretries = 0\ntimeout = \"{timeout}\"\n\n"
     );
-    let config = feed_sources_config(&db, &crawler, SOURCES, |s| {
-        format!("http://127.0.0.1:{port}/feed/{s}.xml")
+    let config = feed_sources_config(&database_path(&db), &crawler, SOURCES, |s| {
+        format!("url = \"http://127.0.0.1:{port}/feed/{s}.xml\"\n")
     });
     let config_path = dir.join("crawl-config.toml");
     std::fs::write(&config_path, config).expect("write config");

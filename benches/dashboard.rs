@@ -68,7 +68,7 @@ fn main() {
     }
     let end = END;
     let db = database(mentions, end);
-    let mut config = format!("[database]\npath = {:?}\n\n", db.display().to_string());
+    let mut config = format!("[database]\n{}\n\n", database_path(&db));
     for t in 0..TOPICS_N {
         config.push_str(&format!(
             "[[topic]]\nname = \"topic-{t}\"\nquery = 'word{t}'\n\n"

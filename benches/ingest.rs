@@ -46,16 +46,12 @@ struct Outcome {
 }
 
 fn config(port: u16, database: &str, schedule: &str) -> String {
-    let mut config = format!(
-        "[database]\n{database}\n\n[crawler]\nuser_agent = \"mentions-bench/0.1\"\nconcurrency = 16\nper_host_concurrency = 16\nretries = 0\n\n{}",
-        topics_toml()
-    );
-    for s in 0..SOURCES {
-        config.push_str(&format!(
-            "[[source]]\nname = \"quelle-{s}\"\ntype = \"feed\"\nurl = \"http://127.0.0.1:{port}/feed/{s}.xml\"\nschedule = \"{schedule}\"\n\n"
-        ));
-    }
-    config
+    feed_sources_config(
+        database,
+        "[crawler]\nuser_agent = \"mentions-bench/0.1\"\nconcurrency = 16\nper_host_concurrency = 16\nretries = 0\n\n",
+        SOURCES,
+        |s| format!("url = \"http://127.0.0.1:{port}/feed/{s}.xml\"\nschedule = \"{schedule}\"\n"),
+    )
 }
 
 /// Counting queries both backends answer the same way.
@@ -108,7 +104,7 @@ fn run_once(store: Store, port: u16, admin: &str, rt: &tokio::runtime::Runtime) 
         })),
     };
     let database = match store {
-        Store::Sqlite => format!("path = {:?}", sqlite.display().to_string()),
+        Store::Sqlite => database_path(&sqlite),
         Store::Postgres { .. } => format!("url = {pg_url:?}"),
     };
     // One fire time for every source, far enough ahead for the daemons to start.

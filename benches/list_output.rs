@@ -153,7 +153,7 @@ fn main() {
         build(&db, mentions, end);
         std::fs::write(&done, b"").expect("mark complete");
     }
-    let mut config = format!("[database]\npath = {:?}\n\n", db.display().to_string());
+    let mut config = format!("[database]\n{}\n\n", database_path(&db));
     for t in 0..TOPICS_N {
         config.push_str(&format!(
             "[[topic]]\nname = \"topic-{t}\"\nquery = 'nordkorea'\n\n"

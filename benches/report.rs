@@ -54,7 +54,7 @@ fn main() {
     let db_bytes = std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0);
 
     // The config the CLI reads: the same topics and sources.
-    let mut config = format!("[database]\npath = {:?}\n\n", db.display().to_string());
+    let mut config = format!("[database]\n{}\n\n", database_path(&db));
     for t in 0..TOPICS_N {
         config.push_str(&format!(
             "[[topic]]\nname = \"topic-{t}\"\nquery = 'word{t}'\n\n"

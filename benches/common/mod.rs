@@ -652,26 +652,27 @@ fn proc_status_kb(key: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// The config text of the benchmark topics.
-/// A config of `sources` feed sources named `quelle-N` at `url(N)`, each
-/// for both topics, storing in `db`; `crawler` is put in before them (a
-/// `[crawler]` table, or nothing).
+/// The `[database]` line of an SQLite file at `db`.
+pub fn database_path(db: &std::path::Path) -> String {
+    format!("path = {:?}", db.display().to_string())
+}
+
+/// A config of `sources` feed sources named `quelle-N`, each for both
+/// topics, with `source(N)` as the rest of the source's table (its `url`
+/// line and any other); `database` is the `[database]` table's body and
+/// `crawler` is put in before the topics (a `[crawler]` table, or nothing).
 pub fn feed_sources_config(
-    db: &std::path::Path,
+    database: &str,
     crawler: &str,
     sources: usize,
-    url: impl Fn(usize) -> String,
+    source: impl Fn(usize) -> String,
 ) -> String {
-    let mut config = format!(
-        "[database]\npath = {:?}\n\n{crawler}{}",
-        db.display().to_string(),
-        topics_toml()
-    );
+    let mut config = format!("[database]\n{database}\n\n{crawler}{}", topics_toml());
     for s in 0..sources {
         let _ = write!(
             config,
-            "[[source]]\nname = \"quelle-{s}\"\ntype = \"feed\"\nurl = \"{}\"\n\n",
-            url(s)
+            "[[source]]\nname = \"quelle-{s}\"\ntype = \"feed\"\n{}\n",
+            source(s)
         );
     }
     config
@@ -686,6 +687,7 @@ pub fn remove_database(db: &std::path::Path) {
     }
 }
 
+/// The config text of the benchmark topics.
 pub fn topics_toml() -> String {
     let mut out = String::new();
     for (name, query) in TOPICS {
