@@ -49,18 +49,18 @@ pub(super) struct Bookkeeping {
 }
 
 /// How a prune finds a bookkeeping table's old rows.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Found {
     /// Through an index on the time column: a prune reads only what it
     /// deletes.
     ByTime,
-    /// By walking the primary key, whose `columns` are all integers and the
+    /// By walking the primary key, whose columns are all integers and the
     /// first an id (so never `i64::MIN`), in windows of rows and deleting the
     /// old rows of each. For the tables that every crawled item (`seen`) or
     /// sighting writes to: an index on their time would cost each of those
     /// writes a second B-tree entry, for a reader that runs once a day and
     /// reads the whole table's keys here instead, outside any transaction.
-    ByKey { columns: usize },
+    ByKey,
 }
 
 /// The statements of a walk over a bookkeeping table (`Found::ByKey`), for
@@ -169,9 +169,10 @@ impl Bookkeeping {
     /// The statements that walk it (`Found::ByKey`), with placeholders `p(1)`,
     /// `p(2)`, …; None for a table found by time.
     pub(super) fn walk(&self, p: impl Fn(usize) -> String) -> Option<Walk> {
-        let Found::ByKey { columns } = self.found else {
+        if self.found != Found::ByKey {
             return None;
-        };
+        }
+        let columns = self.key.split(',').count();
         let list = |from: usize| {
             (from..from + columns)
                 .map(&p)
@@ -205,14 +206,14 @@ pub(super) const BOOKKEEPING: &[Bookkeeping] = &[
         table: "seen",
         key: "source_id, key",
         time: "first_seen",
-        found: Found::ByKey { columns: 2 },
+        found: Found::ByKey,
     },
     Bookkeeping {
         kind: "sightings",
         table: "sighting",
         key: "mention_id, source_id, form",
         time: "seen_at",
-        found: Found::ByKey { columns: 3 },
+        found: Found::ByKey,
     },
     Bookkeeping {
         kind: "validators",
