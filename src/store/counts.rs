@@ -4,7 +4,7 @@
 //! counting the mention rows that count.
 
 use rusqlite::{OptionalExtension, Transaction};
-use std::collections::{BTreeMap, HashMap};
+use rustc_hash::FxHashMap;
 
 /// Bucket lengths of the count tables: hours, UTC days, and blocks of 8 and
 /// 64 days from the epoch; each divides the next, so buckets nest.
@@ -20,21 +20,24 @@ pub(super) struct Counted {
     pub at: i64,
 }
 
-/// Count-table rows to add or take, keyed as their primary keys.
+/// Count-table rows to add or take, keyed as their primary keys. The
+/// maps hash with FxHash (the keys are our own ids and times, and a crawl's
+/// writer adds to them four times per new mention); their rows are sorted
+/// by key before they are written.
 #[derive(Debug, Default)]
 pub(super) struct Tally {
     /// (topic, span, bucket, source, kind) → mentions
-    by_source: HashMap<(i64, i64, i64, i64, i64), i64>,
-    /// (topic, span, bucket, host) → (mentions, earliest time); ordered so
-    /// that a topic's fine spans come before its coarse ones.
-    by_host: BTreeMap<(i64, i64, i64, i64), (i64, i64)>,
+    by_source: FxHashMap<(i64, i64, i64, i64, i64), i64>,
+    /// (topic, span, bucket, host) → (mentions, earliest time)
+    by_host: FxHashMap<(i64, i64, i64, i64), (i64, i64)>,
     /// source → mentions
-    per_source: HashMap<i64, i64>,
+    per_source: FxHashMap<i64, i64>,
 }
 
 /// A map's entries in key order: count rows are then visited in the order
-/// their table stores them, each page of it once.
-fn in_key_order<K: Ord, V>(map: HashMap<K, V>) -> Vec<(K, V)> {
+/// their table stores them, each page of it once (and for `by_host`, a
+/// topic's fine spans before its coarse ones).
+fn in_key_order<K: Ord, V>(map: FxHashMap<K, V>) -> Vec<(K, V)> {
     let mut v: Vec<(K, V)> = map.into_iter().collect();
     v.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     v
@@ -84,8 +87,7 @@ impl Tally {
             .map(|((topic, span, bucket, source, kind), n)| (topic, span, bucket, source, kind, n))
             .collect();
         by_source.sort_unstable();
-        let by_host = self
-            .by_host
+        let by_host = in_key_order(self.by_host)
             .into_iter()
             .map(|((topic, span, bucket, host), (n, first))| (topic, span, bucket, host, n, first))
             .collect();
@@ -154,7 +156,7 @@ impl Tally {
              WHERE topic_id = ?1 AND span = ?2 AND bucket = ?3 AND host_id = ?4
              RETURNING first",
         )?;
-        // Fine spans first (the map's order): a coarser bucket's earliest time
+        // Fine spans first (key order): a coarser bucket's earliest time
         // is read from the finer buckets inside it, already corrected.
         let mut first_from_mentions = tx.prepare_cached(
             "SELECT min(at) FROM mention
@@ -169,7 +171,7 @@ impl Tally {
             "UPDATE count_host SET first = ?5
              WHERE topic_id = ?1 AND span = ?2 AND bucket = ?3 AND host_id = ?4",
         )?;
-        for ((topic, span, bucket, host_id), (n, earliest_taken)) in self.by_host {
+        for ((topic, span, bucket, host_id), (n, earliest_taken)) in in_key_order(self.by_host) {
             if gone.execute((topic, span, bucket, host_id, n))? > 0 {
                 continue;
             }

@@ -7,7 +7,7 @@
 //! match with one index lookup.
 
 use rusqlite::functions::FunctionFlags;
-use rusqlite::{Connection, Transaction};
+use rusqlite::{CachedStatement, Connection, Transaction};
 
 /// How far apart in time a headline's two sightings may be.
 pub const WINDOW_SECS: i64 = 72 * 3600;
@@ -65,30 +65,60 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
 const FIND: &str = "SELECT mention_id, at, news FROM headline
                     WHERE topic_id = ?1 AND key = ?2 AND at BETWEEN ?3 AND ?4";
 
-/// The stored mention an item with this headline key and time is one with:
-/// for a news item any mention, for a web item one a news search stored;
-/// the nearest in time within the window.
-pub(super) fn find(
-    tx: &Transaction<'_>,
-    topic_id: i64,
-    key: i64,
-    at: i64,
-    news: bool,
-) -> rusqlite::Result<Option<i64>> {
-    // The rows of a key are ordered by time: only the window is read (see
-    // the test `the_lookup_reads_the_window_and_is_planned_once`).
-    let mut stmt = tx.prepare_cached(FIND)?;
-    let mut rows = stmt.query((
-        topic_id,
-        key,
-        at.saturating_sub(WINDOW_SECS),
-        at.saturating_add(WINDOW_SECS),
-    ))?;
-    let mut stored = Vec::new();
-    while let Some(row) = rows.next()? {
-        stored.push((row.get(0)?, row.get(1)?, row.get(2)?));
+/// Rule 4's two statements on the write path, prepared once per crawl.
+pub(super) struct Headlines<'t> {
+    find: CachedStatement<'t>,
+    add: CachedStatement<'t>,
+}
+
+impl<'t> Headlines<'t> {
+    pub fn prepare(tx: &'t Transaction<'_>) -> rusqlite::Result<Headlines<'t>> {
+        Ok(Headlines {
+            find: tx.prepare_cached(FIND)?,
+            add: tx.prepare_cached(
+                "INSERT OR IGNORE INTO headline (topic_id, key, at, news, mention_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?,
+        })
     }
-    Ok(nearest(stored, at, news))
+
+    /// The stored mention an item with this headline key and time is one
+    /// with: for a news item any mention, for a web item one a news search
+    /// stored; the nearest in time within the window.
+    pub fn find(
+        &mut self,
+        topic_id: i64,
+        key: i64,
+        at: i64,
+        news: bool,
+    ) -> rusqlite::Result<Option<i64>> {
+        // The rows of a key are ordered by time: only the window is read (see
+        // the test `the_lookup_reads_the_window_and_is_planned_once`).
+        let mut rows = self.find.query((
+            topic_id,
+            key,
+            at.saturating_sub(WINDOW_SECS),
+            at.saturating_add(WINDOW_SECS),
+        ))?;
+        let mut stored = Vec::new();
+        while let Some(row) = rows.next()? {
+            stored.push((row.get(0)?, row.get(1)?, row.get(2)?));
+        }
+        Ok(nearest(stored, at, news))
+    }
+
+    /// Records a new mention's headline.
+    pub fn add(
+        &mut self,
+        topic_id: i64,
+        key: i64,
+        at: i64,
+        news: bool,
+        mention_id: i64,
+    ) -> rusqlite::Result<()> {
+        self.add.execute((topic_id, key, at, news, mention_id))?;
+        Ok(())
+    }
 }
 
 /// Of a key's stored headlines (mention, time, stored by a news search),
@@ -112,23 +142,6 @@ pub(super) fn nearest(
         }
     }
     best.map(|(_, id)| id)
-}
-
-/// Records a new mention's headline.
-pub(super) fn add(
-    tx: &Transaction<'_>,
-    topic_id: i64,
-    key: i64,
-    at: i64,
-    news: bool,
-    mention_id: i64,
-) -> rusqlite::Result<()> {
-    tx.prepare_cached(
-        "INSERT OR IGNORE INTO headline (topic_id, key, at, news, mention_id)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute((topic_id, key, at, news, mention_id))?;
-    Ok(())
 }
 
 /// Forgets a deleted mention's headline (`at`: the mention's time).
@@ -207,15 +220,17 @@ mod tests {
         let first: i64 = tx
             .query_row("SELECT min(id) FROM mention", [], |r| r.get(0))
             .unwrap();
+        let mut headlines = Headlines::prepare(&tx).unwrap();
         for d in [0, 1, 500, 999] {
             // The nearest, not merely one within 72 hours.
             let at = T0 + d * 86_400 + 3_600;
-            assert_eq!(find(&tx, topic, k, at, true).unwrap(), Some(first + d));
+            assert_eq!(headlines.find(topic, k, at, true).unwrap(), Some(first + d));
         }
         assert_eq!(
-            find(&tx, topic, k, T0 + 1_004 * 86_400, true).unwrap(),
+            headlines.find(topic, k, T0 + 1_004 * 86_400, true).unwrap(),
             None
         );
+        drop(headlines);
         let window = tx
             .prepare_cached(FIND)
             .unwrap()

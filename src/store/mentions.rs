@@ -122,6 +122,10 @@ pub struct CrawlBatch {
     pub warnings: Vec<String>,
     /// Every document answered 304: the stored warning still holds.
     pub not_modified: bool,
+    /// Rule 4's headline key of each mention, in `mentions`' order, as
+    /// `derive_keys` worked it out before the batch went to the writer;
+    /// empty until then (the writer then works them out itself).
+    headline_keys: Vec<Option<i64>>,
 }
 
 impl CrawlBatch {
@@ -138,8 +142,32 @@ impl CrawlBatch {
             mentions: Vec::new(),
             warnings: Vec::new(),
             not_modified: false,
+            headline_keys: Vec::new(),
         }
     }
+
+    /// Works out what the write path derives from each mention alone and
+    /// would otherwise compute on the store's one writing thread: called by
+    /// the crawl's own task before the batch is queued for the writer.
+    pub fn derive_keys(&mut self) {
+        self.headline_keys = self.mentions.iter().map(headline_key).collect();
+    }
+
+    /// The headline key of `self.mentions[i]`: as derived, or worked out
+    /// now when the mentions changed since (or were never derived).
+    pub(super) fn headline_key(&self, i: usize) -> Option<i64> {
+        match self.headline_keys.get(i) {
+            Some(&key) if self.headline_keys.len() == self.mentions.len() => key,
+            _ => headline_key(&self.mentions[i]),
+        }
+    }
+}
+
+/// Rule 4's key of a web item with a worded title.
+fn headline_key(m: &NewMention) -> Option<i64> {
+    m.host
+        .as_deref()
+        .and_then(|host| super::headlines::key(host, &m.title))
 }
 
 /// What a commit did with the batch's mentions.
@@ -264,7 +292,9 @@ pub(super) struct Arrival<'a> {
 }
 
 impl<'a> Arrival<'a> {
-    pub fn of(m: &'a NewMention, now: i64) -> Arrival<'a> {
+    /// Mention `i` of `batch`, crawled at `now`.
+    pub fn of(batch: &'a CrawlBatch, i: usize, now: i64) -> Arrival<'a> {
+        let m = &batch.mentions[i];
         let published = m.published.map(|t| t.timestamp());
         Arrival {
             form: m.form(),
@@ -273,10 +303,7 @@ impl<'a> Arrival<'a> {
             published,
             // A date in the future is a clock or zone error; the mention happened by now.
             at: published.map_or(now, |p| p.min(now)),
-            headline: m
-                .host
-                .as_deref()
-                .and_then(|host| super::headlines::key(host, &m.title)),
+            headline: batch.headline_key(i),
         }
     }
 
@@ -420,7 +447,8 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
     let mut seen_again = tx.prepare_cached(
         "UPDATE mention SET sightings = sightings + 1 WHERE id = ?1 AND sightings IS NOT NULL",
     )?;
-    for m in &batch.mentions {
+    let mut headlines = super::headlines::Headlines::prepare(tx)?;
+    for (i, m) in batch.mentions.iter().enumerate() {
         let topic_id = match topic_ids.get(m.topic.as_str()) {
             Some(&id) => id,
             None => {
@@ -440,7 +468,7 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
                 }
             }),
         };
-        let arrival = Arrival::of(m, now);
+        let arrival = Arrival::of(batch, i, now);
         let mut merge = |mention_id: i64, rule: Rule, detail: Option<u32>| {
             let url = arrival.sighting_url(m, rule);
             let added = sighting.execute(rusqlite::params![
@@ -493,7 +521,7 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
         // Rule 4: a news search's item and the publisher's own article.
         let headline = arrival.headline;
         if let Some(key) = headline {
-            if let Some(id) = super::headlines::find(tx, topic_id, key, at, news)? {
+            if let Some(id) = headlines.find(topic_id, key, at, news)? {
                 merge(id, Rule::Headline, None)?;
                 stats.duplicates += 1;
                 continue;
@@ -530,7 +558,7 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
         }
         let mention_id = tx.last_insert_rowid();
         if let Some(key) = headline {
-            super::headlines::add(tx, topic_id, key, at, news, mention_id)?;
+            headlines.add(topic_id, key, at, news, mention_id)?;
         }
         sighting.execute(rusqlite::params![
             mention_id,
@@ -685,6 +713,53 @@ mod tests {
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap()
+    }
+
+    #[test]
+    fn headline_keys_derived_before_the_writer_are_the_ones_it_would_work_out() {
+        let titled = |identity: &str, host: Option<&str>, title: &str| NewMention {
+            title: title.into(),
+            ..mention("t", identity, host, 1)
+        };
+        let mut b = batch(vec![
+            titled(
+                "https://x.org/1",
+                Some("www.x.org"),
+                "Nordkorea schickt Soldaten",
+            ),
+            titled("https://y.org/2", Some("y.org"), "Gipfel in Berlin"),
+            // No host, or no word in the title: no key.
+            titled("bsky:1", None, "Nordkorea schickt Soldaten"),
+            titled("https://x.org/3", Some("x.org"), " – "),
+        ]);
+        let worked_out: Vec<Option<i64>> = (0..4).map(|i| b.headline_key(i)).collect();
+        assert_eq!(
+            worked_out,
+            vec![
+                super::super::headlines::key("www.x.org", "Nordkorea schickt Soldaten"),
+                super::super::headlines::key("y.org", "Gipfel in Berlin"),
+                None,
+                None,
+            ]
+        );
+        assert!(worked_out[0].is_some() && worked_out[1].is_some());
+        b.derive_keys();
+        assert_eq!(
+            (0..4).map(|i| b.headline_key(i)).collect::<Vec<_>>(),
+            worked_out
+        );
+        // Mentions added after the derivation are worked out, not misread.
+        b.mentions
+            .push(titled("https://z.org/4", Some("z.org"), "Gipfel in Berlin"));
+        assert_eq!(
+            b.headline_key(4),
+            super::super::headlines::key("z.org", "Gipfel in Berlin")
+        );
+        assert_ne!(
+            b.headline_key(4),
+            b.headline_key(1),
+            "the publisher is in the key"
+        );
     }
 
     #[test]

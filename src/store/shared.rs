@@ -98,7 +98,9 @@ where
 /// transaction (`Store::commit_arriving`, at most `MOST_PER_GROUP`) and
 /// hands each its own answer. A crawl is still stored whole or not at all,
 /// and its answer comes only after it is committed.
-pub async fn commit(store: &SharedStore, batch: CrawlBatch) -> Result<CommitStats, StoreError> {
+pub async fn commit(store: &SharedStore, mut batch: CrawlBatch) -> Result<CommitStats, StoreError> {
+    // On this task's thread, not the writer's.
+    batch.derive_keys();
     let (answer, answered) = oneshot::channel();
     store
         .waiting

@@ -591,7 +591,9 @@ async fn write(
     // Count rows this batch adds, written once per key at the end.
     let mut tally = Tally::default();
     let st = Statements::prepare(&tx).await?;
-    let arrivals: Vec<Arrival<'_>> = batch.mentions.iter().map(|m| Arrival::of(m, now)).collect();
+    let arrivals: Vec<Arrival<'_>> = (0..batch.mentions.len())
+        .map(|i| Arrival::of(batch, i, now))
+        .collect();
     let mut committed = Committed::read(&tx, batch, &arrivals, &topic_ids, &host_ids).await?;
     let mut writes = Writes::default();
     for (m, arrival) in batch.mentions.iter().zip(&arrivals) {
