@@ -8,6 +8,7 @@
 //! from writing for long.
 
 use super::counts::{Counted, Tally};
+use super::mentions::bands;
 use super::{Store, StoreError};
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior};
@@ -622,16 +623,6 @@ fn delete_mentions(
     }
     tally.take_from(tx)?;
     Ok(gone.len())
-}
-
-/// The four 16-bit bands of a fingerprint as `simhash_band` stores them
-/// (the same rule as when a mention is written).
-pub(super) fn bands(simhash: u64) -> [i64; 4] {
-    let mut out = [0i64; 4];
-    for (n, band) in out.iter_mut().enumerate() {
-        *band = (n as i64) * 65_536 + ((simhash >> (16 * n)) & 0xffff) as i64;
-    }
-    out
 }
 
 #[cfg(test)]
