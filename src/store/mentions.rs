@@ -154,7 +154,9 @@ impl CrawlBatch {
     }
 
     /// The headline key of `self.mentions[i]`: as derived, or worked out
-    /// now when the mentions changed since (or were never derived).
+    /// now when the batch was never derived or has mentions added since
+    /// (`derive_keys` runs when the batch is queued, after which nothing
+    /// changes its mentions).
     pub(super) fn headline_key(&self, i: usize) -> Option<i64> {
         match self.headline_keys.get(i) {
             Some(&key) if self.headline_keys.len() == self.mentions.len() => key,
