@@ -625,13 +625,56 @@ fn write_batch(tx: &Transaction<'_>, batch: &CrawlBatch) -> Result<CommitStats, 
         let url = crate::secrets::mask(url);
         cache.execute((source_id, &url, &v.etag, &v.last_modified))?;
     }
-    let mut seen = tx.prepare_cached(
-        "INSERT OR IGNORE INTO seen (source_id, key, first_seen) VALUES (?1, ?2, ?3)",
-    )?;
-    for &key in &batch.seen {
-        seen.execute((source_id, key as i64, now))?;
-    }
+    write_seen(tx, source_id, now, &batch.seen)?;
     Ok(stats)
+}
+
+/// Keys written by one statement of `write_seen`.
+const SEEN_PER_STATEMENT: usize = 64;
+
+/// `INSERT OR IGNORE INTO seen` of `SEEN_PER_STATEMENT` rows: `?1` the
+/// source, `?2` the time, `?3`… the keys.
+static SEEN_MANY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let rows: Vec<String> = (0..SEEN_PER_STATEMENT)
+        .map(|i| format!("(?1, ?{}, ?2)", i + 3))
+        .collect();
+    format!(
+        "INSERT OR IGNORE INTO seen (source_id, key, first_seen) VALUES {}",
+        rows.join(", ")
+    )
+});
+
+/// A crawl's seen keys, in key order, `SEEN_PER_STATEMENT` to a statement
+/// (the rest one by one): one statement's setup for every 64 keys
+/// instead of every key, and each leaf page of the source's range visited
+/// once.
+fn write_seen(
+    tx: &Transaction<'_>,
+    source_id: i64,
+    now: i64,
+    keys: &[u64],
+) -> rusqlite::Result<()> {
+    // As stored: the primary key orders them as signed integers.
+    let mut keys: Vec<i64> = keys.iter().map(|&k| k as i64).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let mut chunks = keys.chunks_exact(SEEN_PER_STATEMENT);
+    if chunks.len() > 0 {
+        let mut many = tx.prepare_cached(&SEEN_MANY)?;
+        let mut params: Vec<i64> = vec![source_id, now];
+        for chunk in &mut chunks {
+            params.truncate(2);
+            params.extend_from_slice(chunk);
+            many.execute(rusqlite::params_from_iter(&params))?;
+        }
+    }
+    let mut one = tx.prepare_cached(
+        "INSERT OR IGNORE INTO seen (source_id, key, first_seen) VALUES (?1, ?3, ?2)",
+    )?;
+    for &key in chunks.remainder() {
+        one.execute((source_id, now, key))?;
+    }
+    Ok(())
 }
 
 fn host_id(tx: &Transaction<'_>, name: &str) -> Result<i64, StoreError> {
@@ -762,6 +805,51 @@ mod tests {
             b.headline_key(1),
             "the publisher is in the key"
         );
+    }
+
+    #[test]
+    fn seen_keys_are_written_whole_chunks_and_remainder_once_each() {
+        let mut store = Store::open_in_memory().unwrap();
+        let stored = |store: &Store| -> Vec<(i64, i64)> {
+            store
+                .conn
+                .prepare("SELECT key, first_seen FROM seen ORDER BY key")
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        // Two whole statements' worth and 22 more, with repeats, and keys
+        // whose stored (signed) order differs from their unsigned one.
+        let mut first = batch(vec![]);
+        first.seen = (0..150u64)
+            .map(|k| k.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+            .collect();
+        first.seen.extend([u64::MAX, 0, 5, 5]);
+        store.commit(&first).unwrap();
+        let t1 = first.started.timestamp();
+        let mut want: Vec<i64> = first.seen.iter().map(|&k| k as i64).collect();
+        want.sort_unstable();
+        want.dedup();
+        assert_eq!(
+            want.len(),
+            152,
+            "0 is both the first product and a key of its own"
+        );
+        assert_eq!(
+            stored(&store),
+            want.iter().map(|&k| (k, t1)).collect::<Vec<_>>()
+        );
+        // A later crawl adds its new keys and keeps the first time of the rest.
+        let mut again = batch(vec![]);
+        again.started += chrono::Duration::hours(1);
+        again.seen = vec![5, 6, u64::MAX];
+        store.commit(&again).unwrap();
+        let rows = stored(&store);
+        assert_eq!(rows.len(), 153);
+        assert!(rows.contains(&(5, t1)) && rows.contains(&(-1, t1)));
+        assert!(rows.contains(&(6, t1 + 3_600)));
     }
 
     #[test]
