@@ -1226,6 +1226,74 @@ mod tests {
         );
     }
 
+    /// A crawl's later items find the band and headline rows its earlier
+    /// items added, in the order rule 3 reads bands.
+    #[test]
+    fn a_crawl_finds_the_rows_its_earlier_items_added() {
+        let mut store = Store::open_in_memory().unwrap();
+        let sightings = |store: &Store| -> Vec<(String, i64, String)> {
+            store
+                .conn
+                .prepare(
+                    "SELECT m.identity, g.rule, coalesce(g.url, '') FROM sighting g
+                     JOIN mention m ON m.id = g.mention_id WHERE g.rule > 0 ORDER BY g.url",
+                )
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        // Bands are 16 bits, band 0 the lowest. Stored by an earlier crawl:
+        // a fingerprint three bits from the copy below, sharing only its
+        // last band with it.
+        let copy: u64 = 0x1111_2222_3333_4444;
+        let stored = copy ^ (1 << 0) ^ (1 << 16) ^ (1 << 32);
+        let old = batch(vec![mention(
+            "t",
+            "https://x.org/old",
+            Some("x.org"),
+            stored,
+        )]);
+        assert_eq!(store.commit(&old).unwrap().new, 1);
+        // This crawl: first a fingerprint also three bits from the copy,
+        // sharing only its first band; then the copy. Rule 3 reads the bands
+        // in order, so the copy is one with this crawl's first item, as it
+        // would be with both rows in the table.
+        let first = copy ^ (1 << 17) ^ (1 << 33) ^ (1 << 49);
+        assert_eq!(crate::text::hamming(first, copy), 3);
+        assert_eq!(crate::text::hamming(stored, copy), 3);
+        assert_eq!(crate::text::hamming(first, stored), 6);
+        let s = store
+            .commit(&batch(vec![
+                mention("t", "https://x.org/first", Some("x.org"), first),
+                mention("t", "https://x.org/copy", Some("x.org"), copy),
+            ]))
+            .unwrap();
+        assert_eq!((s.new, s.duplicates), (1, 1));
+        // A news search's crawl: its second item has the first's headline.
+        let mut news = CrawlBatch::new("gn", "googlenews", Kind::Web, old.started);
+        let titled = |identity: &str, simhash: u64| NewMention {
+            title: "Nordkorea schickt Soldaten!".into(),
+            ..mention("t", identity, Some("y.org"), simhash)
+        };
+        news.mentions = vec![
+            titled("https://y.org/a", 1),
+            titled("https://y.org/b", u64::MAX),
+        ];
+        let s = store.commit(&news).unwrap();
+        assert_eq!((s.new, s.duplicates), (1, 1));
+        assert_eq!(
+            sightings(&store),
+            vec![
+                ("https://x.org/first".into(), 3, "https://x.org/copy".into()),
+                ("https://y.org/a".into(), 4, "https://y.org/b".into()),
+            ]
+        );
+        crate::store::counts::exact::assert_counts_exact(&store);
+        crate::store::headlines::exact::assert_headlines_exact(&store);
+    }
+
     #[test]
     fn state_and_validators_are_written_with_the_mentions() {
         let mut store = Store::open_in_memory().unwrap();
