@@ -85,9 +85,8 @@ pub(super) struct Walk {
 pub(super) struct Walker {
     columns: usize,
     before: i64,
-    /// The window's last row is this many rows after its first.
-    skip: i64,
-    pause_every: u64,
+    /// Rows in a window, and rows deleted between pauses.
+    batch: u64,
     /// The key the next window follows: at first below every row, whose
     /// first column is an id.
     after: Vec<i64>,
@@ -111,8 +110,7 @@ impl Walker {
         Walker {
             columns: walk.columns,
             before,
-            skip: batches.bookkeeping.max(1) as i64 - 1,
-            pause_every: batches.bookkeeping.max(1) as u64,
+            batch: batches.bookkeeping.max(1) as u64,
             after: vec![i64::MIN; walk.columns],
             removed: 0,
             since_pause: 0,
@@ -121,7 +119,9 @@ impl Walker {
 
     /// The parameters of `Walk::window_end`.
     pub fn window_end_params(&self) -> Vec<i64> {
-        [self.after.as_slice(), &[self.skip]].concat()
+        // The window's last row is this many rows after its first.
+        let skip = self.batch as i64 - 1;
+        [self.after.as_slice(), &[skip]].concat()
     }
 
     /// The parameters of `Walk::any_old` and `Walk::delete` for the window
@@ -139,7 +139,7 @@ impl Walker {
             return Next::Done;
         };
         self.after = end;
-        if self.since_pause >= self.pause_every {
+        if self.since_pause >= self.batch {
             self.since_pause = 0;
             Next::Pause
         } else {

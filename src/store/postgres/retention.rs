@@ -21,7 +21,7 @@ use super::{PgError, Postgres};
 use crate::store::counts::{Counted, Tally};
 use crate::store::headlines;
 use crate::store::mentions::bands;
-use crate::store::retention::{Batches, Next, Walk, Walker, BOOKKEEPING};
+use crate::store::retention::{Batches, Bookkeeping, Next, Walk, Walker, BOOKKEEPING};
 use crate::store::{Pruned, RetentionPlan};
 use deadpool_postgres::Transaction;
 use std::collections::HashMap;
@@ -101,29 +101,12 @@ impl Postgres {
                 }
             }
             let before = plan.bookkeeping.before.timestamp();
-            let limit = batches.bookkeeping as i64;
             for b in BOOKKEEPING {
-                let mut removed = 0u64;
-                let mut complete = pruned.complete;
-                let walk = b.walk(|i| format!("${i}"));
-                if let (true, Some(walk)) = (complete, &walk) {
-                    (removed, complete) =
-                        walk_bookkeeping(&client, walk, before, keep_going, batches).await?;
-                } else if complete {
-                    let delete = client.prepare_cached(&b.delete_batch("$1", "$2")).await?;
-                    loop {
-                        if !keep_going() {
-                            complete = false;
-                            break;
-                        }
-                        let n = client.execute(&delete, &[&before, &limit]).await?;
-                        removed += n;
-                        if n < batches.bookkeeping as u64 {
-                            break;
-                        }
-                        tokio::time::sleep(batches.pause).await;
-                    }
-                }
+                let (removed, complete) = if pruned.complete {
+                    prune_bookkeeping(&client, b, before, keep_going, batches).await?
+                } else {
+                    (0, false)
+                };
                 pruned.removed.push((b.kind, removed));
                 pruned.complete &= complete;
             }
@@ -151,6 +134,35 @@ impl Postgres {
             .await
             .map_err(|e| self.query_error(e))?;
         Ok(row.is_some())
+    }
+}
+
+/// Deletes a bookkeeping table's rows older than `before`, in batches
+/// with pauses between them (`prune_bookkeeping` in store/retention.rs);
+/// returns how many went and whether it finished.
+async fn prune_bookkeeping(
+    client: &deadpool_postgres::Object,
+    b: &Bookkeeping,
+    before: i64,
+    keep_going: &(dyn Fn() -> bool + Sync),
+    batches: Batches,
+) -> Result<(u64, bool), tokio_postgres::Error> {
+    if let Some(walk) = b.walk(|i| format!("${i}")) {
+        return walk_bookkeeping(client, &walk, before, keep_going, batches).await;
+    }
+    let delete = client.prepare_cached(&b.delete_batch("$1", "$2")).await?;
+    let limit = batches.bookkeeping as i64;
+    let mut removed = 0u64;
+    loop {
+        if !keep_going() {
+            return Ok((removed, false));
+        }
+        let n = client.execute(&delete, &[&before, &limit]).await?;
+        removed += n;
+        if n < batches.bookkeeping as u64 {
+            return Ok((removed, true));
+        }
+        tokio::time::sleep(batches.pause).await;
     }
 }
 
