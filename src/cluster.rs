@@ -34,7 +34,7 @@ use crate::crawl;
 use crate::daemon::{self, Signal};
 use crate::http::HttpClient;
 use crate::live::LiveSettings;
-use crate::store::postgres::{PgError, Postgres};
+use crate::store::postgres::{Claimed, PgError, Postgres};
 use crate::store::Backend;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
@@ -44,6 +44,7 @@ use std::time::Duration;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// How long a lease lasts unless renewed: a node that dies mid-crawl loses
 /// its sources this long after its last renewal.
@@ -98,6 +99,11 @@ struct Node {
     name: Arc<str>,
     running: RunningMap,
     limit: Arc<tokio::sync::Semaphore>,
+    /// Cancelled when the node stops: no fire time is claimed after it.
+    stopping: CancellationToken,
+    /// The statements that take leases (`Node::taking`), which the stop
+    /// waits for before it releases every lease of the node.
+    taking: TaskTracker,
 }
 
 impl Node {
@@ -109,7 +115,7 @@ impl Node {
     /// other nodes instead of queueing them behind its own crawls.
     async fn fire(&self, settings: Arc<Settings>, http: HttpClient, index: usize, fire_at: i64) {
         let name = settings.sources[index].name.clone();
-        let Ok(permit) = Arc::clone(&self.limit).acquire_owned().await else {
+        let Some(permit) = self.slot().await else {
             lock(&self.running).remove(&name);
             return;
         };
@@ -126,16 +132,32 @@ impl Node {
         }
     }
 
-    /// Claims the fire time, then the lease; true when this node is to run it.
+    /// A free crawl slot of the node, or None once the node is stopping.
+    async fn slot(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let permit = tokio::select! {
+            permit = Arc::clone(&self.limit).acquire_owned() => permit.ok(),
+            _ = self.stopping.cancelled() => None,
+        };
+        permit.filter(|_| !self.stopping.is_cancelled())
+    }
+
+    /// Claims the fire time, then the lease; true when this node is to run
+    /// it. A stopping node claims nothing.
     async fn claim(&self, name: &str, fire_at: i64) -> Result<bool, PgError> {
         let now = self.pg.server_now().await?;
+        if self.stopping.is_cancelled() {
+            return Ok(false);
+        }
         if !self.pg.claim_fire(&self.name, name, fire_at, now).await? {
             tracing::debug!(source = %name, "another node runs this fire time");
             return Ok(false);
         }
+        let (pg, node, due) = (self.pg.clone(), Arc::clone(&self.name), [name.to_owned()]);
         let held = self
-            .pg
-            .claim_due(&self.name, &[name], LEASE.as_secs() as i64, now)
+            .taking(async move {
+                let due: Vec<&str> = due.iter().map(String::as_str).collect();
+                pg.claim_due(&node, &due, LEASE.as_secs() as i64, now).await
+            })
             .await?;
         if held.is_empty() {
             tracing::info!(source = %name, "another node is still running this source; skipping this fire time");
@@ -143,6 +165,23 @@ impl Node {
         }
         self.mark_leased(name);
         Ok(true)
+    }
+
+    /// Runs `statement`, which takes leases, to its end even when the
+    /// caller is dropped (a crawl abandoned after the grace period, an
+    /// upkeep over its limit). A dropped caller does not stop a statement
+    /// the database already has, and the stop releases the node's leases
+    /// only once these are done, so that no lease is taken after it.
+    async fn taking<F>(&self, statement: F) -> Result<Vec<Claimed>, PgError>
+    where
+        F: std::future::Future<Output = Result<Vec<Claimed>, PgError>> + Send + 'static,
+    {
+        self.taking.spawn(statement).await.unwrap_or_else(|e| {
+            Err(PgError::Query {
+                target: self.pg.target().describe(),
+                detail: format!("taking leases did not finish: {e}"),
+            })
+        })
     }
 
     fn mark_leased(&self, name: &str) {
@@ -167,11 +206,16 @@ impl Node {
             .map(|r| r.cancel.clone())
             .unwrap_or_default();
         let backend = Backend::Postgres(Box::new(self.pg.clone()));
+        let permit = match permit {
+            Some(permit) => Some(permit),
+            None => self.slot().await,
+        };
+        let Some(_permit) = permit else {
+            // Stopping before a slot was free: the stop releases the lease.
+            lock(&self.running).remove(&name);
+            return;
+        };
         let report = {
-            let _permit = match permit {
-                Some(permit) => Ok(permit),
-                None => Arc::clone(&self.limit).acquire_owned().await,
-            };
             tokio::select! {
                 report = crawl::crawl_source(None, &settings, &http, &backend, index, None) => Some(report),
                 _ = cancel.cancelled() => None,
@@ -224,6 +268,8 @@ pub async fn schedule_loop(
         limit: Arc::new(tokio::sync::Semaphore::new(
             settings.http.concurrency.max(1),
         )),
+        stopping: shutdown.clone(),
+        taking: TaskTracker::new(),
     };
     let mut tasks = tokio::task::JoinSet::new();
     let watchdog = sd_notify::watchdog_enabled().map(|d| d / 2);
@@ -397,6 +443,15 @@ pub async fn schedule_loop(
         tasks.abort_all();
         while tasks.join_next().await.is_some() {}
     }
+    // An abandoned crawl may have left a lease being taken: wait for that
+    // statement's answer, or the release below could come before it.
+    node.taking.close();
+    if tokio::time::timeout(UPKEEP_LIMIT, node.taking.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(node = %name, "a lease being taken did not finish within {} s", UPKEEP_LIMIT.as_secs());
+    }
     match pg.release_all(&name).await {
         Ok(n) => tracing::info!(node = %name, "released {n} leases"),
         Err(e) => {
@@ -501,9 +556,14 @@ async fn upkeep(
     if candidates.is_empty() {
         return Ok(Vec::new());
     }
+    let (pg, name) = (node.pg.clone(), Arc::clone(&node.name));
+    let candidates: Vec<String> = candidates.into_iter().map(str::to_owned).collect();
     let taken = node
-        .pg
-        .take_over_expired(&node.name, &candidates, LEASE.as_secs() as i64, now)
+        .taking(async move {
+            let candidates: Vec<&str> = candidates.iter().map(String::as_str).collect();
+            pg.take_over_expired(&name, &candidates, LEASE.as_secs() as i64, now)
+                .await
+        })
         .await?;
     let mut indices = Vec::new();
     let mut running = lock(&node.running);

@@ -681,6 +681,84 @@ async fn a_busy_node_leaves_due_sources_to_a_free_one() {
     assert_eq!(mentions, 12);
 }
 
+/// A node of one crawl slot with three slow sources due at the same
+/// second, stopped (SIGTERM) while its first crawl runs: it finishes that
+/// crawl, but claims neither the fire times queued behind its slot nor
+/// their leases, and it holds no lease once it has exited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopping_node_claims_nothing_more_and_leaves_no_lease() {
+    let Some(db) = TestDb::create("stopping node").await else {
+        return;
+    };
+    let server = slow::Server::start().await;
+    const SOURCES: usize = 3;
+    for i in 0..SOURCES {
+        let paths: Vec<String> = (10 * i..10 * i + 3).map(|n| format!("/news/{n}")).collect();
+        let items: Vec<(&str, i64)> = paths.iter().map(|p| (p.as_str(), 0)).collect();
+        let fake = TestServer::start().await;
+        let body = feed(&fake, &items).replace(&fake.url(""), &server.url(""));
+        server.feed(&format!("/f{i}.xml"), body);
+    }
+    let fire = chrono::Utc::now() + chrono::Duration::seconds(10);
+    let schedule = fire.format("%-S %-M %-H %-d %-m *").to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = format!(
+        "[database]\nurl = \"{}\"\n\n\
+         [crawler]\nuser_agent = \"mentions-test/1.0\"\nretries = 0\nconcurrency = 1\n\
+         schedule = \"{schedule}\"\n\n\
+         [[topic]]\nname = \"nk\"\nquery = \"nordkorea AND russland\"\n",
+        db.url()
+    );
+    for i in 0..SOURCES {
+        text.push_str(&format!(
+            "\n[[source]]\nname = \"s{i}\"\ntype = \"feed\"\nurl = \"{}\"\n",
+            server.url(&format!("/f{i}.xml"))
+        ));
+    }
+    let config = write_config(dir.path(), &text);
+    let mut nodes = Nodes::start(&config, dir.path(), 1);
+    let client = pg(db.url()).await;
+    registered(&client, SOURCES).await;
+    wait_for("the first crawl under way", 60, || async {
+        server
+            .stats()
+            .values()
+            .any(|s| s.in_flight > 0)
+            .then_some(())
+    })
+    .await;
+    let (_, child) = &mut nodes.0[0];
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let status = wait_for("the node to stop", 60, || {
+        let done = child.try_wait().unwrap();
+        async move { done }
+    })
+    .await;
+    let log = std::fs::read_to_string(dir.path().join("node-1.log")).unwrap();
+    assert_eq!(status.code(), Some(0), "{log}");
+    assert!(log.contains("released 0 leases"), "{log}");
+    nodes.0.clear();
+    assert_eq!(
+        leases(&client).await,
+        Vec::<(String, String)>::new(),
+        "{log}"
+    );
+    // One feed fetched and answered, one fire time claimed, three items stored.
+    let stats = server.stats();
+    assert_eq!(stats.len(), 1, "{stats:?}\n{log}");
+    assert!(stats.values().all(|s| s.answered == 1), "{stats:?}");
+    let count = |sql: &'static str| {
+        let client = &client;
+        async move { client.query_one(sql, &[]).await.unwrap().get::<_, i64>(0) }
+    };
+    assert_eq!(count("SELECT count(*) FROM source_fire").await, 1, "{log}");
+    assert_eq!(count("SELECT count(*) FROM mention").await, 3);
+}
+
 /// A TCP proxy to the PostgreSQL server that a test can cut (every
 /// connection closed, new ones refused) and restore: PostgreSQL going
 /// away and coming back, for one node only.
