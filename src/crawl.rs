@@ -237,6 +237,13 @@ async fn take(
     Arc::clone(semaphore?).acquire_owned().await.ok()
 }
 
+impl Slots {
+    /// A reading slot, once one is free.
+    pub async fn reading(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        take(Some(&self.reading)).await
+    }
+}
+
 /// Crawls one source and commits what it brought; with `slots`, in a
 /// reading slot and then a writing slot of them.
 pub async fn crawl_source(
@@ -247,7 +254,24 @@ pub async fn crawl_source(
     index: usize,
     only_topics: Option<&[usize]>,
 ) -> SourceReport {
-    let reading = take(slots.map(|s| &s.reading)).await;
+    let reading = match slots {
+        Some(slots) => slots.reading().await,
+        None => None,
+    };
+    crawl_in_slot(reading, slots, settings, http, store, index, only_topics).await
+}
+
+/// `crawl_source` for a caller that took the reading slot itself
+/// (`Slots::reading`): the daemon, which begins no crawl once it stops.
+pub async fn crawl_in_slot(
+    reading: Option<tokio::sync::OwnedSemaphorePermit>,
+    slots: Option<&Slots>,
+    settings: &Settings,
+    http: &HttpClient,
+    store: &Backend,
+    index: usize,
+    only_topics: Option<&[usize]>,
+) -> SourceReport {
     let source = &settings.sources[index];
     let topics: Vec<&Topic> = source
         .topics

@@ -249,10 +249,34 @@ pub async fn schedule_loop(
                 Arc::clone(&running),
                 slots.clone(),
             );
+            let stopping = shutdown.clone();
             tasks.spawn(async move {
+                // A crawl still waiting for its reading slot when the service
+                // stops does not begin: the grace period is for running ones.
+                let reading = tokio::select! {
+                    biased;
+                    _ = stopping.cancelled() => None,
+                    reading = slots.reading() => Some(reading),
+                };
+                let Some(reading) = reading.filter(|_| !stopping.is_cancelled()) else {
+                    running
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .remove(&settings.sources[index].name);
+                    return;
+                };
                 let report = {
                     let backend = crate::store::Backend::Sqlite(Arc::clone(&store));
-                    crawl::crawl_source(Some(&slots), &settings, &http, &backend, index, None).await
+                    crawl::crawl_in_slot(
+                        reading,
+                        Some(&slots),
+                        &settings,
+                        &http,
+                        &backend,
+                        index,
+                        None,
+                    )
+                    .await
                 };
                 tracing::info!("{report}");
                 running

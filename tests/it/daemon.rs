@@ -237,6 +237,60 @@ async fn sigterm_during_a_slow_crawl_exits_cleanly_and_stores_nothing_partial() 
     assert!(sources[0]["last_run"].is_null(), "{sources}");
 }
 
+/// One crawl slot (`concurrency = 1`), a slow source holding it and two
+/// quick ones waiting for it: SIGTERM lets the running crawl finish within
+/// the grace period but begins neither of the waiting ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_begins_no_crawl_that_waits_for_a_slot() {
+    let server = TestServer::start().await;
+    server.route("/robots.txt", Route::status(404));
+    // Six bytes at one a second: about 6 s in flight, within the grace period.
+    server.route(
+        "/slow.xml",
+        Route::ok("application/rss+xml", "<rss/>").behave(Behavior::Slow),
+    );
+    for name in ["a", "b"] {
+        server.route(
+            &format!("/{name}.xml"),
+            Route::ok("application/rss+xml", feed(&server.url(""), name, 2)),
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &config_text(
+            &server,
+            &[("slow", "/slow.xml"), ("a", "/a.xml"), ("b", "/b.xml")],
+            "concurrency = 1\n",
+        ),
+    );
+    let daemon = Daemon::start(&config);
+    assert!(
+        eventually(Duration::from_secs(10), || !server
+            .requests_to("/slow.xml")
+            .is_empty())
+        .await
+    );
+    // The quick sources fire every second meanwhile and wait for the slot.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let quick = || server.requests_to("/a.xml").len() + server.requests_to("/b.xml").len();
+    let before = quick();
+    daemon.signal("TERM");
+    let (code, stderr) = daemon
+        .wait(Duration::from_secs(15))
+        .expect("exits within 15 s");
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(server.requests_to("/slow.xml").len(), 1, "{stderr}");
+    assert_eq!(
+        quick(),
+        before,
+        "a waiting crawl began after SIGTERM: {stderr}"
+    );
+    assert!(stderr.contains("slow: 0 new"), "{stderr}");
+    assert!(!stderr.contains("abandoned"), "{stderr}");
+    integrity_ok(&dir.path().join("mentions.db"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_at_random_moments_loses_nothing_and_counts_nothing_twice() {
     let server = TestServer::start().await;
