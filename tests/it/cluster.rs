@@ -372,6 +372,20 @@ impl Drop for Nodes {
     }
 }
 
+/// Sends SIGTERM to a node and waits for it to exit.
+async fn terminate(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    wait_for("the node to stop", 60, || {
+        let done = child.try_wait().unwrap();
+        async move { done }
+    })
+    .await
+}
+
 /// Polls `check` every 100 ms until it gives Some, for at most `secs`
 /// seconds (a bound on a hang, not a timing assertion).
 async fn wait_for<T, F, Fut>(what: &str, secs: u64, mut check: F) -> T
@@ -574,6 +588,40 @@ async fn three_nodes_share_the_sources_and_take_over_from_a_killed_one() {
     );
 }
 
+/// A config in `dir` of `sources` slow feeds `s0` … of three items each,
+/// all due at one second 10 s from now (once the nodes are up), for nodes
+/// of one crawl slot (`concurrency = 1`) on `db`.
+async fn due_at_once(
+    server: &slow::Server,
+    db: &TestDb,
+    sources: usize,
+    dir: &std::path::Path,
+) -> std::path::PathBuf {
+    for i in 0..sources {
+        let paths: Vec<String> = (10 * i..10 * i + 3).map(|n| format!("/news/{n}")).collect();
+        let items: Vec<(&str, i64)> = paths.iter().map(|p| (p.as_str(), 0)).collect();
+        let fake = TestServer::start().await;
+        let body = feed(&fake, &items).replace(&fake.url(""), &server.url(""));
+        server.feed(&format!("/f{i}.xml"), body);
+    }
+    let fire = chrono::Utc::now() + chrono::Duration::seconds(10);
+    let schedule = fire.format("%-S %-M %-H %-d %-m *").to_string();
+    let mut text = format!(
+        "[database]\nurl = \"{}\"\n\n\
+         [crawler]\nuser_agent = \"mentions-test/1.0\"\nretries = 0\nconcurrency = 1\n\
+         schedule = \"{schedule}\"\n\n\
+         [[topic]]\nname = \"nk\"\nquery = \"nordkorea AND russland\"\n",
+        db.url()
+    );
+    for i in 0..sources {
+        text.push_str(&format!(
+            "\n[[source]]\nname = \"s{i}\"\ntype = \"feed\"\nurl = \"{}\"\n",
+            server.url(&format!("/f{i}.xml"))
+        ));
+    }
+    write_config(dir, &text)
+}
+
 /// Two nodes of one crawl slot each (`concurrency = 1`) and four slow
 /// sources due at the same second: a node claims a fire time only when it
 /// has a free slot, so neither ever holds more leases than its slots, and
@@ -586,31 +634,8 @@ async fn a_busy_node_leaves_due_sources_to_a_free_one() {
     };
     let server = slow::Server::start().await;
     const SOURCES: usize = 4;
-    for i in 0..SOURCES {
-        let paths: Vec<String> = (10 * i..10 * i + 3).map(|n| format!("/news/{n}")).collect();
-        let items: Vec<(&str, i64)> = paths.iter().map(|p| (p.as_str(), 0)).collect();
-        let fake = TestServer::start().await;
-        let body = feed(&fake, &items).replace(&fake.url(""), &server.url(""));
-        server.feed(&format!("/f{i}.xml"), body);
-    }
-    // One fire time for all, once both nodes are up.
-    let fire = chrono::Utc::now() + chrono::Duration::seconds(10);
-    let schedule = fire.format("%-S %-M %-H %-d %-m *").to_string();
     let dir = tempfile::tempdir().unwrap();
-    let mut text = format!(
-        "[database]\nurl = \"{}\"\n\n\
-         [crawler]\nuser_agent = \"mentions-test/1.0\"\nretries = 0\nconcurrency = 1\n\
-         schedule = \"{schedule}\"\n\n\
-         [[topic]]\nname = \"nk\"\nquery = \"nordkorea AND russland\"\n",
-        db.url()
-    );
-    for i in 0..SOURCES {
-        text.push_str(&format!(
-            "\n[[source]]\nname = \"s{i}\"\ntype = \"feed\"\nurl = \"{}\"\n",
-            server.url(&format!("/f{i}.xml"))
-        ));
-    }
-    let config = write_config(dir.path(), &text);
+    let config = due_at_once(&server, &db, SOURCES, dir.path()).await;
     let _nodes = Nodes::start(&config, dir.path(), 2);
     let client = pg(db.url()).await;
     registered(&client, SOURCES).await;
@@ -692,30 +717,8 @@ async fn a_stopping_node_claims_nothing_more_and_leaves_no_lease() {
     };
     let server = slow::Server::start().await;
     const SOURCES: usize = 3;
-    for i in 0..SOURCES {
-        let paths: Vec<String> = (10 * i..10 * i + 3).map(|n| format!("/news/{n}")).collect();
-        let items: Vec<(&str, i64)> = paths.iter().map(|p| (p.as_str(), 0)).collect();
-        let fake = TestServer::start().await;
-        let body = feed(&fake, &items).replace(&fake.url(""), &server.url(""));
-        server.feed(&format!("/f{i}.xml"), body);
-    }
-    let fire = chrono::Utc::now() + chrono::Duration::seconds(10);
-    let schedule = fire.format("%-S %-M %-H %-d %-m *").to_string();
     let dir = tempfile::tempdir().unwrap();
-    let mut text = format!(
-        "[database]\nurl = \"{}\"\n\n\
-         [crawler]\nuser_agent = \"mentions-test/1.0\"\nretries = 0\nconcurrency = 1\n\
-         schedule = \"{schedule}\"\n\n\
-         [[topic]]\nname = \"nk\"\nquery = \"nordkorea AND russland\"\n",
-        db.url()
-    );
-    for i in 0..SOURCES {
-        text.push_str(&format!(
-            "\n[[source]]\nname = \"s{i}\"\ntype = \"feed\"\nurl = \"{}\"\n",
-            server.url(&format!("/f{i}.xml"))
-        ));
-    }
-    let config = write_config(dir.path(), &text);
+    let config = due_at_once(&server, &db, SOURCES, dir.path()).await;
     let mut nodes = Nodes::start(&config, dir.path(), 1);
     let client = pg(db.url()).await;
     registered(&client, SOURCES).await;
@@ -727,17 +730,7 @@ async fn a_stopping_node_claims_nothing_more_and_leaves_no_lease() {
             .then_some(())
     })
     .await;
-    let (_, child) = &mut nodes.0[0];
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let status = wait_for("the node to stop", 60, || {
-        let done = child.try_wait().unwrap();
-        async move { done }
-    })
-    .await;
+    let status = terminate(&mut nodes.0[0].1).await;
     let log = std::fs::read_to_string(dir.path().join("node-1.log")).unwrap();
     assert_eq!(status.code(), Some(0), "{log}");
     assert!(log.contains("released 0 leases"), "{log}");
@@ -957,17 +950,7 @@ async fn a_node_that_loses_postgres_goes_unhealthy_and_reconnects() {
     })
     .await;
 
-    let (_, child) = &mut nodes.0[0];
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let status = wait_for("the node to stop", 60, || {
-        let done = child.try_wait().unwrap();
-        async move { done }
-    })
-    .await;
+    let status = terminate(&mut nodes.0[0].1).await;
     let log = std::fs::read_to_string(&log_path).unwrap();
     assert_eq!(status.code(), Some(0), "{log}");
     assert!(log.contains("answers again"), "{log}");
