@@ -15,17 +15,49 @@ pub fn decode(body: &[u8], content_type: Option<&str>) -> String {
     text
 }
 
+/// [`decode`] of a body the caller gives up: a body that is UTF-8 already
+/// (most documents) becomes the text as it is, neither copied nor checked
+/// twice.
+pub fn decode_owned(body: Vec<u8>, content_type: Option<&str>) -> String {
+    // What bytes that are not UTF-8 after all are read as.
+    let fallback = match named_encoding(&body, content_type) {
+        Some((enc, 0)) if enc == UTF_8 => UTF_8,
+        Some(_) => return decode(&body, content_type),
+        None => WINDOWS_1252,
+    };
+    String::from_utf8(body).unwrap_or_else(|e| {
+        let (text, _) = fallback.decode_without_bom_handling(e.as_bytes());
+        text.into_owned()
+    })
+}
+
 /// Like [`decode`], also naming the encoding that was used.
 pub fn decode_with_encoding(
     body: &[u8],
     content_type: Option<&str>,
 ) -> (String, &'static Encoding) {
-    if let Some((enc, bom_len)) = Encoding::for_bom(body) {
-        let rest = body.get(bom_len..).unwrap_or_default();
-        let (text, _) = enc.decode_without_bom_handling(rest);
-        return (text.into_owned(), enc);
+    let (enc, bom_len) = named_encoding(body, content_type).unwrap_or_else(|| {
+        let enc = if std::str::from_utf8(body).is_ok() {
+            UTF_8
+        } else {
+            WINDOWS_1252
+        };
+        (enc, 0)
+    });
+    let rest = body.get(bom_len..).unwrap_or_default();
+    let (text, _) = enc.decode_without_bom_handling(rest);
+    (text.into_owned(), enc)
+}
+
+/// The encoding a BOM, the `Content-Type` charset or an in-document
+/// declaration names, with the BOM's length (0 without one); None when
+/// nothing names one (then UTF-8 if the body is valid UTF-8, else
+/// windows-1252).
+fn named_encoding(body: &[u8], content_type: Option<&str>) -> Option<(&'static Encoding, usize)> {
+    if let Some(found) = Encoding::for_bom(body) {
+        return Some(found);
     }
-    let declared = content_type
+    content_type
         .and_then(charset_param)
         .and_then(|label| known_label(&label))
         .or_else(|| {
@@ -40,14 +72,8 @@ pub fn decode_with_encoding(
                         enc
                     }
                 })
-        });
-    let enc = match declared {
-        Some(enc) => enc,
-        None if std::str::from_utf8(body).is_ok() => UTF_8,
-        None => WINDOWS_1252,
-    };
-    let (text, _) = enc.decode_without_bom_handling(body);
-    (text.into_owned(), enc)
+        })
+        .map(|enc| (enc, 0))
 }
 
 /// An encoding for `label`, ignoring the WHATWG "replacement" encoding,
@@ -199,6 +225,53 @@ mod tests {
         body.extend_from_slice(LATIN1_WORDS);
         body.extend_from_slice(b"</title></channel></rss>");
         body
+    }
+
+    #[test]
+    fn an_owned_body_decodes_as_a_borrowed_one() {
+        let mut bom = b"\xef\xbb\xbf".to_vec();
+        bom.extend_from_slice("<a>Grüße</a>".as_bytes());
+        let utf16: Vec<u8> = b"\xff\xfe<\0a\0>\0"
+            .iter()
+            .copied()
+            .chain("ü".encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        let cases: Vec<(Vec<u8>, Option<&str>)> = vec![
+            ("<a>Grüße</a>".as_bytes().to_vec(), None),
+            (
+                "<a>Grüße</a>".as_bytes().to_vec(),
+                Some("text/xml; charset=utf-8"),
+            ),
+            (b"<a>plain ascii</a>".to_vec(), Some("text/html")),
+            // Declared UTF-8, but a stray Latin-1 byte: replaced, as before.
+            (
+                b"<a>Gr\xfc\xdfe</a>".to_vec(),
+                Some("text/xml; charset=utf-8"),
+            ),
+            // Undeclared and not UTF-8: windows-1252.
+            (b"<a>\x93Zitat\x94 Gr\xfc\xdfe</a>".to_vec(), None),
+            (latin1_feed(Some("ISO-8859-1")), None),
+            (latin1_feed(None), Some("text/xml; charset=ISO-8859-1")),
+            (bom, None),
+            (utf16, None),
+            (Vec::new(), None),
+        ];
+        for (body, content_type) in cases {
+            let borrowed = decode(&body, content_type);
+            assert_eq!(
+                decode_owned(body, content_type),
+                borrowed,
+                "{content_type:?}"
+            );
+        }
+        assert_eq!(
+            decode_owned(b"<a>Gr\xfc\xdfe</a>".to_vec(), None),
+            "<a>Grüße</a>"
+        );
+        assert_eq!(
+            decode_owned(b"<a>Gr\xfc</a>".to_vec(), Some("text/xml; charset=utf-8")),
+            "<a>Gr\u{fffd}</a>"
+        );
     }
 
     #[test]

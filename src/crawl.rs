@@ -573,7 +573,7 @@ async fn fetch_article(
             let content_type = page.content_type().map(str::to_owned);
             let (body, final_url) = (page.body, page.final_url);
             let read = budget.run(move || {
-                let body = crate::charset::decode(&body, content_type.as_deref());
+                let body = crate::charset::decode_owned(body, content_type.as_deref());
                 fulltext::extract(&body, &final_url)
             });
             match read.await {

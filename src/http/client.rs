@@ -655,7 +655,11 @@ impl HttpClient {
         if !truncate && response.content_length().is_some_and(|n| n > cap) {
             return Err(too_large());
         }
-        let mut body = Vec::new();
+        // Sized for the announced length, so a large body is not copied
+        // again each time it outgrows its buffer; at most 1 MiB up front,
+        // as a server may announce more than it sends.
+        let announced = response.content_length().unwrap_or(0).min(cap).min(1 << 20);
+        let mut body = Vec::with_capacity(usize::try_from(announced).unwrap_or(0));
         loop {
             let chunk = match response.chunk().await {
                 Ok(Some(chunk)) => chunk,

@@ -110,7 +110,8 @@ impl<'a> Context<'a> {
                 .fresh
                 .push((url.to_string(), fetched.validators.clone()));
         }
-        let text = crate::charset::decode(&fetched.body, fetched.content_type());
+        let content_type = fetched.content_type().map(str::to_owned);
+        let text = crate::charset::decode_owned(fetched.body, content_type.as_deref());
         Ok(Some((text, fetched.final_url)))
     }
 
