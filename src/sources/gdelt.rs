@@ -395,7 +395,8 @@ impl Listing for Calls<'_> {
             }
             Err(e) => return Err(e.to_string()),
         };
-        let body = crate::charset::decode(&fetched.body, fetched.content_type());
+        let content_type = fetched.content_type().map(str::to_owned);
+        let body = crate::charset::decode_owned(fetched.body, content_type.as_deref());
         let answer = parse(&body).map_err(|e| format!("{url}: {e}"))?;
         let mut next = None;
         if answer.articles >= MAX_RECORDS {

@@ -329,7 +329,8 @@ pub async fn read(
         }
         Err(e) => return failed(&e.to_string()),
     };
-    let body = crate::charset::decode(&fetched.body, fetched.content_type());
+    let content_type = fetched.content_type().map(str::to_owned);
+    let body = crate::charset::decode_owned(fetched.body, content_type.as_deref());
     match parse(&body) {
         Ok(page) => {
             let mut warnings = Vec::new();

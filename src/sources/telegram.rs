@@ -299,7 +299,7 @@ impl Listing for Channel<'_> {
         let body = std::mem::take(&mut fetched.body);
         let page = self
             .budget
-            .run(move || parse_page(&crate::charset::decode(&body, content_type.as_deref())))
+            .run(move || parse_page(&crate::charset::decode_owned(body, content_type.as_deref())))
             .await
             .map_err(|e| Failure::Said(format!("telegram channel \"{channel}\": {url}: {e}.")))?;
         if before.is_none() && page.messages == 0 && !page.has_history {
