@@ -182,6 +182,13 @@ impl Fetched {
             .get(http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
     }
+
+    /// The body as text (`charset::decode_owned`: a UTF-8 body becomes the
+    /// text without a copy), leaving the body empty.
+    pub fn take_text(&mut self) -> String {
+        let body = std::mem::take(&mut self.body);
+        crate::charset::decode_owned(body, self.content_type())
+    }
 }
 
 /// The shared client; cheap to clone.

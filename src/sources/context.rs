@@ -98,7 +98,7 @@ impl<'a> Context<'a> {
             None => None,
         };
         self.conditional().fetches += 1;
-        let fetched = self
+        let mut fetched = self
             .fetch(Request::get(url.clone()).with_validators(stored))
             .await?;
         if fetched.not_modified() {
@@ -110,8 +110,7 @@ impl<'a> Context<'a> {
                 .fresh
                 .push((url.to_string(), fetched.validators.clone()));
         }
-        let content_type = fetched.content_type().map(str::to_owned);
-        let text = crate::charset::decode_owned(fetched.body, content_type.as_deref());
+        let text = fetched.take_text();
         Ok(Some((text, fetched.final_url)))
     }
 

@@ -385,7 +385,7 @@ impl Listing for Calls<'_> {
         };
         let url = request_url(self.base, self.query, ctx.lookback, range);
         self.spacing.wait().await;
-        let fetched = match ctx.fetch(Request::api_get(url.clone())).await {
+        let mut fetched = match ctx.fetch(Request::api_get(url.clone())).await {
             Ok(f) => f,
             Err(FetchError::Status { status: 429, url }) => {
                 self.spacing.back_off(Duration::from_secs(60)).await;
@@ -395,8 +395,7 @@ impl Listing for Calls<'_> {
             }
             Err(e) => return Err(e.to_string()),
         };
-        let content_type = fetched.content_type().map(str::to_owned);
-        let body = crate::charset::decode_owned(fetched.body, content_type.as_deref());
+        let body = fetched.take_text();
         let answer = parse(&body).map_err(|e| format!("{url}: {e}"))?;
         let mut next = None;
         if answer.articles >= MAX_RECORDS {

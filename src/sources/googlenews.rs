@@ -319,7 +319,7 @@ pub async fn read(
         country,
     );
     spacing.wait().await;
-    let fetched = match ctx.fetch(Request::api_get(url.clone())).await {
+    let mut fetched = match ctx.fetch(Request::api_get(url.clone())).await {
         Ok(f) => f,
         Err(FetchError::Status { status: 429, url }) => {
             spacing.back_off(spacing.gap()).await;
@@ -329,8 +329,7 @@ pub async fn read(
         }
         Err(e) => return failed(&e.to_string()),
     };
-    let content_type = fetched.content_type().map(str::to_owned);
-    let body = crate::charset::decode_owned(fetched.body, content_type.as_deref());
+    let body = fetched.take_text();
     match parse(&body) {
         Ok(page) => {
             let mut warnings = Vec::new();
