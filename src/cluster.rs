@@ -217,7 +217,7 @@ impl Node {
         };
         let report = {
             tokio::select! {
-                report = crawl::crawl_source(None, &settings, &http, &backend, index, None) => Some(report),
+                report = crawl::crawl_source(None, None, &settings, &http, &backend, index, None) => Some(report),
                 _ = cancel.cancelled() => None,
             }
         };

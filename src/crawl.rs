@@ -166,6 +166,7 @@ pub async fn crawl_pass(
         );
         let handle = tasks.spawn(async move {
             let report = crawl_source(
+                slots.reading().await,
                 Some(&slots),
                 &task_settings,
                 &http,
@@ -244,26 +245,10 @@ impl Slots {
     }
 }
 
-/// Crawls one source and commits what it brought; with `slots`, in a
-/// reading slot and then a writing slot of them.
+/// Crawls one source and commits what it brought; with `slots`, in the
+/// reading slot the caller took of them (`Slots::reading`: the daemon
+/// begins no crawl once it stops) and then a writing slot.
 pub async fn crawl_source(
-    slots: Option<&Slots>,
-    settings: &Settings,
-    http: &HttpClient,
-    store: &Backend,
-    index: usize,
-    only_topics: Option<&[usize]>,
-) -> SourceReport {
-    let reading = match slots {
-        Some(slots) => slots.reading().await,
-        None => None,
-    };
-    crawl_in_slot(reading, slots, settings, http, store, index, only_topics).await
-}
-
-/// `crawl_source` for a caller that took the reading slot itself
-/// (`Slots::reading`): the daemon, which begins no crawl once it stops.
-pub async fn crawl_in_slot(
     reading: Option<tokio::sync::OwnedSemaphorePermit>,
     slots: Option<&Slots>,
     settings: &Settings,

@@ -267,7 +267,7 @@ pub async fn schedule_loop(
                 };
                 let report = {
                     let backend = crate::store::Backend::Sqlite(Arc::clone(&store));
-                    crawl::crawl_in_slot(
+                    crawl::crawl_source(
                         reading,
                         Some(&slots),
                         &settings,
