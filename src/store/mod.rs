@@ -118,6 +118,16 @@ impl Store {
     /// per item (BENCHMARKS.md, "Pipeline and the SQLite limit"). The cache
     /// fills only as pages are used; readers keep SQLite's default.
     pub const WRITE_CACHE_KIB: i64 = 8 * 1024;
+
+    /// The page size of a new database: 8 KiB instead of SQLite's 4 KiB. A
+    /// mention row with its title and excerpt is 0.5–1 KiB, and a new
+    /// mention inserts into a dozen B-trees: twice the entries per page
+    /// means fewer page splits, fewer levels and fewer pages written to the
+    /// WAL per commit. The store's CPU per item in the pipeline benchmark
+    /// fell by about a tenth, the crawl got about 5 % faster (BENCHMARKS.md,
+    /// "Pages of 8 KiB"). A database created before keeps its 4 KiB pages:
+    /// SQLite cannot change the page size of a database in WAL mode.
+    pub const PAGE_SIZE: i64 = 8192;
     pub const WRITE_CHECKPOINT_PAGES: i64 = 8192;
 
     fn tune_for_writing(&self) -> rusqlite::Result<()> {
@@ -159,6 +169,10 @@ impl Store {
         )
         .map_err(open_err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+        // Before WAL mode: only a database without pages takes a page size
+        // (for any other this is a no-op, and it keeps its own).
+        conn.pragma_update(None, "page_size", Store::PAGE_SIZE)
+            .map_err(open_err)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(open_err)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
@@ -371,6 +385,65 @@ mod tests {
         drop(store);
         let err = Store::open(&path).err().unwrap();
         assert!(err.to_string().contains("schema version 999"), "{err}");
+    }
+
+    fn page_size(store: &Store) -> i64 {
+        store
+            .conn
+            .query_row("PRAGMA page_size", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_new_database_has_8_kib_pages_and_an_older_one_keeps_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let crawl = |n: usize| {
+            let mut b = CrawlBatch::new("s", "feed", crate::sources::Kind::Web, chrono::Utc::now());
+            b.mentions = (0..n)
+                .map(|i| NewMention {
+                    topic: "t".into(),
+                    kind: crate::sources::Kind::Web,
+                    identity: format!("https://x.org/{i}"),
+                    url: None,
+                    host: Some("x.org".into()),
+                    title: format!("title {i}"),
+                    excerpt: "excerpt ".repeat(60),
+                    author: None,
+                    lang: None,
+                    published: None,
+                    simhash: (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
+                    seen: None,
+                })
+                .collect();
+            b
+        };
+
+        let new = dir.path().join("new.db");
+        let mut store = Store::open(&new).unwrap();
+        assert_eq!(page_size(&store), 8192);
+        store.commit(&crawl(300)).unwrap();
+        drop(store);
+        let store = Store::open_existing(&new).unwrap();
+        assert_eq!(page_size(&store), 8192);
+        assert_eq!(store.integrity_check().unwrap(), Ok(()));
+
+        // A database SQLite created with its default pages, in WAL mode, as
+        // the builds before made them: opened, migrated and written as is.
+        let old = dir.path().join("old.db");
+        let conn = Connection::open(&old).unwrap();
+        conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+        conn.execute_batch("CREATE TABLE t (x INTEGER)").unwrap();
+        assert_eq!(
+            conn.query_row("PRAGMA page_size", [], |r| r.get::<_, i64>(0))
+                .unwrap(),
+            4096
+        );
+        drop(conn);
+        let mut store = Store::open(&old).unwrap();
+        assert_eq!(page_size(&store), 4096);
+        let stats = store.commit(&crawl(300)).unwrap();
+        assert_eq!(stats.new, 300);
+        assert_eq!(store.integrity_check().unwrap(), Ok(()));
     }
 }
 

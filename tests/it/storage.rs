@@ -57,10 +57,16 @@ fn check_on_a_damaged_database_exits_3() {
     assert_eq!(run(&config, &["check"]).code, 0);
     let db = dir.path().join("m.db");
     // Overwrite every page after the first (the header stays readable).
-    let len = std::fs::metadata(&db).unwrap().len() as usize;
-    assert!(len > 4096, "the new database has {len} bytes");
     let mut bytes = std::fs::read(&db).unwrap();
-    for (i, b) in bytes.iter_mut().enumerate().skip(4096) {
+    // The header's page size: two bytes, big-endian, at offset 16.
+    let page = usize::from(u16::from_be_bytes([bytes[16], bytes[17]]));
+    assert_eq!(page, 8192);
+    assert!(
+        bytes.len() > page,
+        "the new database has {} bytes",
+        bytes.len()
+    );
+    for (i, b) in bytes.iter_mut().enumerate().skip(page) {
         *b = (i % 251) as u8;
     }
     std::fs::write(&db, bytes).unwrap();
