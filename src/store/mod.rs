@@ -114,10 +114,12 @@ impl Store {
     /// crawl, and with the default checkpoint every 1,000 pages (4 MiB) the
     /// same pages are copied back into the database, and the file synced,
     /// every few crawls. 16 MiB of cache and a checkpoint every 8,192 pages
-    /// (a WAL of up to 32 MiB on disk) took a fifth off the store's CPU time
-    /// per item (BENCHMARKS.md, "Pipeline and the SQLite limit"). The cache
-    /// fills only as pages are used; readers keep SQLite's default.
+    /// (a WAL of up to 32 MiB on disk then; 64 MiB with `PAGE_SIZE`) took a
+    /// fifth off the store's CPU time per item (BENCHMARKS.md, "Pipeline and
+    /// the SQLite limit"). The cache fills only as pages are used; readers
+    /// keep SQLite's default.
     pub const WRITE_CACHE_KIB: i64 = 8 * 1024;
+    pub const WRITE_CHECKPOINT_PAGES: i64 = 8192;
 
     /// The page size of a new database: 8 KiB instead of SQLite's 4 KiB. A
     /// mention row with its title and excerpt is 0.5–1 KiB, and a new
@@ -128,7 +130,6 @@ impl Store {
     /// "Pages of 8 KiB"). A database created before keeps its 4 KiB pages:
     /// SQLite cannot change the page size of a database in WAL mode.
     pub const PAGE_SIZE: i64 = 8192;
-    pub const WRITE_CHECKPOINT_PAGES: i64 = 8192;
 
     fn tune_for_writing(&self) -> rusqlite::Result<()> {
         self.conn
