@@ -134,11 +134,11 @@ impl Node {
 
     /// A free crawl slot of the node, or None once the node is stopping.
     async fn slot(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
-        let permit = tokio::select! {
-            permit = Arc::clone(&self.limit).acquire_owned() => permit.ok(),
-            _ = self.stopping.cancelled() => None,
-        };
-        permit.filter(|_| !self.stopping.is_cancelled())
+        self.stopping
+            .run_until_cancelled(Arc::clone(&self.limit).acquire_owned())
+            .await
+            .and_then(Result::ok)
+            .filter(|_| !self.stopping.is_cancelled())
     }
 
     /// Claims the fire time, then the lease; true when this node is to run

@@ -253,11 +253,7 @@ pub async fn schedule_loop(
             tasks.spawn(async move {
                 // A crawl still waiting for its reading slot when the service
                 // stops does not begin: the grace period is for running ones.
-                let reading = tokio::select! {
-                    biased;
-                    _ = stopping.cancelled() => None,
-                    reading = slots.reading() => Some(reading),
-                };
+                let reading = stopping.run_until_cancelled(slots.reading()).await;
                 let Some(reading) = reading.filter(|_| !stopping.is_cancelled()) else {
                     running
                         .lock()
