@@ -22,7 +22,7 @@ pub fn decode_owned(body: Vec<u8>, content_type: Option<&str>) -> String {
     // What bytes that are not UTF-8 after all are read as.
     let fallback = match named_encoding(&body, content_type) {
         Some((enc, 0)) if enc == UTF_8 => UTF_8,
-        Some(_) => return decode(&body, content_type),
+        Some((enc, bom_len)) => return decode_as(&body, enc, bom_len),
         None => WINDOWS_1252,
     };
     String::from_utf8(body).unwrap_or_else(|e| {
@@ -44,9 +44,14 @@ pub fn decode_with_encoding(
         };
         (enc, 0)
     });
+    (decode_as(body, enc, bom_len), enc)
+}
+
+/// `body` after its BOM of `bom_len` bytes, read as `enc`.
+fn decode_as(body: &[u8], enc: &'static Encoding, bom_len: usize) -> String {
     let rest = body.get(bom_len..).unwrap_or_default();
     let (text, _) = enc.decode_without_bom_handling(rest);
-    (text.into_owned(), enc)
+    text.into_owned()
 }
 
 /// The encoding a BOM, the `Content-Type` charset or an in-document
